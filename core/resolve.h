@@ -1,0 +1,26 @@
+/* resolve.h: from a loaded manifest to a laid-out archive.
+ *
+ * Opens each source once (source.h), reads GGUF/safetensors headers for
+ * entries that name tensors (model.h), expands whole-model entries with
+ * their include/exclude/rename/splat rules, adds every entry to an archive
+ * in manifest order and lays it out (archive.h). Errors carry the manifest
+ * position of the entry or source they concern. */
+#ifndef IRPA_RESOLVE_H
+#define IRPA_RESOLVE_H
+
+#include "archive.h"
+#include "errors.h"
+#include "manifest.h"
+
+/* Resolves `manifest`; reports every error it can find, not just the first.
+ * NULL on any error. */
+irpa_archive *irpa_resolve(const irpa_manifest *manifest, irpa_errors *errors);
+
+/* irpa_manifest_load + irpa_resolve. */
+irpa_archive *irpa_open_manifest(const char *path, irpa_errors *errors);
+
+/* Whether `name` matches the shell glob `glob` ('*', '?', '[...]'; '*'
+ * also matches '.' and '/'). */
+int irpa_glob_match(const char *glob, const char *name);
+
+#endif

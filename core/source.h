@@ -1,0 +1,51 @@
+/* source.h: a model file an archive draws bytes from.
+ *
+ * A source is opened once, read-only, when its manifest is resolved, and a
+ * snapshot of its stat is kept. Every later read goes through the same
+ * descriptor, so a source deleted or replaced by rename keeps serving the
+ * bytes it had; a source truncated or rewritten in place is detected by
+ * comparing a fresh fstat with the snapshot (irpa_source_changed). */
+#ifndef IRPA_SOURCE_H
+#define IRPA_SOURCE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "errors.h"
+
+typedef struct irpa_source {
+    char *path;             /* path as opened (relative to the cwd or absolute), owned */
+    int fd;                 /* read-only descriptor, -1 when closed */
+    uint64_t size;          /* st_size at open, in bytes */
+    struct timespec mtime;  /* st_mtim at open */
+    struct timespec ctime;  /* st_ctim at open */
+    dev_t dev;              /* st_dev at open */
+    ino_t ino;              /* st_ino at open */
+} irpa_source;
+
+/* Opens `path` read-only and takes the stat snapshot. `where` prefixes the
+ * error ("m.yaml:4:7"); it may be NULL. Refuses anything but a regular file.
+ * Returns 0, or -1 with one error naming the path and the errno text. */
+int irpa_source_open(irpa_source *source, const char *path, const char *where,
+                     irpa_errors *errors);
+
+/* Closes the descriptor and frees the path; safe on a zeroed or closed source. */
+void irpa_source_close(irpa_source *source);
+
+/* Compares a fresh fstat of the open descriptor with the snapshot.
+ * Returns 0 when unchanged; otherwise 1 and writes to `why` (size `why_size`)
+ * how it changed ("truncated from 1024 to 512 bytes", "modified in place
+ * (mtime changed)"). */
+int irpa_source_changed(const irpa_source *source, char *why, size_t why_size);
+
+/* Whether the path still names the file that was opened (same dev and
+ * inode). 0 when it was deleted or replaced by another file, 1 otherwise. */
+int irpa_source_path_is_current(const irpa_source *source);
+
+/* Reads exactly `length` bytes at `offset` into `buffer` (pread, retrying
+ * short reads and EINTR). Returns 0, or -1 with errno set (EIO on EOF). */
+int irpa_source_pread(const irpa_source *source, void *buffer, uint64_t length,
+                      uint64_t offset);
+
+#endif
