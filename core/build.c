@@ -1,2 +1,202 @@
+/* build.c: archive segments -> a file, atomically. See build.h. */
 #include "build.h"
-int irpa_build_to_path(const irpa_archive *archive, const char *out_path, irpa_progress_fn progress, void *context, irpa_errors *errors) { (void)archive; (void)out_path; (void)progress; (void)context; return irpa_error(errors, "todo"); }
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CHUNK_BYTES (64u << 20)  /* most bytes handled between progress calls */
+#define COPY_BUFFER (1u << 20)   /* the read/write fallback's buffer */
+
+typedef struct writer {
+    const irpa_archive *archive;
+    int fd;                  /* output descriptor */
+    const char *out_name;    /* for messages */
+    uint8_t *buffer;         /* COPY_BUFFER bytes, zeroed for zero runs; lazily allocated */
+    int copy_file_range_ok;  /* 0 once the kernel refused copy_file_range for this pair */
+    irpa_errors *errors;
+} writer;
+
+static int write_all(writer *w, const void *bytes, uint64_t length) {
+    const uint8_t *at = bytes;
+    while (length > 0) {
+        size_t chunk = length > (1u << 30) ? (1u << 30) : (size_t)length;
+        ssize_t written = write(w->fd, at, chunk);
+        if (written < 0) {
+            if (errno == EINTR) continue;
+            return irpa_error(w->errors, "%s: write failed: %s", w->out_name, strerror(errno));
+        }
+        at += written;
+        length -= (uint64_t)written;
+    }
+    return 0;
+}
+
+static int ensure_buffer(writer *w) {
+    if (w->buffer) return 0;
+    w->buffer = calloc(1, COPY_BUFFER);
+    if (!w->buffer) return irpa_error(w->errors, "out of memory");
+    return 0;
+}
+
+static int write_zeros(writer *w, uint64_t length) {
+    if (ensure_buffer(w) != 0) return -1;
+    while (length > 0) {
+        uint64_t chunk = length < COPY_BUFFER ? length : COPY_BUFFER;
+        memset(w->buffer, 0, (size_t)chunk);
+        if (write_all(w, w->buffer, chunk) != 0) return -1;
+        length -= chunk;
+    }
+    return 0;
+}
+
+static int source_error(writer *w, const irpa_source *source, const char *what) {
+    return irpa_error(w->errors, "%s: source '%s': %s", w->out_name, source->path, what);
+}
+
+/* Copies through user space: pread into the buffer, write it out. */
+static int copy_by_reading(writer *w, const irpa_source *source, uint64_t offset,
+                           uint64_t length) {
+    if (ensure_buffer(w) != 0) return -1;
+    while (length > 0) {
+        uint64_t chunk = length < COPY_BUFFER ? length : COPY_BUFFER;
+        if (irpa_source_pread(source, w->buffer, chunk, offset) != 0)
+            return source_error(w, source, errno == EIO ? "shorter than when it was opened"
+                                                        : strerror(errno));
+        if (write_all(w, w->buffer, chunk) != 0) return -1;
+        offset += chunk;
+        length -= chunk;
+    }
+    return 0;
+}
+
+/* Copies in the kernel with copy_file_range; falls back when refused. */
+static int copy_source(writer *w, const irpa_source *source, uint64_t offset,
+                       uint64_t length) {
+    while (length > 0 && w->copy_file_range_ok) {
+        loff_t source_offset = (loff_t)offset;
+        size_t chunk = length > (1u << 30) ? (1u << 30) : (size_t)length;
+        ssize_t copied = copy_file_range(source->fd, &source_offset, w->fd, NULL, chunk, 0);
+        if (copied < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ||
+                errno == EBADF || errno == ETXTBSY || errno == EPERM) {
+                w->copy_file_range_ok = 0;
+                break;
+            }
+            return source_error(w, source, strerror(errno));
+        }
+        if (copied == 0) return source_error(w, source, "shorter than when it was opened");
+        offset += (uint64_t)copied;
+        length -= (uint64_t)copied;
+    }
+    return length ? copy_by_reading(w, source, offset, length) : 0;
+}
+
+static int check_source(writer *w, const irpa_source *source) {
+    char why[256];
+    if (irpa_source_changed(source, why, sizeof why))
+        return irpa_error(w->errors, "%s: source '%s' changed while building: %s", w->out_name,
+                          source->path, why);
+    return 0;
+}
+
+static int write_segment(writer *w, const irpa_segment *segment) {
+    switch (segment->kind) {
+    case IRPA_SEGMENT_MEMORY:
+        return write_all(w, segment->memory, segment->length);
+    case IRPA_SEGMENT_ZERO:
+        return write_zeros(w, segment->length);
+    case IRPA_SEGMENT_SOURCE: {
+        const irpa_source *source = &w->archive->sources[segment->source];
+        if (check_source(w, source) != 0) return -1;
+        return copy_source(w, source, segment->source_offset, segment->length);
+    }
+    }
+    return -1;
+}
+
+int irpa_build_write_fd(const irpa_archive *archive, int fd, const char *out_name,
+                        irpa_progress_fn progress, void *context, irpa_errors *errors) {
+    writer w = {.archive = archive, .fd = fd, .out_name = out_name,
+                .copy_file_range_ok = 1, .errors = errors};
+    int status = 0;
+    uint64_t position = 0;
+    while (status == 0 && position < archive->file_size) {
+        irpa_segment segments[64];
+        uint64_t covered;
+        size_t count = irpa_archive_map(archive, position, CHUNK_BYTES, segments, 64, &covered);
+        for (size_t i = 0; status == 0 && i < count; i++) status = write_segment(&w, &segments[i]);
+        position += covered;
+        if (status == 0 && progress && progress(position, archive->file_size, context) != 0)
+            status = irpa_error(errors, "%s: interrupted", out_name);
+    }
+    /* Sources checked once more at the end: a change during the last copy counts. */
+    for (size_t i = 0; status == 0 && i < archive->source_count; i++)
+        status = check_source(&w, &archive->sources[i]);
+    free(w.buffer);
+    return status;
+}
+
+/* A temporary path beside `out_path`: DIR/.NAME.XXXXXX */
+static char *temporary_path(const char *out_path) {
+    char *copy_dir = strdup(out_path), *copy_base = strdup(out_path);
+    char *result = NULL;
+    if (copy_dir && copy_base &&
+        asprintf(&result, "%s/.%s.XXXXXX", dirname(copy_dir), basename(copy_base)) < 0)
+        result = NULL;
+    free(copy_dir);
+    free(copy_base);
+    return result;
+}
+
+static void sync_directory_of(const char *path) {
+    char *copy = strdup(path);
+    if (!copy) return;
+    int dir = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir >= 0) {
+        fsync(dir);
+        close(dir);
+    }
+    free(copy);
+}
+
+int irpa_build_to_path(const irpa_archive *archive, const char *out_path,
+                       irpa_progress_fn progress, void *context, irpa_errors *errors) {
+    if (!strcmp(out_path, "-"))
+        return irpa_build_write_fd(archive, STDOUT_FILENO, "<stdout>", progress, context,
+                                   errors);
+    char *temporary = temporary_path(out_path);
+    if (!temporary) return irpa_error(errors, "out of memory");
+    int fd = mkostemp(temporary, O_CLOEXEC);
+    if (fd < 0) {
+        irpa_error(errors, "%s: cannot create a temporary file beside it: %s", out_path,
+                   strerror(errno));
+        free(temporary);
+        return -1;
+    }
+    mode_t mask = umask(0);
+    umask(mask);
+    int status = 0;
+    if (fchmod(fd, 0666 & ~mask) != 0)
+        status = irpa_error(errors, "%s: chmod: %s", temporary, strerror(errno));
+    if (status == 0)
+        status = irpa_build_write_fd(archive, fd, out_path, progress, context, errors);
+    if (status == 0 && fsync(fd) != 0)
+        status = irpa_error(errors, "%s: fsync failed: %s", out_path, strerror(errno));
+    if (close(fd) != 0 && status == 0)
+        status = irpa_error(errors, "%s: close failed: %s", out_path, strerror(errno));
+    if (status == 0 && rename(temporary, out_path) != 0)
+        status = irpa_error(errors, "%s: cannot rename the temporary file into place: %s",
+                            out_path, strerror(errno));
+    if (status != 0)
+        unlink(temporary);
+    else
+        sync_directory_of(out_path);
+    free(temporary);
+    return status;
+}

@@ -14,8 +14,9 @@
 #include "archive.h"
 #include "errors.h"
 
-/* Called after each chunk with bytes written so far and in all. */
-typedef void (*irpa_progress_fn)(uint64_t done, uint64_t total, void *context);
+/* Called after each chunk (at most 64 MiB) with bytes written so far and in
+ * all; a non-zero return cancels the build (the caller's interrupt check). */
+typedef int (*irpa_progress_fn)(uint64_t done, uint64_t total, void *context);
 
 /* Writes the whole archive to `fd` from its current position. Checks each
  * source for change before copying from it. Returns 0 or -1. */

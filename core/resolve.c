@@ -1,4 +1,271 @@
+/* resolve.c: manifest -> archive. See resolve.h. */
 #include "resolve.h"
-irpa_archive *irpa_resolve(const irpa_manifest *manifest, irpa_errors *errors) { (void)manifest; irpa_error(errors, "todo"); return 0; }
-irpa_archive *irpa_open_manifest(const char *path, irpa_errors *errors) { (void)path; irpa_error(errors, "todo"); return 0; }
-int irpa_glob_match(const char *glob, const char *name) { (void)glob; (void)name; return 0; }
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+/* What one manifest source became: one archive source per file (a
+ * safetensors index brings several), and, once an entry names tensors, the
+ * tensors of each file. */
+typedef struct resolved_source {
+    int failed;                 /* opening or reading it failed: skip its entries */
+    irpa_model_format format;   /* what the file is */
+    uint32_t first_file;        /* archive source index of its first file */
+    size_t file_count;          /* files (shards) it spans */
+    int tensors_read;           /* tensor lists below are filled */
+    irpa_tensor_list *tensors;  /* per file, file_count of them */
+} resolved_source;
+
+typedef struct resolver {
+    const irpa_manifest *manifest;
+    irpa_archive *archive;
+    resolved_source *sources;   /* one per manifest source */
+    irpa_errors *errors;
+} resolver;
+
+/* "m.yaml:12:5" for a manifest position. */
+static void format_where(const irpa_manifest *manifest, irpa_position position, char *where,
+                         size_t where_size) {
+    snprintf(where, where_size, "%s:%u:%u", manifest->path, position.line, position.column);
+}
+
+int irpa_glob_match(const char *glob, const char *name) {
+    return fnmatch(glob, name, 0) == 0;
+}
+
+/* ---- sources ----------------------------------------------------------- */
+
+static int open_file(resolver *r, const char *path, const char *where) {
+    irpa_source source;
+    if (irpa_source_open(&source, path, where, r->errors) != 0) return -1;
+    long index = irpa_archive_add_source(r->archive, &source, r->errors);
+    if (index < 0) irpa_source_close(&source);
+    return (int)index;
+}
+
+static int open_index_shards(resolver *r, resolved_source *resolved, const char *where) {
+    const irpa_source *index = &r->archive->sources[resolved->first_file];
+    char **shards = NULL;
+    size_t shard_count = 0;
+    if (irpa_safetensors_index_read(index, &shards, &shard_count, r->errors) != 0) return -1;
+    int status = 0;
+    resolved->first_file = (uint32_t)r->archive->source_count;
+    for (size_t i = 0; i < shard_count; i++) {
+        if (status == 0 && open_file(r, shards[i], where) < 0) status = -1;
+        free(shards[i]);
+    }
+    free(shards);
+    resolved->file_count = shard_count;
+    return status;
+}
+
+static int open_source(resolver *r, size_t index) {
+    const irpa_manifest_source *declared = &r->manifest->sources[index];
+    resolved_source *resolved = &r->sources[index];
+    char where[4096];
+    format_where(r->manifest, declared->position, where, sizeof where);
+    int file = open_file(r, declared->resolved_path, where);
+    if (file < 0) return -1;
+    resolved->first_file = (uint32_t)file;
+    resolved->file_count = 1;
+    resolved->format = irpa_model_detect(&r->archive->sources[file], declared->format);
+    if (resolved->format == IRPA_FORMAT_SAFETENSORS_INDEX)
+        return open_index_shards(r, resolved, where);
+    return 0;
+}
+
+/* Reads the tensor lists of a source the first time an entry needs them. */
+static int read_tensors(resolver *r, size_t index, const char *where) {
+    resolved_source *resolved = &r->sources[index];
+    if (resolved->tensors_read) return 0;
+    const irpa_manifest_source *declared = &r->manifest->sources[index];
+    if (resolved->format == IRPA_FORMAT_RAW || resolved->format == IRPA_FORMAT_UNKNOWN)
+        return irpa_error(r->errors,
+                          "%s: source '%s' (%s) is not a GGUF or safetensors file; "
+                          "only byte ranges can be taken from it (or set its format:)",
+                          where, declared->key, declared->resolved_path);
+    resolved->tensors = calloc(resolved->file_count ? resolved->file_count : 1,
+                               sizeof *resolved->tensors);
+    if (!resolved->tensors) return irpa_error(r->errors, "out of memory");
+    resolved->tensors_read = 1;
+    for (size_t i = 0; i < resolved->file_count; i++) {
+        const irpa_source *file = &r->archive->sources[resolved->first_file + i];
+        int status = resolved->format == IRPA_FORMAT_GGUF
+                         ? irpa_gguf_read(file, &resolved->tensors[i], r->errors)
+                         : irpa_safetensors_read(file, &resolved->tensors[i], r->errors);
+        if (status != 0) {
+            resolved->failed = 1;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void free_resolved(resolver *r) {
+    for (size_t i = 0; i < r->manifest->source_count; i++) {
+        resolved_source *resolved = &r->sources[i];
+        for (size_t f = 0; resolved->tensors && f < resolved->file_count; f++)
+            irpa_tensor_list_free(&resolved->tensors[f]);
+        free(resolved->tensors);
+    }
+    free(r->sources);
+}
+
+/* ---- entries ----------------------------------------------------------- */
+
+/* Adds one source tensor as a data entry (or a zero splat when `as_splat`). */
+static int add_tensor(resolver *r, const irpa_manifest_entry *entry, const char *name,
+                      uint32_t file, const irpa_tensor *tensor, int as_splat,
+                      const char *where) {
+    const void *metadata = entry->metadata;
+    uint64_t metadata_length = entry->metadata_length;
+    char *pytorch = NULL;
+    if (!metadata && r->manifest->metadata_pytorch) {
+        size_t length = 0;
+        pytorch = irpa_pytorch_metadata(tensor, &length);
+        metadata = pytorch;
+        metadata_length = length;
+    }
+    int status;
+    if (as_splat) {
+        static const uint8_t zero = 0;
+        status = irpa_archive_add_splat(r->archive, name, &zero, 1, tensor->length, metadata,
+                                        metadata_length, where, r->errors);
+    } else {
+        status = irpa_archive_add_data(r->archive, name, file, tensor->offset, tensor->length,
+                                       metadata, metadata_length, where, r->errors);
+    }
+    free(pytorch);
+    return status;
+}
+
+static int matches_any(char *const *globs, size_t count, const char *name) {
+    for (size_t i = 0; i < count; i++)
+        if (irpa_glob_match(globs[i], name)) return 1;
+    return 0;
+}
+
+/* The archive name of a tensor after the entry's renames (first match wins). */
+static char *renamed(const irpa_manifest_entry *entry, const char *name) {
+    for (size_t i = 0; i < entry->rename_count; i++) {
+        const irpa_rename *rename = &entry->renames[i];
+        size_t from_length = strlen(rename->from);
+        if (strncmp(name, rename->from, from_length) != 0) continue;
+        char *result = NULL;
+        if (asprintf(&result, "%s%s", rename->to, name + from_length) < 0) return NULL;
+        return result;
+    }
+    return strdup(name);
+}
+
+static int add_all_tensors(resolver *r, const irpa_manifest_entry *entry, const char *where) {
+    const resolved_source *resolved = &r->sources[entry->source];
+    size_t matched = 0;
+    int status = 0;
+    for (size_t f = 0; f < resolved->file_count; f++) {
+        const irpa_tensor_list *list = &resolved->tensors[f];
+        for (size_t t = 0; t < list->count; t++) {
+            const irpa_tensor *tensor = &list->tensors[t];
+            if (entry->include_count &&
+                !matches_any(entry->include, entry->include_count, tensor->name))
+                continue;
+            if (matches_any(entry->exclude, entry->exclude_count, tensor->name)) continue;
+            matched++;
+            char *name = renamed(entry, tensor->name);
+            if (!name) return irpa_error(r->errors, "out of memory");
+            int as_splat = matches_any(entry->splat_globs, entry->splat_glob_count, tensor->name);
+            if (add_tensor(r, entry, name, resolved->first_file + (uint32_t)f, tensor, as_splat,
+                           where) != 0)
+                status = -1;
+            free(name);
+        }
+    }
+    if (entry->include_count && matched == 0)
+        return irpa_error(r->errors, "%s: no tensor of source '%s' matches the include globs",
+                          where, r->manifest->sources[entry->source].key);
+    return status;
+}
+
+static int add_named_tensor(resolver *r, const irpa_manifest_entry *entry, const char *where) {
+    const resolved_source *resolved = &r->sources[entry->source];
+    for (size_t f = 0; f < resolved->file_count; f++) {
+        const irpa_tensor_list *list = &resolved->tensors[f];
+        for (size_t t = 0; t < list->count; t++) {
+            if (strcmp(list->tensors[t].name, entry->tensor) != 0) continue;
+            const char *name = entry->name ? entry->name : entry->tensor;
+            return add_tensor(r, entry, name, resolved->first_file + (uint32_t)f,
+                              &list->tensors[t], 0, where);
+        }
+    }
+    return irpa_error(r->errors, "%s: source '%s' has no tensor '%s'", where,
+                      r->manifest->sources[entry->source].key, entry->tensor);
+}
+
+static int add_range(resolver *r, const irpa_manifest_entry *entry, const char *where) {
+    const resolved_source *resolved = &r->sources[entry->source];
+    if (resolved->format == IRPA_FORMAT_SAFETENSORS_INDEX)
+        return irpa_error(r->errors,
+                          "%s: source '%s' is a safetensors index of several files; a byte "
+                          "range needs a single file",
+                          where, r->manifest->sources[entry->source].key);
+    char length_where[4096];
+    format_where(r->manifest, entry->length_position, length_where, sizeof length_where);
+    return irpa_archive_add_data(r->archive, entry->name, resolved->first_file, entry->offset,
+                                 entry->length, entry->metadata, entry->metadata_length,
+                                 length_where, r->errors);
+}
+
+static int add_entry(resolver *r, const irpa_manifest_entry *entry) {
+    char where[4096];
+    format_where(r->manifest, entry->position, where, sizeof where);
+    if (entry->kind == IRPA_MANIFEST_SPLAT)
+        return irpa_archive_add_splat(r->archive, entry->name, entry->pattern,
+                                      entry->pattern_length, entry->length, entry->metadata,
+                                      entry->metadata_length, where, r->errors);
+    if (entry->source < 0 || (size_t)entry->source >= r->manifest->source_count)
+        return irpa_error(r->errors, "%s: entry has no valid source", where);
+    if (r->sources[entry->source].failed) return -1; /* already reported */
+    if (entry->kind == IRPA_MANIFEST_RANGE) return add_range(r, entry, where);
+    if (read_tensors(r, (size_t)entry->source, where) != 0) return -1;
+    if (entry->kind == IRPA_MANIFEST_TENSOR) return add_named_tensor(r, entry, where);
+    return add_all_tensors(r, entry, where);
+}
+
+irpa_archive *irpa_resolve(const irpa_manifest *manifest, irpa_errors *errors) {
+    size_t errors_before = errors ? errors->count : 0;
+    irpa_errors local = {0};
+    if (!errors) errors = &local;
+    resolver r = {.manifest = manifest, .errors = errors};
+    r.archive = irpa_archive_new(manifest->alignment, errors);
+    r.sources = calloc(manifest->source_count + 1, sizeof *r.sources);
+    int failed = !r.archive || !r.sources;
+    if (!failed && manifest->archive_name) {
+        r.archive->name = strdup(manifest->archive_name);
+        failed = !r.archive->name;
+    }
+    for (size_t i = 0; !failed && i < manifest->source_count; i++)
+        if (open_source(&r, i) != 0) r.sources[i].failed = 1;
+    for (size_t i = 0; !failed && i < manifest->entry_count; i++)
+        add_entry(&r, &manifest->entries[i]);
+    if (!failed && errors->count == errors_before) irpa_archive_finish(r.archive, errors);
+    if (r.sources) free_resolved(&r);
+    irpa_errors_clear(&local);
+    if (failed || errors->count != errors_before) {
+        if (failed && errors->count == errors_before) irpa_error(errors, "out of memory");
+        irpa_archive_free(r.archive);
+        return NULL;
+    }
+    return r.archive;
+}
+
+irpa_archive *irpa_open_manifest(const char *path, irpa_errors *errors) {
+    irpa_manifest *manifest = irpa_manifest_load(path, errors);
+    if (!manifest) return NULL;
+    irpa_archive *archive = irpa_resolve(manifest, errors);
+    irpa_manifest_free(manifest);
+    return archive;
+}
