@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing (Debian 12, as root), builds twice
+# (gcc, and clang with ASan + UBSan, which also builds the libFuzzer targets)
+# and runs the whole suite in each build, integration tests that mount with
+# FUSE included. Exit status 0 only if every test passed in both builds.
+#
+#   scripts/test.sh            # everything
+#   scripts/test.sh SUITE...   # only these meson suites (core, manifest, model, inspect, fs)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh || exit 1
+
+suites=()
+for suite in "$@"; do suites+=(--suite "$suite"); done
+
+configure() { # DIR [meson args...]
+  local dir=$1; shift
+  if [ -d "$dir" ]; then
+    meson setup --reconfigure "$dir" "$@" >"$dir.setup.log" 2>&1 ||
+      meson setup --wipe "$dir" "$@" >"$dir.setup.log" 2>&1
+  else
+    meson setup "$dir" "$@" >"$dir.setup.log" 2>&1
+  fi || { cat "$dir.setup.log"; return 1; }
+}
+
+passed=0 failed=0
+run_build() { # NAME DIR [meson args...]
+  local name=$1 dir=$2; shift 2
+  echo "== $name build ($dir)"
+  if ! configure "$dir" "$@" || ! ninja -C "$dir" >"$dir.ninja.log" 2>&1; then
+    cat "$dir.ninja.log" 2>/dev/null | tail -40
+    echo "== $name: build FAILED"
+    failed=$((failed + 1))
+    return
+  fi
+  meson test -C "$dir" --print-errorlogs --num-processes 2 "${suites[@]}"
+  local log="$dir/meson-logs/testlog.json"
+  local ok bad
+  ok=$(grep -c '"result": "OK"' "$log" 2>/dev/null) || ok=0
+  bad=$(grep -c -E '"result": "(FAIL|ERROR|TIMEOUT|UNEXPECTEDPASS)"' "$log" 2>/dev/null) || bad=0
+  passed=$((passed + ok)); failed=$((failed + bad))
+}
+
+run_build gcc build-test -Dbuildtype=debugoptimized
+CC=clang run_build "clang ASan+UBSan" build-test-asan \
+  -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
