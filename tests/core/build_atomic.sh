@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# `irpa build` is atomic: a failed or interrupted build leaves neither the
+# output nor a temporary file, and never replaces an existing output.
+set -euo pipefail
+: "${IRPA:?}"
+work=$(mktemp -d)
+trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
+cd "$work"
+head -c 100000 /dev/urandom >src.bin
+cat >ok.yaml <<'YAML'
+sources: {s: src.bin}
+entries:
+  - {name: a, source: s, offset: 0, length: 1000}
+  - {name: b, splat: {type: f32, value: 1.0}, length: 64}
+YAML
+"$IRPA" build ok.yaml -o out.irpa
+[ -f out.irpa ] && [ "$(stat -c %s out.irpa)" -eq 4096 ]
+cp out.irpa before.irpa
+
+# 1. A bad manifest: exit 2, the existing output untouched, no temporary file.
+cat >bad.yaml <<'YAML'
+sources: {s: src.bin}
+entries:
+  - {name: a, source: s, offset: 99999, length: 2}
+YAML
+status=0; "$IRPA" build bad.yaml -o out.irpa 2>err.txt || status=$?
+[ "$status" -eq 2 ] || { echo "expected exit 2, got $status"; exit 1; }
+grep -q 'bad.yaml:3:.*past the end of source.*(100000 bytes)' err.txt || { cat err.txt; exit 1; }
+[ "$(wc -l <err.txt)" -eq 1 ]
+cmp out.irpa before.irpa
+
+# 2. An unwritable output directory: exit 1, nothing created.
+mkdir ro && chmod 0555 ro
+if [ "$(id -u)" -ne 0 ]; then
+  status=0; "$IRPA" build ok.yaml -o ro/x.irpa 2>err.txt || status=$?
+  [ "$status" -eq 1 ] && [ -z "$(ls -A ro)" ]
+fi
+status=0; "$IRPA" build ok.yaml -o no/such/dir/x.irpa 2>err.txt || status=$?
+[ "$status" -eq 1 ] && grep -q 'no/such/dir/x.irpa: cannot create a temporary file' err.txt
+
+# 3. Interrupted: a large (sparse) build killed with SIGINT and SIGTERM leaves
+#    either nothing or the complete file, and no temporary file.
+truncate -s 3G big.bin
+cat >big.yaml <<'YAML'
+sources: {s: big.bin}
+entries:
+  - {name: all, source: s, offset: 0, length: 3221225472}
+YAML
+for signal in INT TERM; do
+  "$IRPA" build big.yaml -o big.irpa & pid=$!
+  sleep 0.3
+  kill -s "$signal" "$pid" 2>/dev/null || true
+  wait "$pid" || true
+  leftovers=$(ls -A | grep '^\.big\.irpa\.' || true)
+  [ -z "$leftovers" ] || { echo "temporary file left after SIG$signal: $leftovers"; exit 1; }
+  if [ -e big.irpa ]; then [ "$(stat -c %s big.irpa)" -eq $((3221225472 + 4096)) ]; fi
+  rm -f big.irpa
+done
+
+# 4. No temporary files after any of the above.
+[ -z "$(ls -A | grep '^\.' || true)" ]
+echo ok
