@@ -1,0 +1,165 @@
+/* inspect.h: reading and validating an IRPA v0 archive.
+ *
+ * The reader checks everything IREE's parser checks (runtime/src/iree/io/
+ * formats/irpa/irpa_parser.c, see ../shared/docs/irpa-format.md) and more:
+ *
+ *   errors (the archive is malformed; IREE or a careful reader would fail):
+ *     - file shorter than the 88-byte header, wrong magic, version other
+ *       than 0.0, header_size other than 88
+ *     - next_header_offset != 0 (chained archives are unsupported)
+ *     - a segment whose offset + length overflows 64 bits, passes the end
+ *       of the file, or overlaps the header or another segment
+ *     - entry_count that the entry segment cannot hold; an entry header or
+ *       entry_size past the entry segment; entry_size below the size its
+ *       type needs (skip 60, data 76, splat 85)
+ *     - external (type 3) and unknown entry types
+ *     - name or metadata references outside the metadata segment, data
+ *       ranges outside the storage segment (with 64-bit overflow checks)
+ *     - a data entry's storage.offset not a multiple of its minimum_alignment
+ *     - splat pattern_length not 1, 2, 4, 8 or 16; splat length not a
+ *       multiple of pattern_length
+ *     - duplicate names
+ *     - non-zero padding: any byte not in the header, an entry, a name, a
+ *       metadata blob or a data range must be zero (the pattern bytes past
+ *       pattern_length too)
+ *   notes (legal, but not what IREE's builder writes):
+ *     - entries not 16-aligned, non-zero flags, entry_size larger than the
+ *       type needs, skip entries, empty names, data not aligned in the file,
+ *       a file size that is not a multiple of 4096
+ *     - overlapping data ranges
+ *
+ * Every message is one line naming the file, the byte offset of the field
+ * and the field: "x.irpa: offset 40: entry_segment.offset 4096 + length 76
+ * is past the end of the file (4096 bytes)". All errors are reported, not
+ * only the first, as long as the structures after an error can still be
+ * located safely.
+ *
+ * The reader never reads outside [bytes, bytes + size), never allocates more
+ * than the input can justify, and runs in O(size + entries log entries). */
+#ifndef IRPA_INSPECT_H
+#define IRPA_INSPECT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "errors.h"
+
+/* Return values of irpa_inspect_memory and irpa_inspect_file. */
+#define IRPA_INSPECT_OK 0          /* a valid archive (notes are allowed) */
+#define IRPA_INSPECT_MALFORMED -1  /* errors were reported; the listing holds what was read */
+#define IRPA_INSPECT_IO_ERROR -2   /* the file could not be opened, mapped or read */
+
+/* Raw values of an entry's type field. */
+#define IRPA_INSPECT_TYPE_SKIP 0      /* ignored by readers */
+#define IRPA_INSPECT_TYPE_SPLAT 1     /* a pattern repeated over length bytes */
+#define IRPA_INSPECT_TYPE_DATA 2      /* bytes in the storage segment */
+#define IRPA_INSPECT_TYPE_EXTERNAL 3  /* bytes in another file; IREE rejects it */
+
+typedef struct irpa_listing_range {
+    uint64_t offset;  /* segment offset in the file (as stored) */
+    uint64_t length;  /* segment length in bytes (as stored) */
+} irpa_listing_range;
+
+typedef struct irpa_listing_header {
+    uint32_t magic;                       /* 0x41505249, the bytes "IRPA" */
+    uint16_t version_major;               /* 0 */
+    uint16_t version_minor;               /* 0 */
+    uint64_t header_size;                 /* 88 */
+    uint64_t next_header_offset;          /* 0; anything else is a chained archive */
+    uint64_t flags;                       /* 0 */
+    uint64_t entry_count;                 /* entries the table declares */
+    irpa_listing_range entry_segment;     /* the entry table */
+    irpa_listing_range metadata_segment;  /* names and metadata blobs */
+    irpa_listing_range storage_segment;   /* data entries' bytes */
+} irpa_listing_header;
+
+typedef struct irpa_listing_entry {
+    uint64_t entry_offset;       /* file offset of the entry record */
+    uint64_t entry_size;         /* entry_size field: bytes of the record */
+    uint32_t type;               /* type field: IRPA_INSPECT_TYPE_* or unknown */
+    uint64_t flags;              /* flags field */
+    const uint8_t *name;         /* name bytes inside the inspected bytes; NULL when none */
+    uint64_t name_length;        /* bytes of name, no NUL (0 when unresolvable) */
+    uint64_t name_offset;        /* name.offset within the metadata segment */
+    const uint8_t *metadata;     /* metadata inside the inspected bytes; NULL when none */
+    uint64_t metadata_length;    /* bytes of metadata held (0 when NULL) */
+    uint64_t metadata_offset;    /* metadata.offset within the metadata segment */
+    uint64_t minimum_alignment;  /* minimum_alignment field */
+    uint64_t length;             /* DATA: storage.length; SPLAT: length; else 0 */
+    uint64_t storage_offset;     /* DATA: storage.offset within the storage segment */
+    uint64_t start;              /* DATA: absolute file offset of the first byte */
+    uint64_t end;                /* DATA: absolute file offset past the last byte */
+    uint8_t pattern[16];         /* SPLAT: the 16 pattern bytes as stored */
+    uint8_t pattern_length;      /* SPLAT: pattern_length field */
+    bool valid;                  /* no error was reported for this entry */
+} irpa_listing_entry;
+
+typedef struct irpa_listing {
+    char *path;                   /* file name used in messages, owned */
+    uint64_t file_size;           /* bytes of the file */
+    bool mapped;                  /* irpa_inspect_file: read through mmap (else read()) */
+    bool header_read;             /* the header fields below were read */
+    irpa_listing_header header;   /* header fields as stored */
+    irpa_listing_entry *entries;  /* entries read, in table order, owned */
+    uint64_t entry_count;         /* entries held (less than declared if the walk stopped) */
+    uint64_t total_bytes;         /* sum of the lengths of splat and data entries */
+    irpa_errors notes;            /* one-line notes, prefixed like errors */
+    void *mapping;                /* irpa_inspect_file: the mmap'd file, owned; else NULL */
+    uint8_t *buffer;              /* irpa_inspect_file: the file read into memory, owned */
+} irpa_listing;
+
+/* Reads and checks the archive held in bytes [0, size). `path` names it in
+ * messages. Fills *out (which must be freed with irpa_listing_free, whatever
+ * the result), appends every error to `errors` and every note to out->notes.
+ * Names and metadata point into `bytes`, which must outlive the listing.
+ * Returns IRPA_INSPECT_OK or IRPA_INSPECT_MALFORMED. */
+int irpa_inspect_memory(const char *path, const uint8_t *bytes, uint64_t size,
+                        irpa_listing *out, irpa_errors *errors);
+
+/* Opens `path`, maps the whole file read-only and shared (as IREE does;
+ * falls back to reading it when mmap fails and the file is at most 1 GiB)
+ * and inspects it; the listing keeps the mapping until freed. Returns IRPA_INSPECT_OK, IRPA_INSPECT_MALFORMED, or
+ * IRPA_INSPECT_IO_ERROR with one error naming the path and errno text. */
+int irpa_inspect_file(const char *path, irpa_listing *out, irpa_errors *errors);
+
+/* Frees what the listing owns and zeroes it. NULL is fine. */
+void irpa_listing_free(irpa_listing *listing);
+
+/* Whether an entry is listed as a parameter (splat or data), as IREE's
+ * index and iree-dump-parameters do; skip entries are not. */
+bool irpa_listing_entry_is_parameter(const irpa_listing_entry *entry);
+
+/* Prints the listing as iree-dump-parameters does: the same five header
+ * lines and "%16s | %16s | %16s | `key`" rows ('-' start and end for
+ * splats), each row followed by "  [data]" or "  [splat pattern HEX]" and,
+ * when the entry has metadata, "  metadata: TEXT" (printable text with
+ * C-style escapes) or "  metadata: hex HEX"; then one empty line. */
+void irpa_listing_print_text(const irpa_listing *listing, FILE *out);
+
+/* The five lines iree-dump-parameters starts a scope with. */
+void irpa_print_scope_header(FILE *out, uint64_t entry_count, uint64_t total_bytes);
+
+/* One row's four columns: "%16s | %16s | %16s | `key`", start and end '-'
+ * when `has_range` is false (splats). No newline. */
+void irpa_print_columns(FILE *out, bool has_range, uint64_t start, uint64_t end,
+                        uint64_t length, const uint8_t *name, uint64_t name_length);
+
+/* Prints the listing as one JSON object (Jansson), followed by a newline:
+ * path, file_size, read_with, valid, header, entries, total_bytes, notes and
+ * the messages in `errors` (may be NULL). Returns 0, or -1 when out of memory. */
+int irpa_listing_print_json(const irpa_listing *listing, const irpa_errors *errors,
+                            FILE *out);
+
+/* The listing as a new Jansson object (a json_t *, returned as void * so
+ * this header does not need jansson.h); NULL when out of memory. */
+void *irpa_listing_to_json(const irpa_listing *listing, const irpa_errors *errors);
+
+/* Writes `length` bytes as lowercase hex into `out` (2 * length + 1 bytes). */
+void irpa_hex(const uint8_t *bytes, uint64_t length, char *out);
+
+/* Writes bytes for one line of text: valid UTF-8 without control characters
+ * as is, "\n", "\r", "\t" for those, every other byte as "\xNN". */
+void irpa_print_escaped(FILE *out, const uint8_t *bytes, uint64_t length);
+
+#endif

@@ -1,0 +1,277 @@
+/* inspect_print.c: the text and JSON forms of an archive listing (inspect.h). */
+#include "inspect.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The lines iree-dump-parameters frames a scope with. */
+static const char rule_line[] =
+    "//===-----------------------------------------------------------------"
+    "---------------------------------------------===//";
+static const char columns_rule[] =
+    "//===------------+------------------+------------------+--------------"
+    "---------------------------------------------===//";
+static const char columns_line[] =
+    "//         Start |              End |           Length | Key";
+static const char columns_end[] =
+    "//---------------+------------------+------------------+--------------"
+    "------------------------------------------------//";
+
+/* Whether bytes are text we can show on one line: valid UTF-8 whose only
+ * control characters are tab, newline and carriage return. */
+static bool is_text(const uint8_t *bytes, uint64_t length) {
+    for (uint64_t i = 0; i < length; i++) {
+        uint8_t byte = bytes[i];
+        if (byte < 0x20 && byte != '\t' && byte != '\n' && byte != '\r') return false;
+        if (byte == 0x7f) return false;
+    }
+    /* Control characters are ruled out; irpa_print_escaped escapes only
+     * invalid UTF-8 now, so text is what needs no \x escapes. */
+    char *escaped = NULL;
+    size_t escaped_size = 0;
+    FILE *out = open_memstream(&escaped, &escaped_size);
+    if (!out) return false;
+    irpa_print_escaped(out, bytes, length);
+    bool ok = fclose(out) == 0 && !strstr(escaped, "\\x");
+    free(escaped);
+    return ok;
+}
+
+static void print_hex(FILE *out, const uint8_t *bytes, uint64_t length) {
+    for (uint64_t i = 0; i < length; i++) fprintf(out, "%02x", bytes[i]);
+}
+
+void irpa_print_columns(FILE *out, bool has_range, uint64_t start, uint64_t end,
+                        uint64_t length, const uint8_t *name, uint64_t name_length) {
+    char start_text[24] = "-", end_text[24] = "-";
+    if (has_range) {
+        snprintf(start_text, sizeof start_text, "%" PRIu64, start);
+        snprintf(end_text, sizeof end_text, "%" PRIu64, end);
+    }
+    fprintf(out, "%16s | %16s | %16" PRIu64 " | `", start_text, end_text, length);
+    irpa_print_escaped(out, name, name_length);
+    fputc('`', out);
+}
+
+static void print_row(const irpa_listing_entry *entry, FILE *out) {
+    irpa_print_columns(out, entry->type == IRPA_INSPECT_TYPE_DATA, entry->start, entry->end,
+                       entry->length, entry->name, entry->name_length);
+    if (entry->type == IRPA_INSPECT_TYPE_DATA) {
+        fputs("  [data]", out);
+    } else {
+        fputs("  [splat pattern ", out);
+        uint8_t shown = entry->pattern_length <= 16 ? entry->pattern_length : 16;
+        print_hex(out, entry->pattern, shown);
+        fputc(']', out);
+    }
+    if (entry->metadata_length > 0) {
+        fputs("  metadata: ", out);
+        if (is_text(entry->metadata, entry->metadata_length)) {
+            irpa_print_escaped(out, entry->metadata, entry->metadata_length);
+        } else {
+            fputs("hex ", out);
+            print_hex(out, entry->metadata, entry->metadata_length);
+        }
+    }
+    fputc('\n', out);
+}
+
+void irpa_print_scope_header(FILE *out, uint64_t entry_count, uint64_t total_bytes) {
+    fprintf(out, "%s\n", rule_line);
+    fprintf(out, "// Parameter scope <global> (%" PRIu64 " entries, %" PRIu64 " total bytes)\n",
+            entry_count, total_bytes);
+    fprintf(out, "%s\n%s\n%s\n", columns_rule, columns_line, columns_end);
+}
+
+void irpa_listing_print_text(const irpa_listing *listing, FILE *out) {
+    uint64_t parameters = 0;
+    for (uint64_t i = 0; i < listing->entry_count; i++)
+        if (irpa_listing_entry_is_parameter(&listing->entries[i])) parameters++;
+    irpa_print_scope_header(out, parameters, listing->total_bytes);
+    for (uint64_t i = 0; i < listing->entry_count; i++)
+        if (irpa_listing_entry_is_parameter(&listing->entries[i]))
+            print_row(&listing->entries[i], out);
+    fputc('\n', out);
+}
+
+/* ---- JSON ---------------------------------------------------------------- */
+
+/* A JSON integer, or a decimal string for values past INT64_MAX. */
+static json_t *json_u64(uint64_t value) {
+    if (value <= (uint64_t)INT64_MAX) return json_integer((json_int_t)value);
+    char text[24];
+    snprintf(text, sizeof text, "%" PRIu64, value);
+    return json_string(text);
+}
+
+static json_t *json_hex(const uint8_t *bytes, uint64_t length) {
+    char *text = malloc(2 * length + 1);
+    if (!text) return NULL;
+    irpa_hex(bytes, length, text);
+    json_t *value = json_stringn(text, 2 * length);
+    free(text);
+    return value;
+}
+
+/* A JSON string of the bytes when they are UTF-8, else of their escaped form. */
+static json_t *json_text(const uint8_t *bytes, uint64_t length) {
+    json_t *value = json_stringn(length ? (const char *)bytes : "", length);
+    if (value) return value;
+    char *escaped = NULL;
+    size_t escaped_size = 0;
+    FILE *out = open_memstream(&escaped, &escaped_size);
+    if (!out) return NULL;
+    irpa_print_escaped(out, bytes, length);
+    if (fclose(out) != 0) {
+        free(escaped);
+        return NULL;
+    }
+    value = json_stringn(escaped, escaped_size);
+    free(escaped);
+    return value;
+}
+
+/* Sets key to value, taking the reference; false when value is NULL. */
+static bool put(json_t *object, const char *key, json_t *value) {
+    return value && json_object_set_new(object, key, value) == 0;
+}
+
+static json_t *json_range(irpa_listing_range range) {
+    json_t *object = json_object();
+    if (!object) return NULL;
+    if (put(object, "offset", json_u64(range.offset)) &&
+        put(object, "length", json_u64(range.length)))
+        return object;
+    json_decref(object);
+    return NULL;
+}
+
+static json_t *json_header(const irpa_listing_header *h) {
+    json_t *object = json_object();
+    if (!object) return NULL;
+    char magic[11];
+    snprintf(magic, sizeof magic, "0x%08" PRIx32, h->magic);
+    bool ok = put(object, "magic", json_string(magic)) &&
+              put(object, "version_major", json_integer(h->version_major)) &&
+              put(object, "version_minor", json_integer(h->version_minor)) &&
+              put(object, "header_size", json_u64(h->header_size)) &&
+              put(object, "next_header_offset", json_u64(h->next_header_offset)) &&
+              put(object, "flags", json_u64(h->flags)) &&
+              put(object, "entry_count", json_u64(h->entry_count)) &&
+              put(object, "entry_segment", json_range(h->entry_segment)) &&
+              put(object, "metadata_segment", json_range(h->metadata_segment)) &&
+              put(object, "storage_segment", json_range(h->storage_segment));
+    if (ok) return object;
+    json_decref(object);
+    return NULL;
+}
+
+static const char *type_label(uint32_t type) {
+    switch (type) {
+    case IRPA_INSPECT_TYPE_SKIP: return "skip";
+    case IRPA_INSPECT_TYPE_SPLAT: return "splat";
+    case IRPA_INSPECT_TYPE_DATA: return "data";
+    case IRPA_INSPECT_TYPE_EXTERNAL: return "external";
+    default: return "unknown";
+    }
+}
+
+static bool put_type_fields(json_t *object, const irpa_listing_entry *entry) {
+    if (entry->type == IRPA_INSPECT_TYPE_DATA)
+        return put(object, "storage_offset", json_u64(entry->storage_offset)) &&
+               put(object, "start", json_u64(entry->start)) &&
+               put(object, "end", json_u64(entry->end));
+    if (entry->type == IRPA_INSPECT_TYPE_SPLAT) {
+        uint8_t shown = entry->pattern_length <= 16 ? entry->pattern_length : 16;
+        return put(object, "pattern", json_hex(entry->pattern, shown)) &&
+               put(object, "pattern_length", json_integer(entry->pattern_length));
+    }
+    return true;
+}
+
+static bool put_metadata(json_t *object, const irpa_listing_entry *entry) {
+    if (entry->metadata_length == 0)
+        return put(object, "metadata", json_null()) && put(object, "metadata_hex", json_null());
+    json_t *text = json_stringn((const char *)entry->metadata, entry->metadata_length);
+    return put(object, "metadata", text ? text : json_null()) &&
+           put(object, "metadata_hex", json_hex(entry->metadata, entry->metadata_length));
+}
+
+static json_t *json_entry(const irpa_listing_entry *entry, uint64_t index) {
+    json_t *object = json_object();
+    if (!object) return NULL;
+    bool ok = put(object, "index", json_u64(index)) &&
+              put(object, "type", json_string(type_label(entry->type))) &&
+              put(object, "type_code", json_u64(entry->type)) &&
+              put(object, "name", json_text(entry->name, entry->name_length)) &&
+              put(object, "length", json_u64(entry->length)) &&
+              put_type_fields(object, entry) &&
+              put_metadata(object, entry) &&
+              put(object, "entry_offset", json_u64(entry->entry_offset)) &&
+              put(object, "entry_size", json_u64(entry->entry_size)) &&
+              put(object, "flags", json_u64(entry->flags)) &&
+              put(object, "minimum_alignment", json_u64(entry->minimum_alignment)) &&
+              put(object, "valid", json_boolean(entry->valid));
+    if (ok) return object;
+    json_decref(object);
+    return NULL;
+}
+
+static json_t *json_messages(const irpa_errors *messages) {
+    json_t *array = json_array();
+    if (!array || !messages) return array;
+    for (size_t i = 0; i < messages->count; i++) {
+        json_t *text = json_text((const uint8_t *)messages->messages[i],
+                                 strlen(messages->messages[i]));
+        if (!text || json_array_append_new(array, text) != 0) {
+            json_decref(array);
+            return NULL;
+        }
+    }
+    return array;
+}
+
+static json_t *json_entries(const irpa_listing *listing) {
+    json_t *array = json_array();
+    if (!array) return NULL;
+    for (uint64_t i = 0; i < listing->entry_count; i++) {
+        json_t *entry = json_entry(&listing->entries[i], i);
+        if (!entry || json_array_append_new(array, entry) != 0) {
+            json_decref(array);
+            return NULL;
+        }
+    }
+    return array;
+}
+
+void *irpa_listing_to_json(const irpa_listing *listing, const irpa_errors *errors) {
+    json_t *object = json_object();
+    if (!object) return NULL;
+    const char *path = listing->path ? listing->path : "";
+    bool valid = !errors || errors->count == 0;
+    bool ok = put(object, "path", json_text((const uint8_t *)path, strlen(path))) &&
+              put(object, "file_size", json_u64(listing->file_size)) &&
+              put(object, "read_with", json_string(listing->mapped ? "mmap" : "read")) &&
+              put(object, "valid", json_boolean(valid)) &&
+              put(object, "header", listing->header_read ? json_header(&listing->header)
+                                                         : json_null()) &&
+              put(object, "entries", json_entries(listing)) &&
+              put(object, "total_bytes", json_u64(listing->total_bytes)) &&
+              put(object, "notes", json_messages(&listing->notes)) &&
+              put(object, "errors", json_messages(errors));
+    if (ok) return object;
+    json_decref(object);
+    return NULL;
+}
+
+int irpa_listing_print_json(const irpa_listing *listing, const irpa_errors *errors,
+                            FILE *out) {
+    json_t *object = irpa_listing_to_json(listing, errors);
+    if (!object) return -1;
+    int result = json_dumpf(object, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fputc('\n', out);
+    json_decref(object);
+    return result == 0 ? 0 : -1;
+}
