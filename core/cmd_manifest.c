@@ -1,7 +1,313 @@
+/* irpa manifest SOURCE... : write a manifest of explicit byte ranges.
+ *
+ * The command builds, in memory, the manifest a user would write by hand
+ * (one whole-model entry per SOURCE, with the command line's include,
+ * exclude, rename and splat rules), resolves it exactly as `irpa build`
+ * would, and prints every resulting entry as an explicit range or splat,
+ * each with a comment giving the tensor's dtype and shape. */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "commands.h"
+#include "manifest.h"
+#include "resolve.h"
+
+typedef struct string_list {
+    char **items;  /* owned strings */
+    size_t count;
+} string_list;
+
+typedef struct options {
+    const char *out_path;  /* -o, or NULL for standard output */
+    string_list include, exclude, splat, rename_from, rename_to;
+    int pytorch;           /* --metadata pytorch */
+} options;
+
+/* What the archive does not keep about an entry: its tensor's type and shape. */
+typedef struct tensor_notes {
+    char **comments;  /* per entry index: "F16 [4096, 32000]", owned; NULL when none */
+    size_t count;
+} tensor_notes;
+
+static int push(string_list *list, const char *value) {
+    char **grown = realloc(list->items, (list->count + 1) * sizeof *grown);
+    if (!grown) return -1;
+    list->items = grown;
+    list->items[list->count] = strdup(value);
+    return list->items[list->count++] ? 0 : -1;
+}
+
+static void free_list(string_list *list) {
+    for (size_t i = 0; i < list->count; i++) free(list->items[i]);
+    free(list->items);
+}
+
+static char **copy_strings(const string_list *list) {
+    char **copy = calloc(list->count + 1, sizeof *copy);
+    for (size_t i = 0; copy && i < list->count; i++) copy[i] = strdup(list->items[i]);
+    return copy;
+}
+
+static void note_tensor(void *context, size_t entry_index, const irpa_tensor *tensor) {
+    tensor_notes *notes = context;
+    if (entry_index >= notes->count) {
+        size_t count = entry_index * 2 + 16;
+        char **grown = realloc(notes->comments, count * sizeof *grown);
+        if (!grown) return;
+        memset(grown + notes->count, 0, (count - notes->count) * sizeof *grown);
+        notes->comments = grown;
+        notes->count = count;
+    }
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    if (!out) return;
+    fprintf(out, "%s [", tensor->dtype);
+    for (uint32_t d = 0; d < tensor->rank; d++)
+        fprintf(out, "%s%llu", d ? ", " : "", (unsigned long long)tensor->shape[d]);
+    fprintf(out, "]");
+    fclose(out);
+    notes->comments[entry_index] = text;
+}
+
+/* A manifest with one whole-model entry per source, as if written by hand. */
+static irpa_manifest *command_line_manifest(char **sources, size_t source_count,
+                                            const options *opts) {
+    irpa_manifest *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->path = strdup("command line");
+    m->alignment = 64;
+    m->metadata_pytorch = opts->pytorch;
+    m->sources = calloc(source_count, sizeof *m->sources);
+    m->entries = calloc(source_count, sizeof *m->entries);
+    if (!m->path || !m->sources || !m->entries) return m;
+    for (size_t i = 0; i < source_count; i++) {
+        irpa_manifest_source *source = &m->sources[i];
+        char key[32];
+        snprintf(key, sizeof key, "s%zu", i);
+        source->key = strdup(key);
+        source->path = strdup(sources[i]);
+        source->resolved_path = strdup(sources[i]);
+        source->position = (irpa_position){1, (uint32_t)i + 1};
+        m->source_count++;
+        irpa_manifest_entry *entry = &m->entries[i];
+        entry->kind = IRPA_MANIFEST_ALL;
+        entry->position = source->position;
+        entry->source = (long)i;
+        entry->include = copy_strings(&opts->include);
+        entry->include_count = opts->include.count;
+        entry->exclude = copy_strings(&opts->exclude);
+        entry->exclude_count = opts->exclude.count;
+        entry->splat_globs = copy_strings(&opts->splat);
+        entry->splat_glob_count = opts->splat.count;
+        entry->renames = calloc(opts->rename_from.count + 1, sizeof *entry->renames);
+        for (size_t r = 0; entry->renames && r < opts->rename_from.count; r++) {
+            entry->renames[r].from = strdup(opts->rename_from.items[r]);
+            entry->renames[r].to = strdup(opts->rename_to.items[r]);
+            entry->rename_count++;
+        }
+        m->entry_count++;
+    }
+    return m;
+}
+
+/* `path` as seen from `directory` (both made absolute): "../models/x.gguf". */
+static char *relative_to(const char *path, const char *directory) {
+    char absolute[PATH_MAX], base[PATH_MAX];
+    if (!realpath(path, absolute) || !realpath(directory, base)) return strdup(path);
+    size_t matched = 0;
+    while (absolute[matched] && absolute[matched] == base[matched]) matched++;
+    size_t common; /* index of the '/' ending the directories both share */
+    if (base[matched] == 0 && absolute[matched] == '/') {
+        common = matched;
+    } else {
+        while (matched > 0 && absolute[matched - 1] != '/') matched--;
+        common = matched - 1;
+    }
+    size_t ups = 0; /* directories of base below the shared ones */
+    for (const char *c = base + common; *c; c++)
+        if (*c == '/' && c[1]) ups++;
+    const char *below = absolute + common + 1;
+    char *result = malloc(3 * ups + strlen(below) + 1);
+    if (!result) return NULL;
+    result[0] = 0;
+    for (size_t i = 0; i < ups; i++) strcat(result, "../");
+    strcat(result, below);
+    return result;
+}
+
+/* Writes a YAML double-quoted scalar. */
+static void put_quoted(FILE *out, const uint8_t *bytes, uint64_t length) {
+    fputc('"', out);
+    for (uint64_t i = 0; i < length; i++) {
+        uint8_t c = bytes[i];
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f)
+            fprintf(out, "\\x%02x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}
+
+static void print_manifest(FILE *out, const irpa_archive *archive, const tensor_notes *notes,
+                           const char *out_directory) {
+    fprintf(out, "# written by `irpa manifest`: every entry is an explicit byte range of a source\n");
+    fprintf(out, "sources:\n");
+    for (size_t i = 0; i < archive->source_count; i++) {
+        char *path = relative_to(archive->sources[i].path, out_directory);
+        fprintf(out, "  s%zu: ", i);
+        put_quoted(out, (const uint8_t *)(path ? path : archive->sources[i].path),
+                   strlen(path ? path : archive->sources[i].path));
+        fprintf(out, "\n");
+        free(path);
+    }
+    fprintf(out, "entries:%s\n", archive->entry_count ? "" : " []");
+    for (size_t i = 0; i < archive->entry_count; i++) {
+        const irpa_entry *entry = &archive->entries[i];
+        const char *comment = i < notes->count ? notes->comments[i] : NULL;
+        fprintf(out, "  - name: ");
+        put_quoted(out, (const uint8_t *)entry->name, entry->name_length);
+        fprintf(out, comment ? "   # %s\n" : "\n", comment);
+        if (entry->type == IRPA_ENTRY_DATA) {
+            fprintf(out, "    source: s%u\n    offset: %llu\n    length: %llu\n", entry->source,
+                    (unsigned long long)entry->source_offset, (unsigned long long)entry->length);
+        } else {
+            fprintf(out, "    splat: \"");
+            for (int b = 0; b < entry->pattern_length; b++) fprintf(out, "%02x", entry->pattern[b]);
+            fprintf(out, "\"\n    length: %llu\n", (unsigned long long)entry->length);
+        }
+        if (entry->metadata_length) {
+            fprintf(out, "    metadata: ");
+            put_quoted(out, entry->metadata, entry->metadata_length);
+            fprintf(out, "\n");
+        }
+    }
+}
+
+/* Writes the text to the output path via a temporary file and rename. */
+static int write_output(const char *out_path, const irpa_archive *archive,
+                        const tensor_notes *notes, irpa_errors *errors) {
+    if (!out_path) {
+        print_manifest(stdout, archive, notes, ".");
+        return fflush(stdout) == 0 ? 0 : irpa_error(errors, "<stdout>: write failed");
+    }
+    char *directory_copy = strdup(out_path);
+    char *temporary = NULL;
+    if (!directory_copy || asprintf(&temporary, "%s.tmp.XXXXXX", out_path) < 0) {
+        free(directory_copy);
+        return irpa_error(errors, "out of memory");
+    }
+    int status = 0;
+    int fd = mkstemp(temporary);
+    FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!out) {
+        status = irpa_error(errors, "%s: cannot create: %s", out_path, strerror(errno));
+        if (fd >= 0) close(fd);
+    } else {
+        mode_t mask = umask(0);
+        umask(mask);
+        fchmod(fd, 0666 & ~mask);
+        print_manifest(out, archive, notes, dirname(directory_copy));
+        if (fflush(out) != 0 || fsync(fileno(out)) != 0)
+            status = irpa_error(errors, "%s: write failed: %s", out_path, strerror(errno));
+        if (fclose(out) != 0 && status == 0)
+            status = irpa_error(errors, "%s: write failed: %s", out_path, strerror(errno));
+        if (status == 0 && rename(temporary, out_path) != 0)
+            status = irpa_error(errors, "%s: %s", out_path, strerror(errno));
+    }
+    if (status != 0 && fd >= 0) unlink(temporary);
+    free(temporary);
+    free(directory_copy);
+    return status;
+}
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: irpa manifest SOURCE... [-o M.yaml] [--include GLOB] [--exclude GLOB]\n"
+            "                      [--rename FROM=TO] [--splat GLOB] [--metadata pytorch]\n"
+            "SOURCE: a .gguf, .safetensors or model.safetensors.index.json file. Options may\n"
+            "repeat; globs match tensor names, renames replace a name prefix (first match).\n");
+}
+
+static int parse_options(int argc, char **argv, options *opts) {
+    static const struct option long_options[] = {
+        {"output", required_argument, NULL, 'o'},   {"include", required_argument, NULL, 'i'},
+        {"exclude", required_argument, NULL, 'x'},  {"rename", required_argument, NULL, 'r'},
+        {"splat", required_argument, NULL, 's'},    {"metadata", required_argument, NULL, 'm'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    int option;
+    optind = 1;
+    while ((option = getopt_long(argc, argv, "o:h", long_options, NULL)) != -1) {
+        char *equals;
+        switch (option) {
+        case 'o': opts->out_path = optarg; break;
+        case 'i': push(&opts->include, optarg); break;
+        case 'x': push(&opts->exclude, optarg); break;
+        case 's': push(&opts->splat, optarg); break;
+        case 'r':
+            equals = strchr(optarg, '=');
+            if (!equals || equals == optarg) {
+                fprintf(stderr, "irpa manifest: --rename %s: expected FROM=TO\n", optarg);
+                return -1;
+            }
+            *equals = 0;
+            push(&opts->rename_from, optarg);
+            push(&opts->rename_to, equals + 1);
+            *equals = '=';
+            break;
+        case 'm':
+            if (strcmp(optarg, "pytorch") != 0) {
+                fprintf(stderr, "irpa manifest: --metadata %s: expected 'pytorch'\n", optarg);
+                return -1;
+            }
+            opts->pytorch = 1;
+            break;
+        case 'h': usage(stdout); return 1;
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "irpa manifest: expected at least one SOURCE\n");
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
 int irpa_cmd_manifest(int argc, char **argv) {
-    (void)argc; (void)argv;
-    fprintf(stderr, "irpa manifest: not implemented yet\n");
-    return 1;
+    options opts = {0};
+    int parsed = parse_options(argc, argv, &opts);
+    int status = parsed < 0 ? IRPA_EXIT_BAD_INPUT : IRPA_EXIT_OK;
+    irpa_errors errors = {0};
+    irpa_manifest *manifest = NULL;
+    irpa_archive *archive = NULL;
+    tensor_notes notes = {0};
+    if (parsed == 0) {
+        manifest = command_line_manifest(argv + optind, (size_t)(argc - optind), &opts);
+        archive = manifest ? irpa_resolve_hooked(manifest, note_tensor, &notes, &errors) : NULL;
+        if (!archive) status = IRPA_EXIT_BAD_INPUT;
+        else if (write_output(opts.out_path, archive, &notes, &errors) != 0)
+            status = IRPA_EXIT_FAILURE;
+    }
+    irpa_errors_print(&errors, stderr, "irpa manifest: ");
+    irpa_errors_clear(&errors);
+    for (size_t i = 0; i < notes.count; i++) free(notes.comments[i]);
+    free(notes.comments);
+    irpa_archive_free(archive);
+    irpa_manifest_free(manifest);
+    free_list(&opts.include);
+    free_list(&opts.exclude);
+    free_list(&opts.splat);
+    free_list(&opts.rename_from);
+    free_list(&opts.rename_to);
+    return status;
 }

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
 
 /* What one manifest source became: one archive source per file (a
  * safetensors index brings several), and, once an entry names tensors, the
@@ -24,6 +23,8 @@ typedef struct resolver {
     const irpa_manifest *manifest;
     irpa_archive *archive;
     resolved_source *sources;   /* one per manifest source */
+    irpa_tensor_hook hook;      /* told of each tensor entry; may be NULL */
+    void *hook_context;
     irpa_errors *errors;
 } resolver;
 
@@ -140,6 +141,7 @@ static int add_tensor(resolver *r, const irpa_manifest_entry *entry, const char 
                                        metadata, metadata_length, where, r->errors);
     }
     free(pytorch);
+    if (status == 0 && r->hook) r->hook(r->hook_context, r->archive->entry_count - 1, tensor);
     return status;
 }
 
@@ -236,10 +238,15 @@ static int add_entry(resolver *r, const irpa_manifest_entry *entry) {
 }
 
 irpa_archive *irpa_resolve(const irpa_manifest *manifest, irpa_errors *errors) {
+    return irpa_resolve_hooked(manifest, NULL, NULL, errors);
+}
+
+irpa_archive *irpa_resolve_hooked(const irpa_manifest *manifest, irpa_tensor_hook hook,
+                                  void *context, irpa_errors *errors) {
     size_t errors_before = errors ? errors->count : 0;
     irpa_errors local = {0};
     if (!errors) errors = &local;
-    resolver r = {.manifest = manifest, .errors = errors};
+    resolver r = {.manifest = manifest, .hook = hook, .hook_context = context, .errors = errors};
     r.archive = irpa_archive_new(manifest->alignment, errors);
     r.sources = calloc(manifest->source_count + 1, sizeof *r.sources);
     int failed = !r.archive || !r.sources;

@@ -11,10 +11,20 @@
 #include "archive.h"
 #include "errors.h"
 #include "manifest.h"
+#include "model.h"
 
 /* Resolves `manifest`; reports every error it can find, not just the first.
  * NULL on any error. */
 irpa_archive *irpa_resolve(const irpa_manifest *manifest, irpa_errors *errors);
+
+/* Called for each entry made from a source tensor, with its index in the
+ * archive's entries, so a caller can keep what the archive does not (the
+ * tensor's dtype and shape). */
+typedef void (*irpa_tensor_hook)(void *context, size_t entry_index, const irpa_tensor *tensor);
+
+/* irpa_resolve, calling `hook` (which may be NULL) for every tensor entry. */
+irpa_archive *irpa_resolve_hooked(const irpa_manifest *manifest, irpa_tensor_hook hook,
+                                  void *context, irpa_errors *errors);
 
 /* irpa_manifest_load + irpa_resolve. */
 irpa_archive *irpa_open_manifest(const char *path, irpa_errors *errors);
