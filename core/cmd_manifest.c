@@ -26,14 +26,18 @@ typedef struct string_list {
 
 typedef struct options {
     const char *out_path;  /* -o, or NULL for standard output */
-    string_list include, exclude, splat, rename_from, rename_to;
+    string_list include, exclude, rename_from, rename_to;
+    string_list splat;        /* --splat globs */
+    string_list splat_value;  /* per --splat: "TYPE=VALUE", or "" for a zero splat */
     int pytorch;           /* --metadata pytorch */
 } options;
 
 /* What the archive does not keep about an entry: its tensor's type and shape. */
 typedef struct tensor_notes {
-    char **comments;  /* per entry index: "F16 [4096, 32000]", owned; NULL when none */
-    size_t count;
+    char **comments;      /* per entry index: "F16 [4096, 32000]", owned; NULL when none */
+    const char **splats;  /* per entry index: "TYPE=VALUE" of a typed --splat, or NULL */
+    size_t count;         /* slots in both arrays */
+    const options *opts;  /* the command line */
 } tensor_notes;
 
 static int push(string_list *list, const char *value) {
@@ -60,10 +64,19 @@ static void note_tensor(void *context, size_t entry_index, const irpa_tensor *te
     if (entry_index >= notes->count) {
         size_t count = entry_index * 2 + 16;
         char **grown = realloc(notes->comments, count * sizeof *grown);
-        if (!grown) return;
+        if (grown) notes->comments = grown;
+        const char **grown_splats = realloc(notes->splats, count * sizeof *grown_splats);
+        if (grown_splats) notes->splats = grown_splats;
+        if (!grown || !grown_splats) return;
         memset(grown + notes->count, 0, (count - notes->count) * sizeof *grown);
-        notes->comments = grown;
+        memset(grown_splats + notes->count, 0, (count - notes->count) * sizeof *grown_splats);
         notes->count = count;
+    }
+    const string_list *globs = &notes->opts->splat;
+    for (size_t i = 0; i < globs->count; i++) {
+        if (!irpa_glob_match(globs->items[i], tensor->name)) continue;
+        if (notes->opts->splat_value.items[i][0]) notes->splats[entry_index] = notes->opts->splat_value.items[i];
+        break;
     }
     char *text = NULL;
     size_t size = 0;
@@ -180,6 +193,10 @@ static void print_manifest(FILE *out, const irpa_archive *archive, const tensor_
         if (entry->type == IRPA_ENTRY_DATA) {
             fprintf(out, "    source: s%u\n    offset: %llu\n    length: %llu\n", entry->source,
                     (unsigned long long)entry->source_offset, (unsigned long long)entry->length);
+        } else if (i < notes->count && notes->splats[i]) {
+            const char *spec = notes->splats[i], *equals = strchr(spec, '=');
+            fprintf(out, "    splat: {type: %.*s, value: %s}\n    length: %llu\n",
+                    (int)(equals - spec), spec, equals + 1, (unsigned long long)entry->length);
         } else {
             fprintf(out, "    splat: \"");
             for (int b = 0; b < entry->pattern_length; b++) fprintf(out, "%02x", entry->pattern[b]);
@@ -233,9 +250,10 @@ static int write_output(const char *out_path, const irpa_archive *archive,
 static void usage(FILE *out) {
     fprintf(out,
             "usage: irpa manifest SOURCE... [-o M.yaml] [--include GLOB] [--exclude GLOB]\n"
-            "                      [--rename FROM=TO] [--splat GLOB] [--metadata pytorch]\n"
+            "                      [--rename FROM=TO] [--splat GLOB[=TYPE=VALUE]] [--metadata pytorch]\n"
             "SOURCE: a .gguf, .safetensors or model.safetensors.index.json file. Options may\n"
-            "repeat; globs match tensor names, renames replace a name prefix (first match).\n");
+            "repeat; globs match tensor names, renames replace a name prefix (first match);\n"
+            "--splat makes matching tensors zero splats, or splats of VALUE as TYPE (f32=1.0).\n");
 }
 
 static int parse_options(int argc, char **argv, options *opts) {
@@ -252,7 +270,18 @@ static int parse_options(int argc, char **argv, options *opts) {
         case 'o': opts->out_path = optarg; break;
         case 'i': push(&opts->include, optarg); break;
         case 'x': push(&opts->exclude, optarg); break;
-        case 's': push(&opts->splat, optarg); break;
+        case 's':
+            equals = strchr(optarg, '=');
+            if (equals && (!strchr(equals + 1, '=') || equals[1] == '=')) {
+                fprintf(stderr, "irpa manifest: --splat %s: expected GLOB or GLOB=TYPE=VALUE\n",
+                        optarg);
+                return -1;
+            }
+            if (equals) *equals = 0;
+            push(&opts->splat, optarg);
+            push(&opts->splat_value, equals ? equals + 1 : "");
+            if (equals) *equals = '=';
+            break;
         case 'r':
             equals = strchr(optarg, '=');
             if (!equals || equals == optarg) {
@@ -290,7 +319,7 @@ int irpa_cmd_manifest(int argc, char **argv) {
     irpa_errors errors = {0};
     irpa_manifest *manifest = NULL;
     irpa_archive *archive = NULL;
-    tensor_notes notes = {0};
+    tensor_notes notes = {.opts = &opts};
     if (parsed == 0) {
         manifest = command_line_manifest(argv + optind, (size_t)(argc - optind), &opts);
         archive = manifest ? irpa_resolve_hooked(manifest, note_tensor, &notes, &errors) : NULL;
@@ -302,11 +331,13 @@ int irpa_cmd_manifest(int argc, char **argv) {
     irpa_errors_clear(&errors);
     for (size_t i = 0; i < notes.count; i++) free(notes.comments[i]);
     free(notes.comments);
+    free(notes.splats);
     irpa_archive_free(archive);
     irpa_manifest_free(manifest);
     free_list(&opts.include);
     free_list(&opts.exclude);
     free_list(&opts.splat);
+    free_list(&opts.splat_value);
     free_list(&opts.rename_from);
     free_list(&opts.rename_to);
     return status;
