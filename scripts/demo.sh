@@ -24,7 +24,7 @@ work=${1:-$(mktemp -d /tmp/irpafs-demo.XXXXXX)}
 mkdir -p "$work/manifests" "$work/mnt"
 cd "$work"
 
-step "a sample model: 8 MiB of safetensors, 24 tensors"
+step "a small sample model: safetensors, 24 tensors"
 run "$make_model" sample.safetensors 8 24
 ls -l sample.safetensors
 
@@ -49,16 +49,18 @@ run "$irpa" build manifests/sample.yaml -o built.irpa
 ls -l built.irpa
 
 step "irpa inspect"
-run "$irpa" inspect built.irpa | head -12
+run "$irpa" inspect built.irpa >inspect.txt
+head -12 inspect.txt
 
 step "mount the directory of manifests"
 run "$irpafs" manifests mnt
 trap 'fusermount3 -u "$work/mnt" 2>/dev/null || true' EXIT
 run ls -l mnt
 step "hexdump -C of the mounted archive (header and first entry)"
-hexdump -C mnt/sample.irpa | head -12
+hexdump -C -n 256 mnt/sample.irpa
 step "irpa inspect on the mounted file (it maps the file as IREE does)"
-run "$irpa" inspect mnt/sample.irpa | head -8
+run "$irpa" inspect mnt/sample.irpa >inspect-mounted.txt
+head -8 inspect-mounted.txt
 step "cp out of the mount, and compare with irpa build's file"
 run cp mnt/sample.irpa copied.irpa
 run cmp copied.irpa built.irpa && echo "identical: $(stat -c %s copied.irpa) bytes"
