@@ -13,7 +13,8 @@ entries:
   - {name: a, source: s, offset: 0, length: 1000}
   - {name: b, splat: {type: f32, value: 1.0}, length: 64}
 YAML
-"$IRPA" build ok.yaml -o out.irpa
+"$IRPA" build ok.yaml -o out.irpa 2>err.txt
+[ ! -s err.txt ] || { echo "stderr is not a terminal: no progress expected"; cat err.txt; exit 1; }
 [ -f out.irpa ] && [ "$(stat -c %s out.irpa)" -eq 4096 ]
 cp out.irpa before.irpa
 
@@ -57,6 +58,13 @@ for signal in INT TERM; do
   rm -f big.irpa
 done
 
-# 4. No temporary files after any of the above.
+# 4. On a terminal, a progress bar with bytes, rate and time left.
+if command -v script >/dev/null; then
+  script -qec "'$IRPA' build ok.yaml -o tty.irpa" /dev/null >tty.txt
+  grep -q '4.0 KiB / 4.0 KiB.*/s.*left' tty.txt || { echo "no progress bar:"; cat -v tty.txt; exit 1; }
+  cmp tty.irpa out.irpa && rm tty.irpa
+fi
+
+# 5. No temporary files after any of the above.
 [ -z "$(ls -A | grep '^\.' || true)" ]
 echo ok
