@@ -710,9 +710,12 @@ int irpa_inspect_memory(const char *path, const uint8_t *bytes, uint64_t size,
         check_header(&r);
         if (r.segments_valid) walk_entries(&r);
         if (r.walk_complete) {
+            /* Padding is only known once every structure is: after any
+             * error, referenced bytes would be misreported as padding. */
+            bool structure_known = r.error_count == 0;
             check_duplicate_names(&r);
             check_data_overlaps(&r);
-            check_padding(&r);
+            if (structure_known) check_padding(&r);
         }
     }
     if (r.out_of_memory) {

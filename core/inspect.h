@@ -21,7 +21,8 @@
  *     - duplicate names
  *     - non-zero padding: any byte not in the header, an entry, a name, a
  *       metadata blob or a data range must be zero (the pattern bytes past
- *       pattern_length too)
+ *       pattern_length too); checked only when no other error was found,
+ *       since until then the structures are not all known
  *   notes (legal, but not what IREE's builder writes):
  *     - entries not 16-aligned, non-zero flags, entry_size larger than the
  *       type needs, skip entries, empty names, data not aligned in the file,

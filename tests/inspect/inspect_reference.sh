@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# `irpa inspect` on every archive IREE wrote (reference/*.irpa): the header
+# lines and the start/end/length/key columns equal iree-dump-parameters'
+# listing beside it, --json parses and has the right entries, and malformed
+# or missing files get exit status 2 or 1 with a located one-line error.
+set -euo pipefail
+: "${IRPA:?} ${IRPA_TESTDATA:?}"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+count=0
+for archive in "$IRPA_TESTDATA"/reference/*.irpa; do
+  name=$(basename "$archive" .irpa)
+  dump="$IRPA_TESTDATA/reference/$name.dump.txt"
+  [ -f "$dump" ] || continue
+  count=$((count + 1))
+  if ! "$IRPA" inspect "$archive" >"$work/$name.txt" 2>"$work/$name.err"; then
+    fail "$name: irpa inspect failed: $(cat "$work/$name.err")"; continue
+  fi
+  [ -s "$work/$name.err" ] && fail "$name: unexpected notes or errors: $(cat "$work/$name.err")"
+  # Our rows are IREE's with "  [type] ..." appended after the key's closing backquote.
+  sed -E 's/`  \[(data|splat)[^`]*$/`/' "$work/$name.txt" >"$work/$name.columns"
+  diff -u "$dump" "$work/$name.columns" || fail "$name: columns differ from $name.dump.txt"
+  rows=$(grep -c '^ .* | `' "$dump" || true)
+  "$IRPA" inspect --json "$archive" >"$work/$name.json" || fail "$name: --json failed"
+  python3 -m json.tool "$work/$name.json" >/dev/null || fail "$name: --json is not JSON"
+  entries=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["valid"] is True and d["errors"] == [] and d["read_with"] == "mmap", d
+print(len([e for e in d["entries"] if e["type"] in ("data", "splat")]))' "$work/$name.json") \
+    || fail "$name: --json content"
+  [ "$entries" = "$rows" ] || fail "$name: --json has $entries entries, dump has $rows"
+done
+[ "$count" -ge 8 ] || fail "only $count reference archives found"
+
+# Several files: the listings one after another; --json gives an array.
+"$IRPA" inspect "$IRPA_TESTDATA/reference/dummy.irpa" "$IRPA_TESTDATA/reference/overall.irpa" \
+  >"$work/two.txt" || fail "two archives"
+[ "$(grep -c '^// Parameter scope' "$work/two.txt")" = 2 ] || fail "two listings expected"
+"$IRPA" inspect --json "$IRPA_TESTDATA/reference/dummy.irpa" \
+  "$IRPA_TESTDATA/reference/overall.irpa" | python3 -c '
+import json, sys; d = json.load(sys.stdin); assert isinstance(d, list) and len(d) == 2' \
+  || fail "--json with two archives is not an array of two"
+
+# A malformed archive: exit 2, one located error per problem, nothing on stdout.
+cp "$IRPA_TESTDATA/reference/dummy.irpa" "$work/bad.irpa"
+chmod u+w "$work/bad.irpa"
+printf '\x01' | dd of="$work/bad.irpa" bs=1 seek=16 conv=notrunc status=none
+set +e
+"$IRPA" inspect "$work/bad.irpa" >"$work/bad.out" 2>"$work/bad.err"; status=$?
+set -e
+[ "$status" = 2 ] || fail "malformed archive: exit $status, expected 2"
+[ -s "$work/bad.out" ] && fail "malformed archive: listing printed"
+grep -qF "irpa: $work/bad.irpa: offset 16: next_header_offset 1 is not 0" "$work/bad.err" \
+  || fail "malformed archive: message: $(cat "$work/bad.err")"
+"$IRPA" inspect --json "$work/bad.irpa" >"$work/bad.json" 2>/dev/null && fail "--json: exit 0"
+python3 -c '
+import json, sys; d = json.load(open(sys.argv[1]))
+assert d["valid"] is False and "next_header_offset" in d["errors"][0]' "$work/bad.json" \
+  || fail "--json of a malformed archive"
+
+# Not an archive at all, a missing file, usage errors.
+set +e
+"$IRPA" inspect "$IRPA_TESTDATA/reference/README.md" 2>"$work/magic.err"; magic=$?
+"$IRPA" inspect "$work/missing.irpa" 2>"$work/missing.err"; missing=$?
+"$IRPA" inspect 2>"$work/usage.err"; usage=$?
+"$IRPA" inspect --bogus x.irpa 2>/dev/null; bogus=$?
+"$IRPA" inspect --help >"$work/help.out"; help=$?
+set -e
+[ "$magic" = 2 ] && grep -q 'offset 0: magic' "$work/magic.err" || fail "not an archive: $magic"
+[ "$missing" = 1 ] && grep -q 'cannot open' "$work/missing.err" || fail "missing: $missing"
+[ "$usage" = 2 ] && grep -q '^usage: irpa inspect' "$work/usage.err" || fail "usage: $usage"
+[ "$bogus" = 2 ] || fail "unknown option: exit $bogus"
+[ "$help" = 0 ] && grep -q -- '--manifest' "$work/help.out" || fail "--help"
+
+[ "$failures" = 0 ] || { echo "$failures failure(s)"; exit 1; }
+echo "ok: $count reference archives listed as iree-dump-parameters does"
