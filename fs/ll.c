@@ -1,0 +1,459 @@
+/* ll.c: FUSE low-level operations (ll.h). */
+#include "ll.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "log.h"
+#include "readahead.h"
+
+#define IRPAFS_MAX_REQUEST (1u << 20)  /* bytes: the largest read or write we ask for */
+#define ZERO_BUFFER_SIZE (1u << 20)     /* bytes of the shared zero buffer */
+
+/* Zero bytes for padding and zero runs; never written. */
+static uint8_t zero_buffer[ZERO_BUFFER_SIZE];
+
+static irpafs_context *context_of(fuse_req_t req) { return fuse_req_userdata(req); }
+
+static irpafs_file *file_of(const struct fuse_file_info *fi) {
+    return (irpafs_file *)(uintptr_t)fi->fh;
+}
+
+/* ---- init -------------------------------------------------------------- */
+
+static void irpafs_init(void *userdata, struct fuse_conn_info *conn) {
+    irpafs_context *context = userdata;
+    conn->max_write = IRPAFS_MAX_REQUEST;  /* also sets max_pages: 1 MiB reads */
+    if (conn->max_readahead > IRPAFS_MAX_REQUEST) conn->max_readahead = IRPAFS_MAX_REQUEST;
+    if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
+    conn->want &= ~(unsigned)FUSE_CAP_SPLICE_MOVE;
+    if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
+    if (context->conn_options) fuse_apply_conn_info_opts(context->conn_options, conn);
+}
+
+/* ---- attributes and names ---------------------------------------------- */
+
+static void entry_from_attributes(const irpafs_context *context, const struct stat *attributes,
+                                  struct fuse_entry_param *entry) {
+    memset(entry, 0, sizeof *entry);
+    entry->ino = attributes->st_ino;
+    entry->attr = *attributes;
+    entry->attr_timeout = context->timeout;
+    entry->entry_timeout = context->timeout;
+}
+
+static void irpafs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
+    irpafs_context *context = context_of(req);
+    irpafs_readahead_apply_once(context);
+    if (parent != IRPAFS_ROOT_INODE) {
+        fuse_reply_err(req, ENOTDIR);
+        return;
+    }
+    struct stat attributes;
+    if (irpafs_table_lookup(context->table, name, &attributes) != 0) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    struct fuse_entry_param entry;
+    entry_from_attributes(context, &attributes, &entry);
+    if (fuse_reply_entry(req, &entry) != 0)
+        irpafs_table_forget(context->table, entry.ino, 1);
+}
+
+static void irpafs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+    irpafs_table_forget(context_of(req)->table, ino, nlookup);
+    fuse_reply_none(req);
+}
+
+static void irpafs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets) {
+    irpafs_table *table = context_of(req)->table;
+    for (size_t i = 0; i < count; i++) irpafs_table_forget(table, forgets[i].ino, forgets[i].nlookup);
+    fuse_reply_none(req);
+}
+
+static void irpafs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+    irpafs_context *context = context_of(req);
+    irpafs_readahead_apply_once(context);
+    struct stat attributes;
+    if (ino == IRPAFS_ROOT_INODE) {
+        irpafs_table_root_attributes(context->table, &attributes);
+    } else if (fi && fi->fh) {
+        irpafs_file_attributes(file_of(fi), &attributes);
+    } else {
+        irpafs_file *file = irpafs_table_get(context->table, ino);
+        if (!file) {
+            fuse_reply_err(req, ENOENT);
+            return;
+        }
+        irpafs_file_attributes(file, &attributes);
+        irpafs_file_put(file);
+    }
+    fuse_reply_attr(req, &attributes, context->timeout);
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+static void irpafs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+    irpafs_context *context = context_of(req);
+    irpafs_readahead_apply_once(context);
+    if (ino == IRPAFS_ROOT_INODE) {
+        fuse_reply_err(req, EISDIR);
+        return;
+    }
+    if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+        fuse_reply_err(req, EROFS);
+        return;
+    }
+    irpafs_file *file = irpafs_table_get(context->table, ino);
+    if (!file) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    fi->fh = (uint64_t)(uintptr_t)file;
+    fi->keep_cache = 1;  /* versions never change: keep pages between opens */
+    fi->direct_io = 0;   /* IREE maps the file MAP_SHARED */
+    if (fuse_reply_open(req, fi) != 0) irpafs_file_put(file);
+}
+
+static void irpafs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+    (void)ino;
+    irpafs_file_put(file_of(fi));
+    fuse_reply_err(req, 0);
+}
+
+/* Segments describing archive bytes [offset, offset + length); NULL on ENOMEM. */
+static irpa_segment *map_range(const irpa_archive *archive, uint64_t offset, uint64_t length,
+                               size_t *count) {
+    size_t capacity = 16, used = 0;
+    irpa_segment *segments = malloc(capacity * sizeof *segments);
+    while (segments && length > 0 && offset < archive->file_size) {
+        if (used == capacity) {
+            capacity *= 2;
+            irpa_segment *grown = realloc(segments, capacity * sizeof *grown);
+            if (!grown) {
+                free(segments);
+                return NULL;
+            }
+            segments = grown;
+        }
+        uint64_t covered = 0;
+        used += irpa_archive_map(archive, offset, length, segments + used, capacity - used, &covered);
+        if (covered == 0 && used < capacity) break;  /* end of file */
+        offset += covered;
+        length -= covered;
+    }
+    *count = used;
+    return segments;
+}
+
+static bool already_checked(const irpa_segment *segments, size_t index) {
+    for (size_t i = 0; i < index; i++)
+        if (segments[i].kind == IRPA_SEGMENT_SOURCE && segments[i].source == segments[index].source)
+            return true;
+    return false;
+}
+
+/* Checks each source the segments touch. 0 when all are as loaded; EIO
+ * when one changed. Logs each source's first change and first replacement. */
+static int check_sources(irpafs_file *file, const irpa_segment *segments, size_t count) {
+    const irpa_archive *archive = file->archive;
+    for (size_t i = 0; i < count; i++) {
+        if (segments[i].kind != IRPA_SEGMENT_SOURCE || already_checked(segments, i)) continue;
+        uint32_t index = segments[i].source;
+        const irpa_source *source = &archive->sources[index];
+        char why[256];
+        if (irpa_source_changed(source, why, sizeof why)) {
+            unsigned before = atomic_fetch_or(&file->reported[index], IRPAFS_REPORTED_CHANGED);
+            if (!(before & IRPAFS_REPORTED_CHANGED))
+                irpafs_log(LOG_ERR,
+                           "archive %s: source %s %s; reads fail with EIO until the manifest "
+                           "%s is reloaded",
+                           archive->name, source->path, why, file->manifest_path);
+            return EIO;
+        }
+        if (atomic_load(&file->reported[index]) & IRPAFS_REPORTED_REPLACED) continue;
+        if (!irpa_source_path_is_current(source)) {
+            unsigned before = atomic_fetch_or(&file->reported[index], IRPAFS_REPORTED_REPLACED);
+            if (!(before & IRPAFS_REPORTED_REPLACED))
+                irpafs_log(LOG_WARNING,
+                           "archive %s: source %s was deleted or replaced; serving the bytes "
+                           "it had when the manifest %s was loaded (touch the manifest to "
+                           "pick up a new file)",
+                           archive->name, source->path, file->manifest_path);
+        }
+    }
+    return 0;
+}
+
+/* A buffer vector for the segments; NULL on ENOMEM. */
+static struct fuse_bufvec *bufvec_for(const irpa_archive *archive, const irpa_segment *segments,
+                                      size_t count) {
+    size_t buffers = 0;
+    for (size_t i = 0; i < count; i++)
+        buffers += segments[i].kind == IRPA_SEGMENT_ZERO
+                       ? (size_t)((segments[i].length + ZERO_BUFFER_SIZE - 1) / ZERO_BUFFER_SIZE)
+                       : 1;
+    struct fuse_bufvec *vector =
+        calloc(1, sizeof *vector + (buffers ? buffers - 1 : 0) * sizeof vector->buf[0]);
+    if (!vector) return NULL;
+    vector->count = buffers;
+    size_t next = 0;
+    for (size_t i = 0; i < count; i++) {
+        const irpa_segment *segment = &segments[i];
+        if (segment->kind == IRPA_SEGMENT_ZERO) {
+            for (uint64_t left = segment->length; left > 0;) {
+                size_t piece = left > ZERO_BUFFER_SIZE ? ZERO_BUFFER_SIZE : (size_t)left;
+                vector->buf[next++] = (struct fuse_buf){.size = piece, .mem = zero_buffer};
+                left -= piece;
+            }
+        } else if (segment->kind == IRPA_SEGMENT_MEMORY) {
+            vector->buf[next++] =
+                (struct fuse_buf){.size = (size_t)segment->length, .mem = (void *)segment->memory};
+        } else {
+            vector->buf[next++] = (struct fuse_buf){
+                .size = (size_t)segment->length,
+                .flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK,
+                .fd = archive->sources[segment->source].fd,
+                .pos = (off_t)segment->source_offset,
+            };
+        }
+    }
+    return vector;
+}
+
+static void irpafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
+                        struct fuse_file_info *fi) {
+    (void)ino;
+    irpafs_file *file = file_of(fi);
+    const irpa_archive *archive = file->archive;
+    if (offset < 0) {
+        fuse_reply_err(req, EINVAL);
+        return;
+    }
+    if ((uint64_t)offset >= archive->file_size || size == 0) {
+        fuse_reply_buf(req, NULL, 0);
+        return;
+    }
+    size_t count = 0;
+    irpa_segment *segments = map_range(archive, (uint64_t)offset, size, &count);
+    if (!segments) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    int error = check_sources(file, segments, count);
+    struct fuse_bufvec *vector = error ? NULL : bufvec_for(archive, segments, count);
+    if (!error && !vector) error = ENOMEM;
+    if (error) fuse_reply_err(req, error);
+    else fuse_reply_data(req, vector, 0);
+    free(vector);
+    free(segments);
+}
+
+/* ---- the directory ----------------------------------------------------- */
+
+/* An open listing: the names as they were at opendir. */
+typedef struct listing {
+    irpafs_dirent *entries;  /* sorted names with their inode numbers */
+    size_t count;            /* entries held */
+} listing;
+
+static void irpafs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+    irpafs_context *context = context_of(req);
+    irpafs_readahead_apply_once(context);
+    if (ino != IRPAFS_ROOT_INODE) {
+        fuse_reply_err(req, ENOTDIR);
+        return;
+    }
+    listing *snapshot = calloc(1, sizeof *snapshot);
+    long count = snapshot ? irpafs_table_list(context->table, &snapshot->entries) : -1;
+    if (count < 0) {
+        free(snapshot);
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    snapshot->count = (size_t)count;
+    fi->fh = (uint64_t)(uintptr_t)snapshot;
+    if (fuse_reply_open(req, fi) != 0) {
+        irpafs_dirents_free(snapshot->entries, snapshot->count);
+        free(snapshot);
+    }
+}
+
+static void irpafs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+    (void)ino;
+    listing *snapshot = (listing *)(uintptr_t)fi->fh;
+    irpafs_dirents_free(snapshot->entries, snapshot->count);
+    free(snapshot);
+    fuse_reply_err(req, 0);
+}
+
+/* Directory offsets: 1 is after ".", 2 after "..", 2 + i + 1 after entry i. */
+static void list_directory(fuse_req_t req, size_t size, off_t offset, struct fuse_file_info *fi,
+                           bool plus) {
+    irpafs_context *context = context_of(req);
+    listing *snapshot = (listing *)(uintptr_t)fi->fh;
+    if (size > IRPAFS_MAX_REQUEST) size = IRPAFS_MAX_REQUEST;
+    char *buffer = malloc(size ? size : 1);
+    if (!buffer) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    size_t used = 0;
+    for (off_t position = offset < 0 ? 0 : offset; (size_t)position < snapshot->count + 2;
+         position++) {
+        const char *name = position == 0 ? "." : position == 1 ? ".." : snapshot->entries[position - 2].name;
+        struct fuse_entry_param entry;
+        memset(&entry, 0, sizeof entry);
+        entry.attr.st_mode = position < 2 ? S_IFDIR : S_IFREG;
+        entry.attr.st_ino = position < 2 ? IRPAFS_ROOT_INODE : snapshot->entries[position - 2].inode;
+        size_t room = size - used;
+        if (!plus) {
+            size_t needed = fuse_add_direntry(req, buffer + used, room, name, &entry.attr, position + 1);
+            if (needed > room) break;
+            used += needed;
+            continue;
+        }
+        if (fuse_add_direntry_plus(req, NULL, 0, name, NULL, 0) > room) break;
+        if (position >= 2) {
+            struct stat attributes;
+            if (irpafs_table_lookup(context->table, name, &attributes) != 0) continue;  /* gone */
+            entry_from_attributes(context, &attributes, &entry);
+        }
+        used += fuse_add_direntry_plus(req, buffer + used, room, name, &entry, position + 1);
+    }
+    fuse_reply_buf(req, buffer, used);
+    free(buffer);
+}
+
+static void irpafs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
+                           struct fuse_file_info *fi) {
+    (void)ino;
+    list_directory(req, size, offset, fi, false);
+}
+
+static void irpafs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
+                               struct fuse_file_info *fi) {
+    (void)ino;
+    list_directory(req, size, offset, fi, true);
+}
+
+static void irpafs_statfs(fuse_req_t req, fuse_ino_t ino) {
+    (void)ino;
+    uint64_t files = 0, bytes = 0;
+    irpafs_table_totals(context_of(req)->table, &files, &bytes);
+    struct statvfs totals;
+    memset(&totals, 0, sizeof totals);
+    totals.f_bsize = IRPAFS_BLOCK_SIZE;
+    totals.f_frsize = IRPAFS_BLOCK_SIZE;
+    totals.f_blocks = (fsblkcnt_t)((bytes + IRPAFS_BLOCK_SIZE - 1) / IRPAFS_BLOCK_SIZE);
+    totals.f_files = (fsfilcnt_t)(files + 1);
+    totals.f_namemax = 255;
+    totals.f_flag = ST_RDONLY;
+    fuse_reply_statfs(req, &totals);
+}
+
+/* ---- everything that would write: EROFS -------------------------------- */
+
+static void refuse(fuse_req_t req) { fuse_reply_err(req, EROFS); }
+
+static void irpafs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                           struct fuse_file_info *fi) {
+    (void)ino, (void)attr, (void)to_set, (void)fi;
+    refuse(req);
+}
+
+static void irpafs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                         dev_t rdev) {
+    (void)parent, (void)name, (void)mode, (void)rdev;
+    refuse(req);
+}
+
+static void irpafs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode) {
+    (void)parent, (void)name, (void)mode;
+    refuse(req);
+}
+
+static void irpafs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name) {
+    (void)parent, (void)name;
+    refuse(req);
+}
+
+static void irpafs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name) {
+    (void)link, (void)parent, (void)name;
+    refuse(req);
+}
+
+static void irpafs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+                          fuse_ino_t newparent, const char *newname, unsigned int flags) {
+    (void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
+    refuse(req);
+}
+
+static void irpafs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname) {
+    (void)ino, (void)newparent, (void)newname;
+    refuse(req);
+}
+
+static void irpafs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+                         off_t off, struct fuse_file_info *fi) {
+    (void)ino, (void)buf, (void)size, (void)off, (void)fi;
+    refuse(req);
+}
+
+static void irpafs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                          struct fuse_file_info *fi) {
+    (void)parent, (void)name, (void)mode, (void)fi;
+    refuse(req);
+}
+
+static void irpafs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                            size_t size, int flags) {
+    (void)ino, (void)name, (void)value, (void)size, (void)flags;
+    refuse(req);
+}
+
+static void irpafs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name) {
+    (void)ino, (void)name;
+    refuse(req);
+}
+
+static void irpafs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+                             off_t length, struct fuse_file_info *fi) {
+    (void)ino, (void)mode, (void)offset, (void)length, (void)fi;
+    refuse(req);
+}
+
+static const struct fuse_lowlevel_ops operations = {
+    .init = irpafs_init,
+    .lookup = irpafs_lookup,
+    .forget = irpafs_forget,
+    .forget_multi = irpafs_forget_multi,
+    .getattr = irpafs_getattr,
+    .setattr = irpafs_setattr,
+    .mknod = irpafs_mknod,
+    .mkdir = irpafs_mkdir,
+    .unlink = irpafs_unlink,
+    .rmdir = irpafs_unlink,
+    .symlink = irpafs_symlink,
+    .rename = irpafs_rename,
+    .link = irpafs_link,
+    .open = irpafs_open,
+    .read = irpafs_read,
+    .write = irpafs_write,
+    .release = irpafs_release,
+    .opendir = irpafs_opendir,
+    .readdir = irpafs_readdir,
+    .readdirplus = irpafs_readdirplus,
+    .releasedir = irpafs_releasedir,
+    .statfs = irpafs_statfs,
+    .setxattr = irpafs_setxattr,
+    .removexattr = irpafs_removexattr,
+    .create = irpafs_create,
+    .fallocate = irpafs_fallocate,
+};
+
+const struct fuse_lowlevel_ops *irpafs_ll_operations(void) { return &operations; }

@@ -1,0 +1,32 @@
+/* ll.h: the FUSE low-level operations of irpafs.
+ *
+ * The root (inode 1) is a read-only directory listing the mount table; every
+ * other inode is one version of an archive (table.h). Reads describe the
+ * requested range with irpa_archive_map and reply with a buffer vector:
+ * header bytes from memory, zero padding from a shared zero buffer, tensor
+ * bytes as (source fd, offset) pieces that libfuse splices to the kernel.
+ * Sources are checked for change before each reply: a changed source turns
+ * reads into EIO (logged once per source), never wrong bytes. Every
+ * operation that would modify anything gets EROFS. */
+#ifndef IRPAFS_LL_H
+#define IRPAFS_LL_H
+
+#include <fuse_lowlevel.h>
+#include <stdatomic.h>
+
+#include "table.h"
+
+/* What the operations share (the session's userdata). */
+typedef struct irpafs_context {
+    irpafs_table *table;                      /* the mount table */
+    struct fuse_conn_info_opts *conn_options; /* connection options from -o, or NULL */
+    double timeout;                           /* attribute and entry cache timeout, seconds */
+    unsigned readahead_kb;                    /* read_ahead_kb to set on the mount's bdi; 0 = leave */
+    char bdi_name[32];                        /* "MAJOR:MINOR" of the mount, "" when unknown */
+    atomic_bool readahead_applied;            /* readahead_kb was written (or tried) */
+} irpafs_context;
+
+/* The operations table. */
+const struct fuse_lowlevel_ops *irpafs_ll_operations(void);
+
+#endif

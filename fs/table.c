@@ -1,0 +1,615 @@
+/* table.c: the mount table: manifests found, versions served (table.h). */
+#include "table.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "resolve.h"
+
+/* A manifest file in the directory, as the last scan found it. Only the
+ * scanning thread touches records. */
+typedef struct manifest_record {
+    char *file_name;          /* name in the directory, owned */
+    dev_t dev;                /* st_dev when loaded */
+    ino_t ino;                /* st_ino when loaded */
+    off_t size;               /* st_size when loaded */
+    struct timespec mtime;    /* st_mtim when loaded */
+    struct timespec ctime;    /* st_ctim when loaded */
+    irpafs_file *file;        /* the version loaded from it (a reference), NULL when invalid */
+    bool seen;                /* found by the scan in progress */
+    bool fresh;               /* (re)loaded by the scan in progress */
+} manifest_record;
+
+struct irpafs_table {
+    char *source;                 /* the path served, absolute, owned */
+    char *directory;              /* the directory holding the manifests, absolute, owned */
+    char *single_name;            /* file name of the one manifest served, or NULL for a directory */
+    manifest_record *records;     /* manifests known (scanner only) */
+    size_t record_count;          /* records held */
+    pthread_mutex_t mutex;        /* guards everything below and the files' table fields */
+    irpafs_file **inodes;         /* versions the kernel may refer to (a reference each) */
+    size_t inode_count;           /* inodes held */
+    size_t inode_capacity;        /* slots in inodes */
+    irpafs_file *newest;          /* every version alive, newest first (older/newer links) */
+    struct timespec root_mtime;   /* last time the directory's content changed */
+};
+
+/* ---- versions ---------------------------------------------------------- */
+
+static struct timespec newest_time(struct timespec a, struct timespec b) {
+    if (a.tv_sec != b.tv_sec) return a.tv_sec > b.tv_sec ? a : b;
+    return a.tv_nsec >= b.tv_nsec ? a : b;
+}
+
+static void version_free(irpafs_file *file) {
+    irpa_archive_free(file->archive);
+    free(file->manifest_path);
+    free(file->reported);
+    free(file);
+}
+
+/* Unlinks a version from the list of live ones (table mutex held). */
+static void version_unlink(irpafs_file *file) {
+    irpafs_table *table = file->table;
+    if (file->newer) file->newer->older = file->older;
+    else table->newest = file->older;
+    if (file->older) file->older->newer = file->newer;
+    file->older = file->newer = NULL;
+}
+
+void irpafs_file_put(irpafs_file *file) {
+    if (!file) return;
+    if (atomic_fetch_sub(&file->references, 1) != 1) return;
+    irpafs_table *table = file->table;
+    pthread_mutex_lock(&table->mutex);
+    version_unlink(file);
+    pthread_mutex_unlock(&table->mutex);
+    version_free(file);
+}
+
+/* A new version owning `archive`, one reference (the caller's). */
+static irpafs_file *version_new(irpafs_table *table, const char *manifest_path,
+                                struct timespec manifest_mtime, irpa_archive *archive) {
+    irpafs_file *file = calloc(1, sizeof *file);
+    if (!file) return NULL;
+    file->manifest_path = strdup(manifest_path);
+    file->reported = calloc(archive->source_count ? archive->source_count : 1,
+                            sizeof *file->reported);
+    if (!file->manifest_path || !file->reported) {
+        free(file->manifest_path);
+        free(file->reported);
+        free(file);
+        return NULL;
+    }
+    file->archive = archive;
+    file->table = table;
+    file->mtime = manifest_mtime;
+    for (size_t i = 0; i < archive->source_count; i++)
+        file->mtime = newest_time(file->mtime, archive->sources[i].mtime);
+    atomic_init(&file->references, 1);
+    pthread_mutex_lock(&table->mutex);
+    file->older = table->newest;
+    if (table->newest) table->newest->newer = file;
+    table->newest = file;
+    pthread_mutex_unlock(&table->mutex);
+    return file;
+}
+
+void irpafs_file_attributes(const irpafs_file *file, struct stat *attributes) {
+    memset(attributes, 0, sizeof *attributes);
+    attributes->st_ino = (ino_t)file->inode;
+    attributes->st_mode = S_IFREG | 0444;
+    attributes->st_nlink = 1;
+    attributes->st_uid = getuid();
+    attributes->st_gid = getgid();
+    attributes->st_size = (off_t)file->archive->file_size;
+    attributes->st_blksize = IRPAFS_BLOCK_SIZE;
+    attributes->st_blocks = (blkcnt_t)((file->archive->file_size + 511) / 512);
+    attributes->st_atim = file->mtime;
+    attributes->st_mtim = file->mtime;
+    attributes->st_ctim = file->mtime;
+}
+
+/* ---- the table --------------------------------------------------------- */
+
+irpafs_table *irpafs_table_new(const char *path, irpa_errors *errors) {
+    char *absolute = realpath(path, NULL);
+    if (!absolute) {
+        irpa_error(errors, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (stat(absolute, &st) != 0) {
+        irpa_error(errors, "%s: %s", path, strerror(errno));
+        free(absolute);
+        return NULL;
+    }
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+        irpa_error(errors, "%s: neither a directory of manifests nor a manifest file", path);
+        free(absolute);
+        return NULL;
+    }
+    irpafs_table *table = calloc(1, sizeof *table);
+    if (!table) {
+        free(absolute);
+        irpa_error(errors, "out of memory");
+        return NULL;
+    }
+    table->source = absolute;
+    if (S_ISDIR(st.st_mode)) {
+        table->directory = strdup(absolute);
+    } else {
+        char *slash = strrchr(absolute, '/');
+        table->single_name = strdup(slash + 1);
+        table->directory = slash == absolute ? strdup("/") : strndup(absolute, (size_t)(slash - absolute));
+    }
+    if (!table->directory || (S_ISREG(st.st_mode) && !table->single_name)) {
+        free(table->directory);
+        free(table->single_name);
+        free(table->source);
+        free(table);
+        irpa_error(errors, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&table->mutex, NULL);
+    clock_gettime(CLOCK_REALTIME, &table->root_mtime);
+    return table;
+}
+
+void irpafs_table_free(irpafs_table *table) {
+    if (!table) return;
+    for (size_t i = 0; i < table->record_count; i++) free(table->records[i].file_name);
+    free(table->records);
+    free(table->inodes);
+    /* Whatever still holds references (open handles the kernel never
+     * released, lookups never forgotten) is gone with the session. */
+    irpafs_file *file = table->newest;
+    while (file) {
+        irpafs_file *older = file->older;
+        version_free(file);
+        file = older;
+    }
+    pthread_mutex_destroy(&table->mutex);
+    free(table->source);
+    free(table->directory);
+    free(table->single_name);
+    free(table);
+}
+
+const char *irpafs_table_directory(const irpafs_table *table) { return table->directory; }
+
+bool irpafs_table_is_single(const irpafs_table *table) { return table->single_name != NULL; }
+
+const char *irpafs_table_source(const irpafs_table *table) { return table->source; }
+
+/* ---- inode numbers ----------------------------------------------------- */
+
+static uint64_t name_hash(const char *name) {
+    uint64_t hash = 0xcbf29ce484222325ull;  /* FNV-1a */
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
+        hash ^= *c;
+        hash *= 0x100000001b3ull;
+    }
+    return hash;
+}
+
+/* The attempt-th inode number candidate for a name (0 = the stable one).
+ * Kept below 2^63: some programs hold inode numbers in signed integers. */
+static uint64_t inode_candidate(uint64_t hash, uint64_t attempt) {
+    uint64_t x = hash + attempt * 0x9e3779b97f4a7c15ull;
+    if (attempt > 0) {  /* splitmix64 finalizer for the fallbacks */
+        x ^= x >> 30;
+        x *= 0xbf58476d1ce4e5b9ull;
+        x ^= x >> 27;
+        x *= 0x94d049bb133111ebull;
+        x ^= x >> 31;
+    }
+    return x & 0x7fffffffffffffffull;
+}
+
+static long inode_index(const irpafs_table *table, uint64_t inode) {
+    for (size_t i = 0; i < table->inode_count; i++)
+        if (table->inodes[i]->inode == inode) return (long)i;
+    return -1;
+}
+
+static uint64_t allocate_inode(const irpafs_table *table, const char *name) {
+    uint64_t hash = name_hash(name);
+    for (uint64_t attempt = 0;; attempt++) {
+        uint64_t inode = inode_candidate(hash, attempt);
+        if (inode > IRPAFS_ROOT_INODE && inode_index(table, inode) < 0) return inode;
+    }
+}
+
+static int inode_table_add(irpafs_table *table, irpafs_file *file) {
+    if (table->inode_count == table->inode_capacity) {
+        size_t capacity = table->inode_capacity ? table->inode_capacity * 2 : 16;
+        irpafs_file **grown = realloc(table->inodes, capacity * sizeof *grown);
+        if (!grown) return -1;
+        table->inodes = grown;
+        table->inode_capacity = capacity;
+    }
+    table->inodes[table->inode_count++] = file;
+    file->in_inode_table = true;
+    atomic_fetch_add(&file->references, 1);
+    return 0;
+}
+
+/* Removes inodes[index] when it is neither listed nor known to the kernel;
+ * returns the version whose table reference the caller must put (outside
+ * the mutex), or NULL. */
+static irpafs_file *inode_table_settle(irpafs_table *table, size_t index) {
+    irpafs_file *file = table->inodes[index];
+    if (file->listed || file->lookups > 0) return NULL;
+    table->inodes[index] = table->inodes[--table->inode_count];
+    file->in_inode_table = false;
+    return file;
+}
+
+/* ---- operations used by FUSE ------------------------------------------ */
+
+static irpafs_file *listed_by_name(const irpafs_table *table, const char *name) {
+    for (size_t i = 0; i < table->inode_count; i++) {
+        irpafs_file *file = table->inodes[i];
+        if (file->listed && strcmp(file->archive->name, name) == 0) return file;
+    }
+    return NULL;
+}
+
+int irpafs_table_lookup(irpafs_table *table, const char *name, struct stat *attributes) {
+    pthread_mutex_lock(&table->mutex);
+    irpafs_file *file = listed_by_name(table, name);
+    if (file) {
+        file->lookups++;
+        irpafs_file_attributes(file, attributes);
+    }
+    pthread_mutex_unlock(&table->mutex);
+    return file ? 0 : -1;
+}
+
+void irpafs_table_forget(irpafs_table *table, uint64_t inode, uint64_t count) {
+    irpafs_file *released = NULL;
+    pthread_mutex_lock(&table->mutex);
+    long index = inode_index(table, inode);
+    if (index >= 0) {
+        irpafs_file *file = table->inodes[index];
+        file->lookups = count > file->lookups ? 0 : file->lookups - count;
+        released = inode_table_settle(table, (size_t)index);
+    }
+    pthread_mutex_unlock(&table->mutex);
+    irpafs_file_put(released);
+}
+
+irpafs_file *irpafs_table_get(irpafs_table *table, uint64_t inode) {
+    pthread_mutex_lock(&table->mutex);
+    long index = inode_index(table, inode);
+    irpafs_file *file = index >= 0 ? table->inodes[index] : NULL;
+    if (file) atomic_fetch_add(&file->references, 1);
+    pthread_mutex_unlock(&table->mutex);
+    return file;
+}
+
+void irpafs_table_root_attributes(irpafs_table *table, struct stat *attributes) {
+    memset(attributes, 0, sizeof *attributes);
+    attributes->st_ino = IRPAFS_ROOT_INODE;
+    attributes->st_mode = S_IFDIR | 0555;
+    attributes->st_nlink = 2;
+    attributes->st_uid = getuid();
+    attributes->st_gid = getgid();
+    attributes->st_blksize = IRPAFS_BLOCK_SIZE;
+    pthread_mutex_lock(&table->mutex);
+    attributes->st_atim = table->root_mtime;
+    attributes->st_mtim = table->root_mtime;
+    attributes->st_ctim = table->root_mtime;
+    pthread_mutex_unlock(&table->mutex);
+}
+
+static int dirent_order(const void *a, const void *b) {
+    return strcmp(((const irpafs_dirent *)a)->name, ((const irpafs_dirent *)b)->name);
+}
+
+void irpafs_dirents_free(irpafs_dirent *entries, size_t count) {
+    if (!entries) return;
+    for (size_t i = 0; i < count; i++) free(entries[i].name);
+    free(entries);
+}
+
+long irpafs_table_list(irpafs_table *table, irpafs_dirent **entries) {
+    *entries = NULL;
+    pthread_mutex_lock(&table->mutex);
+    size_t count = 0;
+    irpafs_dirent *list = calloc(table->inode_count ? table->inode_count : 1, sizeof *list);
+    bool failed = list == NULL;
+    for (size_t i = 0; !failed && i < table->inode_count; i++) {
+        irpafs_file *file = table->inodes[i];
+        if (!file->listed) continue;
+        list[count].name = strdup(file->archive->name);
+        list[count].inode = file->inode;
+        if (!list[count].name) failed = true;
+        else count++;
+    }
+    pthread_mutex_unlock(&table->mutex);
+    if (failed) {
+        irpafs_dirents_free(list, count);
+        return -1;
+    }
+    qsort(list, count, sizeof *list, dirent_order);
+    *entries = list;
+    return (long)count;
+}
+
+void irpafs_table_totals(irpafs_table *table, uint64_t *files, uint64_t *bytes) {
+    *files = 0;
+    *bytes = 0;
+    pthread_mutex_lock(&table->mutex);
+    for (size_t i = 0; i < table->inode_count; i++) {
+        if (!table->inodes[i]->listed) continue;
+        (*files)++;
+        *bytes += table->inodes[i]->archive->file_size;
+    }
+    pthread_mutex_unlock(&table->mutex);
+}
+
+/* ---- changes ----------------------------------------------------------- */
+
+static void changes_add(irpafs_changes *changes, const char *name) {
+    if (!changes) return;
+    if (changes->count == changes->capacity) {
+        size_t capacity = changes->capacity ? changes->capacity * 2 : 8;
+        char **grown = realloc(changes->names, capacity * sizeof *grown);
+        if (!grown) return;  /* the entry timeout bounds staleness anyway */
+        changes->names = grown;
+        changes->capacity = capacity;
+    }
+    char *copy = strdup(name);
+    if (copy) changes->names[changes->count++] = copy;
+}
+
+void irpafs_changes_clear(irpafs_changes *changes) {
+    for (size_t i = 0; i < changes->count; i++) free(changes->names[i]);
+    free(changes->names);
+    changes->names = NULL;
+    changes->count = changes->capacity = 0;
+}
+
+/* ---- scanning ---------------------------------------------------------- */
+
+static bool has_suffix(const char *name, const char *suffix) {
+    size_t length = strlen(name), suffix_length = strlen(suffix);
+    return length > suffix_length && strcmp(name + length - suffix_length, suffix) == 0;
+}
+
+static bool is_manifest_name(const irpafs_table *table, const char *name) {
+    if (table->single_name) return strcmp(name, table->single_name) == 0;
+    if (name[0] == '.') return false;
+    return has_suffix(name, ".yaml") || has_suffix(name, ".yml");
+}
+
+/* Whether `name` can be a file name in the root directory. */
+static bool is_valid_file_name(const char *name) {
+    size_t length = strlen(name);
+    return length > 0 && length <= NAME_MAX && strchr(name, '/') == NULL &&
+           strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+static bool same_time(struct timespec a, struct timespec b) {
+    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+static bool record_matches(const manifest_record *record, const struct stat *st) {
+    return record->dev == st->st_dev && record->ino == st->st_ino && record->size == st->st_size &&
+           same_time(record->mtime, st->st_mtim) && same_time(record->ctime, st->st_ctim);
+}
+
+static manifest_record *record_find(irpafs_table *table, const char *file_name) {
+    for (size_t i = 0; i < table->record_count; i++)
+        if (strcmp(table->records[i].file_name, file_name) == 0) return &table->records[i];
+    return NULL;
+}
+
+static manifest_record *record_add(irpafs_table *table, const char *file_name) {
+    manifest_record *grown =
+        realloc(table->records, (table->record_count + 1) * sizeof *grown);
+    if (!grown) return NULL;
+    table->records = grown;
+    manifest_record *record = &table->records[table->record_count];
+    memset(record, 0, sizeof *record);
+    record->file_name = strdup(file_name);
+    if (!record->file_name) return NULL;
+    table->record_count++;
+    return record;
+}
+
+/* Loads the manifest at `path` into a new version; logs why not otherwise. */
+static irpafs_file *load_manifest(irpafs_table *table, const char *path, const struct stat *st) {
+    irpa_errors errors = {0};
+    irpa_archive *archive = irpa_open_manifest(path, &errors);
+    if (archive && !archive->name)
+        irpa_error(&errors, "%s: the archive has no name", path);
+    else if (archive && !is_valid_file_name(archive->name))
+        irpa_error(&errors, "%s: archive name '%s' cannot be a file name", path, archive->name);
+    if (errors.count > 0 || !archive) {
+        irpafs_log(LOG_ERR, "manifest %s is invalid and is not served (%zu error%s):", path,
+                   errors.count, errors.count == 1 ? "" : "s");
+        irpafs_log_errors("  ", &errors);
+        irpa_errors_clear(&errors);
+        irpa_archive_free(archive);
+        return NULL;
+    }
+    irpafs_file *file = version_new(table, path, st->st_mtim, archive);
+    if (!file) {
+        irpafs_log(LOG_ERR, "manifest %s: out of memory", path);
+        irpa_archive_free(archive);
+    }
+    return file;
+}
+
+/* Visits the directory: marks, loads and reloads records. -1 when the
+ * directory cannot be read. */
+static int scan_directory(irpafs_table *table) {
+    DIR *dir = opendir(table->directory);
+    if (!dir) {
+        irpafs_log(LOG_ERR, "cannot read manifest directory %s: %s", table->directory,
+                   strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < table->record_count; i++)
+        table->records[i].seen = table->records[i].fresh = false;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        if (!is_manifest_name(table, entry->d_name)) continue;
+        char *path = NULL;
+        if (asprintf(&path, "%s/%s", strcmp(table->directory, "/") == 0 ? "" : table->directory,
+                     entry->d_name) < 0)
+            continue;
+        struct stat st;
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+            free(path);
+            continue;
+        }
+        manifest_record *record = record_find(table, entry->d_name);
+        if (!record) record = record_add(table, entry->d_name);
+        if (!record) {
+            irpafs_log(LOG_ERR, "out of memory while scanning %s", table->directory);
+            free(path);
+            continue;
+        }
+        record->seen = true;
+        if (record_matches(record, &st)) {
+            free(path);
+            continue;
+        }
+        irpafs_file_put(record->file);
+        record->file = load_manifest(table, path, &st);
+        record->fresh = true;
+        record->dev = st.st_dev;
+        record->ino = st.st_ino;
+        record->size = st.st_size;
+        record->mtime = st.st_mtim;
+        record->ctime = st.st_ctim;
+        free(path);
+    }
+    closedir(dir);
+    return 0;
+}
+
+/* Forgets records of manifests that are gone. */
+static void drop_unseen_records(irpafs_table *table) {
+    size_t kept = 0;
+    for (size_t i = 0; i < table->record_count; i++) {
+        manifest_record *record = &table->records[i];
+        if (record->seen) {
+            table->records[kept++] = *record;
+            continue;
+        }
+        irpafs_file_put(record->file);
+        free(record->file_name);
+    }
+    table->record_count = kept;
+}
+
+static int claim_order(const void *a, const void *b) {
+    const manifest_record *x = *(manifest_record *const *)a, *y = *(manifest_record *const *)b;
+    int by_name = strcmp(x->file->archive->name, y->file->archive->name);
+    return by_name ? by_name : strcmp(x->file_name, y->file_name);
+}
+
+/* Records with a version, sorted by archive name; names claimed by more
+ * than one manifest are reported (when one of them is fresh) and their
+ * records removed from the list. Returns the count kept, or -1 on ENOMEM. */
+static long unique_claims(irpafs_table *table, manifest_record ***claims_out) {
+    manifest_record **claims = calloc(table->record_count ? table->record_count : 1, sizeof *claims);
+    if (!claims) return -1;
+    size_t count = 0;
+    for (size_t i = 0; i < table->record_count; i++)
+        if (table->records[i].file) claims[count++] = &table->records[i];
+    qsort(claims, count, sizeof *claims, claim_order);
+    size_t kept = 0;
+    for (size_t start = 0; start < count;) {
+        size_t end = start + 1;
+        const char *name = claims[start]->file->archive->name;
+        while (end < count && strcmp(claims[end]->file->archive->name, name) == 0) end++;
+        if (end - start == 1) {
+            claims[kept++] = claims[start];
+        } else {
+            bool any_fresh = false;
+            for (size_t i = start; i < end; i++) any_fresh |= claims[i]->fresh;
+            for (size_t i = start; any_fresh && i < end; i++)
+                irpafs_log(LOG_ERR,
+                           "manifest %s/%s: archive name '%s' is claimed by %zu manifests; "
+                           "none of them is served",
+                           table->directory, claims[i]->file_name, name, end - start);
+        }
+        start = end;
+    }
+    *claims_out = claims;
+    return (long)kept;
+}
+
+static irpafs_file *claimed_version(manifest_record **claims, size_t count, const char *name) {
+    size_t low = 0, high = count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        int order = strcmp(claims[middle]->file->archive->name, name);
+        if (order == 0) return claims[middle]->file;
+        if (order < 0) low = middle + 1;
+        else high = middle;
+    }
+    return NULL;
+}
+
+/* Makes the listed versions those of `claims` (table mutex held). Versions
+ * to put are collected in `released`. */
+static void publish(irpafs_table *table, manifest_record **claims, size_t count,
+                    irpafs_changes *changes, irpafs_file **released, size_t *released_count) {
+    bool changed = false;
+    for (size_t i = table->inode_count; i-- > 0;) {
+        irpafs_file *file = table->inodes[i];
+        if (!file->listed || claimed_version(claims, count, file->archive->name) == file) continue;
+        file->listed = false;
+        changed = true;
+        changes_add(changes, file->archive->name);
+        irpafs_file *gone = inode_table_settle(table, i);
+        if (gone) released[(*released_count)++] = gone;
+    }
+    for (size_t i = 0; i < count; i++) {
+        irpafs_file *file = claims[i]->file;
+        if (file->listed) continue;
+        file->inode = allocate_inode(table, file->archive->name);
+        if (inode_table_add(table, file) != 0) {
+            irpafs_log(LOG_ERR, "out of memory: %s is not served", file->archive->name);
+            continue;
+        }
+        file->listed = true;
+        changed = true;
+        changes_add(changes, file->archive->name);
+    }
+    if (changed) clock_gettime(CLOCK_REALTIME, &table->root_mtime);
+}
+
+long irpafs_table_scan(irpafs_table *table, irpafs_changes *changes) {
+    if (scan_directory(table) != 0) return -1;
+    drop_unseen_records(table);
+    manifest_record **claims = NULL;
+    long count = unique_claims(table, &claims);
+    if (count < 0) {
+        irpafs_log(LOG_ERR, "out of memory while scanning %s", table->directory);
+        return -1;
+    }
+    irpafs_file **released = NULL;
+    pthread_mutex_lock(&table->mutex);
+    released = calloc(table->inode_count ? table->inode_count : 1, sizeof *released);
+    size_t released_count = 0;
+    if (released) publish(table, claims, (size_t)count, changes, released, &released_count);
+    pthread_mutex_unlock(&table->mutex);
+    for (size_t i = 0; i < released_count; i++) irpafs_file_put(released[i]);
+    free(released);
+    free(claims);
+    return released ? count : -1;
+}

@@ -1,0 +1,126 @@
+/* table.h: the mount table, what the root directory of a mount holds.
+ *
+ * Each valid manifest is one file. A file is one *version* of an archive:
+ * the archive laid out from the manifest as it was when loaded, with its own
+ * inode number. When a manifest changes, its name is given a new version
+ * (and a new inode); the old version lives on while the kernel or an open
+ * handle still refers to it, so an open file keeps serving the bytes it was
+ * opened with, page cache included.
+ *
+ * Inode numbers come from a 64-bit hash of the archive name, so an
+ * unchanged manifest has the same inode number in every mount; a version
+ * whose number is still taken by an older version (or another name) takes
+ * the next hash in its sequence. 1 is the root.
+ *
+ * Scanning (irpafs_table_scan) is done by one thread at a time (startup,
+ * then the watcher). Everything the FUSE operations use is behind the
+ * table's mutex, except the archive of a version, which is immutable, and
+ * the reference count, which is atomic. */
+#ifndef IRPAFS_TABLE_H
+#define IRPAFS_TABLE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "archive.h"
+#include "errors.h"
+
+#define IRPAFS_ROOT_INODE 1          /* FUSE's root inode number */
+#define IRPAFS_BLOCK_SIZE (1u << 20) /* st_blksize: ask for 1 MiB I/O */
+
+/* What has been logged about one source of a version (bits). */
+#define IRPAFS_REPORTED_CHANGED 1u   /* truncated or modified in place */
+#define IRPAFS_REPORTED_REPLACED 2u  /* deleted or renamed away */
+
+typedef struct irpafs_file {
+    uint64_t inode;               /* inode number in the mount (0 until listed) */
+    char *manifest_path;          /* the manifest it was loaded from, owned */
+    irpa_archive *archive;        /* the laid-out archive; archive->name is the file name; owned */
+    struct timespec mtime;        /* newest mtime of the manifest and its sources */
+    atomic_uint references;       /* owners: the manifest record, the table, each open handle */
+    atomic_uint *reported;        /* per source: IRPAFS_REPORTED_* bits already logged */
+    uint64_t lookups;             /* kernel lookup count (table mutex) */
+    bool listed;                  /* the current version of its name, in the directory (table mutex) */
+    bool in_inode_table;          /* the table holds a reference (table mutex) */
+    struct irpafs_table *table;   /* the table it belongs to */
+    struct irpafs_file *older;    /* previous version alive, any name (table mutex) */
+    struct irpafs_file *newer;    /* next version alive, any name (table mutex) */
+} irpafs_file;
+
+typedef struct irpafs_table irpafs_table;
+
+/* What a scan changed, for the kernel's caches. */
+typedef struct irpafs_changes {
+    char **names;         /* directory entries added, removed or given a new version, owned */
+    size_t count;         /* names held */
+    size_t capacity;      /* slots in names */
+} irpafs_changes;
+
+/* A table serving `path`: a directory of manifests (*.yaml, *.yml, not
+ * hidden) or a single manifest file. Only checks that the path exists;
+ * NULL with an error otherwise. Does not scan. */
+irpafs_table *irpafs_table_new(const char *path, irpa_errors *errors);
+
+/* Frees the table and every version it still knows, whatever their counts
+ * (call once the session is gone). */
+void irpafs_table_free(irpafs_table *table);
+
+/* The directory to watch for manifest changes (absolute). */
+const char *irpafs_table_directory(const irpafs_table *table);
+
+/* Whether the table serves one manifest file rather than a directory. */
+bool irpafs_table_is_single(const irpafs_table *table);
+
+/* The path it was created with, made absolute (for fsname). */
+const char *irpafs_table_source(const irpafs_table *table);
+
+/* Re-reads the directory: loads manifests that are new or changed (by
+ * stat), drops removed ones, logs every invalid manifest's errors once per
+ * change of the file, refuses names claimed by two manifests, and publishes
+ * the result. Names whose entry changed are appended to `changes` (may be
+ * NULL). Returns the number of files served, or -1 when the directory
+ * cannot be read (logged). */
+long irpafs_table_scan(irpafs_table *table, irpafs_changes *changes);
+
+void irpafs_changes_clear(irpafs_changes *changes);
+
+/* Lookup of `name` in the root: on success fills *attributes, counts one
+ * kernel lookup and returns 0; -1 when absent. */
+int irpafs_table_lookup(irpafs_table *table, const char *name, struct stat *attributes);
+
+/* Drops `count` kernel lookups of `inode` (forget). */
+void irpafs_table_forget(irpafs_table *table, uint64_t inode, uint64_t count);
+
+/* The version behind `inode`, with a reference for the caller (put it back
+ * with irpafs_file_put), or NULL. */
+irpafs_file *irpafs_table_get(irpafs_table *table, uint64_t inode);
+
+/* Drops a reference; frees the version with the last one. */
+void irpafs_file_put(irpafs_file *file);
+
+/* Attributes of a file version. */
+void irpafs_file_attributes(const irpafs_file *file, struct stat *attributes);
+
+/* Attributes of the root directory. */
+void irpafs_table_root_attributes(irpafs_table *table, struct stat *attributes);
+
+/* One directory entry of a listing snapshot. */
+typedef struct irpafs_dirent {
+    char *name;        /* file name, owned */
+    uint64_t inode;    /* its inode number when the snapshot was taken */
+} irpafs_dirent;
+
+/* The listed names, sorted, as a snapshot (free with irpafs_dirents_free).
+ * Returns the count, or -1 on ENOMEM. */
+long irpafs_table_list(irpafs_table *table, irpafs_dirent **entries);
+
+void irpafs_dirents_free(irpafs_dirent *entries, size_t count);
+
+/* Totals for statfs: files listed and their bytes. */
+void irpafs_table_totals(irpafs_table *table, uint64_t *files, uint64_t *bytes);
+
+#endif

@@ -1,0 +1,140 @@
+/* watch.c: the inotify thread (watch.h). */
+#include "watch.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define WATCH_EVENTS                                                                          \
+    (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB |         \
+     IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF)
+
+struct irpafs_watch {
+    irpafs_table *table;            /* what to rescan */
+    struct fuse_session *session;   /* where to send invalidations */
+    int inotify_fd;                 /* inotify instance watching the directory */
+    int stop_fd;                    /* eventfd: readable once stop is asked */
+    pthread_t thread;               /* the watching thread */
+};
+
+static int64_t now_ms(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* Reads every pending event; returns whether one concerned the directory. */
+static bool drain_events(irpafs_watch *watch) {
+    bool any = false;
+    char buffer[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+    for (;;) {
+        ssize_t got = read(watch->inotify_fd, buffer, sizeof buffer);
+        if (got <= 0) break;
+        for (char *at = buffer; at < buffer + got;) {
+            const struct inotify_event *event = (const struct inotify_event *)at;
+            if (event->mask & (IN_DELETE_SELF | IN_MOVE_SELF))
+                irpafs_log(LOG_WARNING, "manifest directory %s was removed or moved",
+                           irpafs_table_directory(watch->table));
+            if (event->mask & IN_Q_OVERFLOW)
+                irpafs_log(LOG_WARNING, "inotify queue overflow; rescanning %s",
+                           irpafs_table_directory(watch->table));
+            any = true;
+            at += sizeof *event + event->len;
+        }
+    }
+    return any;
+}
+
+static void rescan(irpafs_watch *watch) {
+    irpafs_changes changes = {0};
+    if (irpafs_table_scan(watch->table, &changes) >= 0) {
+        for (size_t i = 0; i < changes.count; i++)
+            fuse_lowlevel_notify_inval_entry(watch->session, IRPAFS_ROOT_INODE, changes.names[i],
+                                             strlen(changes.names[i]));
+        if (changes.count > 0)
+            fuse_lowlevel_notify_inval_inode(watch->session, IRPAFS_ROOT_INODE, 0, 0);
+    }
+    irpafs_changes_clear(&changes);
+}
+
+/* When the next rescan is due (CLOCK_MONOTONIC milliseconds). */
+static int64_t next_scan(int64_t first_event, int64_t last_event, int64_t last_scan) {
+    if (first_event < 0) return last_scan + IRPAFS_WATCH_RESCAN_MS;
+    int64_t quiet = last_event + IRPAFS_WATCH_QUIET_MS;
+    int64_t latest = first_event + IRPAFS_WATCH_MAX_DELAY_MS;
+    return quiet < latest ? quiet : latest;
+}
+
+static void *watch_thread(void *argument) {
+    irpafs_watch *watch = argument;
+    int64_t first_event = -1, last_event = -1, last_scan = now_ms();
+    for (;;) {
+        int64_t wait = next_scan(first_event, last_event, last_scan) - now_ms();
+        struct pollfd fds[2] = {{.fd = watch->stop_fd, .events = POLLIN},
+                                {.fd = watch->inotify_fd, .events = POLLIN}};
+        int ready = poll(fds, 2, wait > 0 ? (int)wait : 0);
+        if (ready < 0 && errno != EINTR) {
+            irpafs_log(LOG_ERR, "watching %s: poll: %s", irpafs_table_directory(watch->table),
+                       strerror(errno));
+            break;
+        }
+        if (ready > 0 && (fds[0].revents & POLLIN)) break;
+        if (ready > 0 && (fds[1].revents & POLLIN) && drain_events(watch)) {
+            last_event = now_ms();
+            if (first_event < 0) first_event = last_event;
+        }
+        if (now_ms() >= next_scan(first_event, last_event, last_scan)) {
+            rescan(watch);
+            first_event = last_event = -1;
+            last_scan = now_ms();
+        }
+    }
+    return NULL;
+}
+
+irpafs_watch *irpafs_watch_start(irpafs_table *table, struct fuse_session *session,
+                                 irpa_errors *errors) {
+    irpafs_watch *watch = calloc(1, sizeof *watch);
+    if (!watch) {
+        irpa_error(errors, "out of memory");
+        return NULL;
+    }
+    watch->table = table;
+    watch->session = session;
+    watch->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    watch->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    const char *directory = irpafs_table_directory(table);
+    if (watch->stop_fd < 0 || watch->inotify_fd < 0 ||
+        inotify_add_watch(watch->inotify_fd, directory, WATCH_EVENTS) < 0) {
+        irpa_error(errors, "cannot watch %s: %s", directory, strerror(errno));
+    } else {
+        int error = pthread_create(&watch->thread, NULL, watch_thread, watch);
+        if (error == 0) return watch;
+        irpa_error(errors, "cannot start the watching thread: %s", strerror(error));
+    }
+    if (watch->stop_fd >= 0) close(watch->stop_fd);
+    if (watch->inotify_fd >= 0) close(watch->inotify_fd);
+    free(watch);
+    return NULL;
+}
+
+void irpafs_watch_stop(irpafs_watch *watch) {
+    if (!watch) return;
+    uint64_t one = 1;
+    if (write(watch->stop_fd, &one, sizeof one) != (ssize_t)sizeof one)
+        irpafs_log(LOG_WARNING, "cannot wake the watching thread: %s", strerror(errno));
+    pthread_join(watch->thread, NULL);
+    close(watch->stop_fd);
+    close(watch->inotify_fd);
+    free(watch);
+}
