@@ -294,6 +294,47 @@ static void test_model_details(void **state) {
     free(path);
 }
 
+/* The inputs checked in for the fuzzers are valid files too. */
+static void test_checked_in_corpus(void **state) {
+    (void)state;
+    const char *root = getenv("IRPA_SOURCE_ROOT");
+    assert_non_null(root);
+    char *path = NULL;
+    assert_true(asprintf(&path, "%s/tests/model/corpus/fuzz_gguf/every-value-type-v3.gguf",
+                         root) >= 0);
+    located_tensors gguf = {0};
+    read_model_file(path, &gguf);
+    const irpa_tensor_list *list = &gguf.lists[0];
+    assert_int_equal(list->count, 3);
+    assert_string_equal(list->tensors[0].dtype, "Q4_K");
+    assert_int_equal(list->tensors[0].length, 576);
+    assert_int_equal(list->tensors[0].offset % 64, 0);
+    assert_int_equal(list->tensors[1].offset, list->tensors[0].offset + 640);
+    assert_int_equal(list->tensors[1].rank, 4);
+    assert_int_equal(list->tensors[1].shape[0], 2);
+    assert_int_equal(list->tensors[1].shape[3], 3);
+    assert_string_equal(list->tensors[2].torch_dtype, "bfloat16");
+    free_located(&gguf);
+    free(path);
+
+    assert_true(asprintf(&path, "%s/tests/model/corpus/fuzz_safetensors/sub-byte-types.safetensors",
+                         root) >= 0);
+    located_tensors st = {0};
+    read_model_file(path, &st);
+    list = &st.lists[0];
+    assert_int_equal(list->count, 5);
+    static const char *const dtypes[] = {"F4", "F6_E2M3", "C64", "F8_E8M0", "BF16"};
+    static const uint64_t lengths[] = {3, 3, 8, 2, 0};
+    for (size_t i = 0; i < 5; i++) {
+        assert_string_equal(list->tensors[i].dtype, dtypes[i]);
+        assert_int_equal(list->tensors[i].length, lengths[i]);
+    }
+    assert_string_equal(list->tensors[2].torch_dtype, "complex64");
+    assert_null(list->tensors[0].torch_dtype);
+    free_located(&st);
+    free(path);
+}
+
 /* ---- malformed files ---- */
 
 typedef struct bad_case {
@@ -1042,6 +1083,7 @@ int main(void) {
         cmocka_unit_test(test_safetensors_models_match_reference),
         cmocka_unit_test(test_sharded_model_matches_reference),
         cmocka_unit_test(test_model_details),
+        cmocka_unit_test(test_checked_in_corpus),
         cmocka_unit_test(test_bad_files_get_clear_errors),
         cmocka_unit_test(test_ggml_type_sizes),
         cmocka_unit_test(test_gguf_versions),
