@@ -168,6 +168,7 @@ static void print_manifest_row(const irpa_archive *archive, const irpa_entry *en
         irpa_hex(entry->pattern, entry->pattern_length, pattern);
         printf("  [splat pattern %s]", pattern);
     }
+    irpa_print_metadata(stdout, entry->metadata, entry->metadata_length);
     putchar('\n');
 }
 
@@ -201,6 +202,14 @@ static json_t *manifest_entry_json(const irpa_archive *archive, const irpa_entry
         irpa_hex(entry->pattern, entry->pattern_length, pattern);
         json_object_set_new(object, "pattern", json_string(pattern));
         json_object_set_new(object, "pattern_length", json_integer(entry->pattern_length));
+    }
+    if (entry->metadata_length > 0) {
+        char *hex = malloc(2 * entry->metadata_length + 1);
+        if (hex) irpa_hex(entry->metadata, entry->metadata_length, hex);
+        json_t *text = json_stringn((const char *)entry->metadata, entry->metadata_length);
+        json_object_set_new(object, "metadata", text ? text : json_null());
+        json_object_set_new(object, "metadata_hex", hex ? json_string(hex) : json_null());
+        free(hex);
     }
     return object;
 }

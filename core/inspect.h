@@ -146,6 +146,10 @@ void irpa_print_scope_header(FILE *out, uint64_t entry_count, uint64_t total_byt
 void irpa_print_columns(FILE *out, bool has_range, uint64_t start, uint64_t end,
                         uint64_t length, const uint8_t *name, uint64_t name_length);
 
+/* Appends "  metadata: TEXT" (escaped as irpa_print_escaped does) when the
+ * bytes are UTF-8 text, else "  metadata: hex HEX"; nothing when empty. */
+void irpa_print_metadata(FILE *out, const uint8_t *metadata, uint64_t length);
+
 /* Prints the listing as one JSON object (Jansson), followed by a newline:
  * path, file_size, read_with, valid, header, entries, total_bytes, notes and
  * the messages in `errors` (may be NULL). Returns 0, or -1 when out of memory. */

@@ -55,6 +55,17 @@ void irpa_print_columns(FILE *out, bool has_range, uint64_t start, uint64_t end,
     fputc('`', out);
 }
 
+void irpa_print_metadata(FILE *out, const uint8_t *metadata, uint64_t length) {
+    if (length == 0) return;
+    fputs("  metadata: ", out);
+    if (is_text(metadata, length)) {
+        irpa_print_escaped(out, metadata, length);
+    } else {
+        fputs("hex ", out);
+        print_hex(out, metadata, length);
+    }
+}
+
 static void print_row(const irpa_listing_entry *entry, FILE *out) {
     irpa_print_columns(out, entry->type == IRPA_INSPECT_TYPE_DATA, entry->start, entry->end,
                        entry->length, entry->name, entry->name_length);
@@ -66,15 +77,7 @@ static void print_row(const irpa_listing_entry *entry, FILE *out) {
         print_hex(out, entry->pattern, shown);
         fputc(']', out);
     }
-    if (entry->metadata_length > 0) {
-        fputs("  metadata: ", out);
-        if (is_text(entry->metadata, entry->metadata_length)) {
-            irpa_print_escaped(out, entry->metadata, entry->metadata_length);
-        } else {
-            fputs("hex ", out);
-            print_hex(out, entry->metadata, entry->metadata_length);
-        }
-    }
+    irpa_print_metadata(out, entry->metadata, entry->metadata_length);
     fputc('\n', out);
 }
 
