@@ -148,6 +148,19 @@ static void write_escaped(FILE *out, const uint8_t *bytes, uint64_t length) {
     }
 }
 
+bool irpa_is_text(const uint8_t *bytes, uint64_t length) {
+    uint64_t i = 0;
+    while (i < length) {
+        uint8_t byte = bytes[i];
+        if ((byte < 0x20 && byte != '\t' && byte != '\n' && byte != '\r') || byte == 0x7f)
+            return false;
+        size_t sequence = utf8_sequence_length(bytes + i, length - i);
+        if (sequence == 0) return false;
+        i += sequence;
+    }
+    return true;
+}
+
 void irpa_print_escaped(FILE *out, const uint8_t *bytes, uint64_t length) {
     write_escaped(out, bytes, length);
 }
@@ -761,12 +774,13 @@ int irpa_inspect_file(const char *path, irpa_listing *out, irpa_errors *errors) 
     }
     uint64_t size = (uint64_t)st.st_size;
     void *mapping = NULL;
+    int map_errno = 0;
     uint8_t *buffer = NULL;
     const uint8_t *bytes = NULL;
     if (size > 0) {
         mapping = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
         if (mapping == MAP_FAILED) {
-            int map_errno = errno;
+            map_errno = errno;
             mapping = NULL;
             if (size > READ_FALLBACK_LIMIT) {
                 irpa_error(errors, "%s: cannot map the file (%s) and it is too large to read "
@@ -789,6 +803,9 @@ int irpa_inspect_file(const char *path, irpa_listing *out, irpa_errors *errors) 
     out->mapping = mapping;
     out->buffer = buffer;
     out->mapped = mapping != NULL;
+    if (map_errno != 0)
+        irpa_error(&out->notes, "%s: cannot map the file (%s), read it instead; IREE maps "
+                   "archives and would refuse this one", path, strerror(map_errno));
     return result;
 }
 

@@ -163,6 +163,10 @@ void *irpa_listing_to_json(const irpa_listing *listing, const irpa_errors *error
 /* Writes `length` bytes as lowercase hex into `out` (2 * length + 1 bytes). */
 void irpa_hex(const uint8_t *bytes, uint64_t length, char *out);
 
+/* Whether bytes are text that can be shown on one line: valid UTF-8 whose
+ * only control characters are tab, newline and carriage return. */
+bool irpa_is_text(const uint8_t *bytes, uint64_t length);
+
 /* Writes bytes for one line of text: valid UTF-8 without control characters
  * as is, "\n", "\r", "\t" for those, every other byte as "\xNN". */
 void irpa_print_escaped(FILE *out, const uint8_t *bytes, uint64_t length);

@@ -19,26 +19,6 @@ static const char columns_end[] =
     "//---------------+------------------+------------------+--------------"
     "------------------------------------------------//";
 
-/* Whether bytes are text we can show on one line: valid UTF-8 whose only
- * control characters are tab, newline and carriage return. */
-static bool is_text(const uint8_t *bytes, uint64_t length) {
-    for (uint64_t i = 0; i < length; i++) {
-        uint8_t byte = bytes[i];
-        if (byte < 0x20 && byte != '\t' && byte != '\n' && byte != '\r') return false;
-        if (byte == 0x7f) return false;
-    }
-    /* Control characters are ruled out; irpa_print_escaped escapes only
-     * invalid UTF-8 now, so text is what needs no \x escapes. */
-    char *escaped = NULL;
-    size_t escaped_size = 0;
-    FILE *out = open_memstream(&escaped, &escaped_size);
-    if (!out) return false;
-    irpa_print_escaped(out, bytes, length);
-    bool ok = fclose(out) == 0 && !strstr(escaped, "\\x");
-    free(escaped);
-    return ok;
-}
-
 static void print_hex(FILE *out, const uint8_t *bytes, uint64_t length) {
     for (uint64_t i = 0; i < length; i++) fprintf(out, "%02x", bytes[i]);
 }
@@ -58,7 +38,7 @@ void irpa_print_columns(FILE *out, bool has_range, uint64_t start, uint64_t end,
 void irpa_print_metadata(FILE *out, const uint8_t *metadata, uint64_t length) {
     if (length == 0) return;
     fputs("  metadata: ", out);
-    if (is_text(metadata, length)) {
+    if (irpa_is_text(metadata, length)) {
         irpa_print_escaped(out, metadata, length);
     } else {
         fputs("hex ", out);
