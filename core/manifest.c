@@ -22,7 +22,7 @@
 
 #define MAX_MANIFEST_BYTES ((size_t)256 << 20) /* larger manifests are refused */
 #define MAX_DEPTH 32                           /* deepest nesting of lists and mappings */
-#define MAX_NODES ((size_t)8 << 20)            /* most YAML values in one manifest */
+#define MAX_NODES ((size_t)4 << 20)            /* most YAML values in one manifest */
 #define MAX_ALIGNMENT ((uint64_t)1 << 30)      /* largest `alignment:` */
 #define SHOWN_SIZE 72                          /* buffer for a value quoted in a message */
 #define SUGGEST_MAX_LENGTH 64                  /* longer words get no "did you mean" */
@@ -750,8 +750,9 @@ static uint32_t narrow_float(double value, unsigned exponent_bits, unsigned frac
 }
 
 /* strtod, plus YAML's .inf and .nan spellings; the whole text must be a
- * number. */
-static bool parse_float(const char *text, size_t length, double *value) {
+ * number. *overflowed tells a finite number too large for a double. */
+static bool parse_float(const char *text, size_t length, double *value, bool *overflowed) {
+    *overflowed = false;
     static const char *const infinities[] = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"};
     static const char *const negative_infinities[] = {"-.inf", "-.Inf", "-.INF"};
     static const char *const nans[] = {".nan", ".NaN", ".NAN"};
@@ -765,7 +766,9 @@ static bool parse_float(const char *text, size_t length, double *value) {
         text[0] == '\n' || text[0] == '\r' || text[0] == '\f' || text[0] == '\v')
         return false;
     char *end = NULL;
+    errno = 0;
     *value = strtod(text, &end);
+    *overflowed = errno == ERANGE && isinf(*value);
     return end == text + length;
 }
 
@@ -774,7 +777,8 @@ static void read_float_value(loader *loader, const node *at, const splat_type *t
     char shown[SHOWN_SIZE];
     const char *text = scalar_text(loader, at);
     double value;
-    if (!parse_float(text, at->text_length, &value)) {
+    bool overflowed;
+    if (!parse_float(text, at->text_length, &value, &overflowed)) {
         report(loader, at->position, "splat value '%s' is not a number; expected a number for %s",
                show(shown, text, at->text_length), type->name);
         return;
@@ -804,7 +808,7 @@ static void read_float_value(loader *loader, const node *at, const splat_type *t
                            : type->width == 4 ? UINT64_C(0x7fffff)
                                               : (UINT64_C(1) << 52) - 1;
     bool became_infinite = (encoded & exponent_mask) == exponent_mask && !(encoded & fraction_mask);
-    if (became_infinite && !isinf(value)) {
+    if (overflowed || (became_infinite && !isinf(value))) {
         report(loader, at->position, "splat value '%s' is too large for %s; expected a magnitude "
                "of at most %s", show(shown, text, at->text_length), type->name, largest);
         return;

@@ -282,6 +282,8 @@ static void test_splat_values(void **state) {
     /* 1 + 3 * 2^-11 is halfway between two f16s: ties to the even one above. */
     assert_memory_equal(pattern_of("{type: f16, value: 1.00146484375}"), "\x02\x3c", 2);
     assert_memory_equal(pattern_of("{type: f16, value: -.inf}"), "\x00\xfc", 2);
+    assert_memory_equal(pattern_of("{type: f32, value: inf}"), "\x00\x00\x80\x7f", 4);
+    assert_memory_equal(pattern_of("{type: f16, value: .nan}"), "\x00\x7e", 2);
     assert_memory_equal(pattern_of("{type: bf16, value: 1.0}"), "\x80\x3f", 2);
     assert_memory_equal(pattern_of("{type: bf16, value: 3.140625}"), "\x49\x40", 2);
     /* 1 + 2^-8 is halfway between two bf16s: ties to even (1). */
@@ -660,6 +662,12 @@ static void test_splat_errors(void **state) {
     expect_error("entries:\n  - {name: a, splat: {type: f32, value: 1e39}, length: 4}\n",
                  PATH ":2:41: splat value '1e39' is too large for f32; expected a magnitude of "
                  "at most 3.4028e+38");
+    expect_error("entries:\n  - {name: a, splat: {type: f64, value: 1e400}, length: 8}\n",
+                 PATH ":2:41: splat value '1e400' is too large for f64; expected a magnitude of "
+                 "at most 1.7977e+308");
+    expect_error("entries:\n  - {name: a, splat: {type: bf16, value: -1e39}, length: 8}\n",
+                 PATH ":2:42: splat value '-1e39' is too large for bf16; expected a magnitude of "
+                 "at most 3.3895e+38");
     assert_int_equal(mismatches, 0);
 }
 
