@@ -617,6 +617,84 @@ static uint64_t *select_entries(reader *r, bool data_only, uint64_t *count) {
     return indices;
 }
 
+/* A name or metadata blob of one entry, in file offsets. */
+typedef struct text_reference {
+    uint64_t start;  /* first byte */
+    uint64_t end;    /* past the last byte */
+    uint64_t entry;  /* index of the entry */
+    bool is_name;    /* name, else metadata */
+} text_reference;
+
+static int compare_text_references(const void *a, const void *b) {
+    const text_reference *x = a, *y = b;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
+    if (x->entry != y->entry) return x->entry < y->entry ? -1 : 1;
+    return (int)y->is_name - (int)x->is_name;
+}
+
+static text_reference *collect_text_references(reader *r, size_t *count) {
+    const irpa_listing *listing = r->listing;
+    uint64_t metadata_base = listing->header.metadata_segment.offset;
+    *count = 0;
+    if (listing->entry_count == 0) return NULL;
+    text_reference *refs = malloc(2 * listing->entry_count * sizeof *refs);
+    if (!refs) {
+        r->out_of_memory = true;
+        return NULL;
+    }
+    for (uint64_t i = 0; i < listing->entry_count; i++) {
+        const irpa_listing_entry *entry = &listing->entries[i];
+        if (entry->name_length) {
+            uint64_t start = metadata_base + entry->name_offset;
+            refs[(*count)++] = (text_reference){start, start + entry->name_length, i, true};
+        }
+        if (entry->metadata_length) {
+            uint64_t start = metadata_base + entry->metadata_offset;
+            refs[(*count)++] = (text_reference){start, start + entry->metadata_length, i, false};
+        }
+    }
+    return refs;
+}
+
+/* Forgets a name or metadata blob that overlaps another, so that nothing
+ * later reads the same bytes once per entry. */
+static void drop_text_reference(irpa_listing_entry *entry, bool is_name) {
+    if (is_name) {
+        entry->name = NULL;
+        entry->name_length = 0;
+    } else {
+        entry->metadata = NULL;
+        entry->metadata_length = 0;
+    }
+    entry->valid = false;
+}
+
+/* Names and metadata blobs must not share bytes (IREE's builder writes each
+ * once); overlaps would also let a small file name gigabytes of text. */
+static void check_text_overlaps(reader *r) {
+    size_t count;
+    text_reference *refs = collect_text_references(r, &count);
+    if (!refs) return;
+    qsort(refs, count, sizeof *refs, compare_text_references);
+    const text_reference *furthest = NULL;  /* kept reference ending last */
+    for (size_t i = 0; i < count; i++) {
+        const text_reference *ref = &refs[i];
+        if (furthest && ref->start < furthest->end) {
+            irpa_listing_entry *entry = &r->listing->entries[ref->entry];
+            fail(r, entry->entry_offset + (ref->is_name ? AT_NAME : AT_METADATA),
+                 "entry %" PRIu64 ": %s [%" PRIu64 ", %" PRIu64 ") overlaps the %s of entry %"
+                 PRIu64 " [%" PRIu64 ", %" PRIu64 ") in the metadata segment", ref->entry,
+                 ref->is_name ? "name" : "metadata", ref->start, ref->end,
+                 furthest->is_name ? "name" : "metadata", furthest->entry, furthest->start,
+                 furthest->end);
+            drop_text_reference(entry, ref->is_name);
+            continue;
+        }
+        furthest = ref;
+    }
+    free(refs);
+}
+
 static bool same_name(const irpa_listing_entry *a, const irpa_listing_entry *b) {
     return a->name_length == b->name_length &&
            (a->name_length == 0 || !memcmp(a->name, b->name, a->name_length));
@@ -722,6 +800,7 @@ int irpa_inspect_memory(const char *path, const uint8_t *bytes, uint64_t size,
     if (check_header_prefix(&r)) {
         check_header(&r);
         if (r.segments_valid) walk_entries(&r);
+        check_text_overlaps(&r);
         if (r.walk_complete) {
             /* Padding is only known once every structure is: after any
              * error, referenced bytes would be misreported as padding. */

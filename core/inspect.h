@@ -15,6 +15,7 @@
  *     - external (type 3) and unknown entry types
  *     - name or metadata references outside the metadata segment, data
  *       ranges outside the storage segment (with 64-bit overflow checks)
+ *     - names and metadata blobs that share bytes (each is written once)
  *     - a data entry's storage.offset not a multiple of its minimum_alignment
  *     - splat pattern_length not 1, 2, 4, 8 or 16; splat length not a
  *       multiple of pattern_length

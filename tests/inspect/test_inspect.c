@@ -641,6 +641,22 @@ static void duplicate_names(void **state) {
     release(&r, &c);
 }
 
+static void shared_name_bytes(void **state) {
+    (void)state;
+    crafted c = craft_three();
+    put64(c.bytes + c.entry_offset[2] + 20, 0);  /* b1's name now reads a0's bytes */
+    result r = inspect(&c);
+    char expected[200];
+    unsigned long long name_at = c.metadata_offset;
+    snprintf(expected, sizeof expected, "x.irpa: offset %llu: entry 2: name [%llu, %llu) overlaps "
+             "the name of entry 0 [%llu, %llu) in the metadata segment",
+             (unsigned long long)c.entry_offset[2] + 20, name_at, name_at + 2, name_at,
+             name_at + 2);
+    expect_error(&r, expected);
+    assert_int_equal(r.listing.entries[2].name_length, 0);
+    release(&r, &c);
+}
+
 static void overlapping_data_is_a_note(void **state) {
     (void)state;
     static const spec pair[] = {
@@ -790,6 +806,7 @@ int main(void) {
         cmocka_unit_test(splat_length_not_multiple),
         cmocka_unit_test(pattern_bytes_past_length),
         cmocka_unit_test(duplicate_names),
+        cmocka_unit_test(shared_name_bytes),
         cmocka_unit_test(overlapping_data_is_a_note),
         cmocka_unit_test(nonzero_padding),
         cmocka_unit_test(several_errors_are_all_reported),
