@@ -29,6 +29,7 @@
  *       type needs, skip entries, empty names, data not aligned in the file,
  *       a file size that is not a multiple of 4096
  *     - overlapping data ranges
+ *     - irpa_inspect_file: mmap failed and the file was read instead
  *
  * Every message is one line naming the file, the byte offset of the field
  * and the field: "x.irpa: offset 40: entry_segment.offset 4096 + length 76
@@ -37,7 +38,7 @@
  * located safely.
  *
  * The reader never reads outside [bytes, bytes + size), never allocates more
- * than the input can justify, and runs in O(size + entries log entries). */
+ * than the input can justify, and runs in O(size log entries). */
 #ifndef IRPA_INSPECT_H
 #define IRPA_INSPECT_H
 
@@ -90,7 +91,7 @@ typedef struct irpa_listing_entry {
     uint64_t minimum_alignment;  /* minimum_alignment field */
     uint64_t length;             /* DATA: storage.length; SPLAT: length; else 0 */
     uint64_t storage_offset;     /* DATA: storage.offset within the storage segment */
-    uint64_t start;              /* DATA: absolute file offset of the first byte */
+    uint64_t start;              /* DATA: absolute file offset of the first byte (0 when empty, as IREE) */
     uint64_t end;                /* DATA: absolute file offset past the last byte */
     uint8_t pattern[16];         /* SPLAT: the 16 pattern bytes as stored */
     uint8_t pattern_length;      /* SPLAT: pattern_length field */
