@@ -91,7 +91,7 @@ typedef struct irpa_listing_entry {
     uint64_t minimum_alignment;  /* minimum_alignment field */
     uint64_t length;             /* DATA: storage.length; SPLAT: length; else 0 */
     uint64_t storage_offset;     /* DATA: storage.offset within the storage segment */
-    uint64_t start;              /* DATA: absolute file offset of the first byte (0 when empty, as IREE) */
+    uint64_t start;              /* DATA: absolute offset of the first byte; 0 when empty (IREE) */
     uint64_t end;                /* DATA: absolute file offset past the last byte */
     uint8_t pattern[16];         /* SPLAT: the 16 pattern bytes as stored */
     uint8_t pattern_length;      /* SPLAT: pattern_length field */
