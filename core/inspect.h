@@ -122,8 +122,9 @@ int irpa_inspect_memory(const char *path, const uint8_t *bytes, uint64_t size,
 
 /* Opens `path`, maps the whole file read-only and shared (as IREE does;
  * falls back to reading it when mmap fails and the file is at most 1 GiB)
- * and inspects it; the listing keeps the mapping until freed. Returns IRPA_INSPECT_OK, IRPA_INSPECT_MALFORMED, or
- * IRPA_INSPECT_IO_ERROR with one error naming the path and errno text. */
+ * and inspects it; the listing keeps the mapping until freed. Returns
+ * IRPA_INSPECT_OK, IRPA_INSPECT_MALFORMED, or IRPA_INSPECT_IO_ERROR with one
+ * error naming the path and the errno text. */
 int irpa_inspect_file(const char *path, irpa_listing *out, irpa_errors *errors);
 
 /* Frees what the listing owns and zeroes it. NULL is fine. */
