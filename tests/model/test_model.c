@@ -1074,7 +1074,16 @@ static void test_pytorch_metadata(void **state) {
                     "PYTORCH:{\"type\": \"Tensor\", \"dtype\": \"bfloat16\", \"shape\": [3], "
                     "\"dtype_desc\": {\"class_name\": \"dtype\", \"is_complex\": false, "
                     "\"is_floating_point\": true, \"is_signed\": true, \"itemsize\": 2}}");
+    expect_metadata("complex64", 1, shape3,
+                    "PYTORCH:{\"type\": \"Tensor\", \"dtype\": \"complex64\", \"shape\": [3], "
+                    "\"dtype_desc\": {\"class_name\": \"dtype\", \"is_complex\": true, "
+                    "\"is_floating_point\": false, \"is_signed\": true, \"itemsize\": 8}}");
+    expect_metadata("uint32", 1, shape3,
+                    "PYTORCH:{\"type\": \"Tensor\", \"dtype\": \"uint32\", \"shape\": [3], "
+                    "\"dtype_desc\": {\"class_name\": \"dtype\", \"is_complex\": false, "
+                    "\"is_floating_point\": false, \"is_signed\": false, \"itemsize\": 4}}");
     expect_metadata(NULL, 1, shape3, NULL);
+    expect_metadata("float4_e2m1fn_x2", 1, shape3, NULL);
 }
 
 int main(void) {
