@@ -185,8 +185,8 @@ static void report_syntax_error(loader *loader, const yaml_parser_t *parser, con
     const char *problem = parser->problem ? parser->problem : "unreadable input";
     if (parser->error == YAML_READER_ERROR) {
         irpa_position at = position_of_offset(text, length, parser->problem_offset);
-        report(loader, at, "YAML syntax error: %s (byte 0x%02x); expected UTF-8 or UTF-16 text",
-               problem, parser->problem_value >= 0 ? (unsigned)parser->problem_value & 0xffu : 0u);
+        report(loader, at, "YAML syntax error: %s (byte 0x%02x); expected printable UTF-8 text",
+               problem, parser->problem_value >= 0 ? (unsigned)parser->problem_value : 0u);
         return;
     }
     irpa_position at = position_of_mark(parser->problem_mark);

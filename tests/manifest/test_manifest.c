@@ -392,7 +392,14 @@ static void test_yaml_syntax_errors(void **state) {
                  PATH ":2:1: YAML syntax error: found unexpected end of stream "
                  "(while scanning a quoted scalar at 1:10); expected valid YAML");
     expect_error("a: \xff\n", PATH ":1:4: YAML syntax error: invalid leading UTF-8 octet "
-                 "(byte 0xff); expected UTF-8 or UTF-16 text");
+                 "(byte 0xff); expected printable UTF-8 text");
+    /* A NUL byte in the text (not in a quoted escape) is a control character. */
+    irpa_errors errors = {0};
+    assert_null(irpa_manifest_parse(PATH, "entries: []\n\0\n", 14, &errors));
+    assert_int_equal(errors.count, 1);
+    assert_string_equal(errors.messages[0], PATH ":2:1: YAML syntax error: control characters "
+                        "are not allowed (byte 0x00); expected printable UTF-8 text");
+    irpa_errors_clear(&errors);
     expect_error("entries: []\n---\nentries: []\n",
                  PATH ":2:1: a second YAML document starts here; expected one document per manifest");
     assert_int_equal(mismatches, 0);
