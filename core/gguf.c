@@ -379,25 +379,19 @@ static int read_tensor_name(gguf_reader *reader, irpa_tensor *tensor) {
     return 0;
 }
 
-/* Reads one tensor info; tensor->offset is left relative to the data section. */
-static int read_tensor_info(gguf_reader *reader, const gguf_header *header, irpa_tensor *tensor) {
+/* Reads n_dims and the dimensions (innermost first) of the tensor `shown`. */
+static int read_tensor_dims(gguf_reader *reader, const char *shown, uint32_t *n_dims,
+                            uint64_t dims[GGUF_MAX_DIMS]) {
     const char *path = reader->source->path;
-    if (read_tensor_name(reader, tensor) != 0) return -1;
-    char shown[GGUF_SHOWN_KEY_BYTES + 4];
-    snprintf(shown, sizeof shown, "%s", tensor->name);
-    make_printable(shown);
-
-    uint64_t dims_at = reader->position;
-    uint32_t n_dims;
-    if (read_u32(reader, &n_dims, "a tensor's dimension count") != 0) return -1;
-    if (n_dims > GGUF_MAX_DIMS) {
+    uint64_t count_at = reader->position;
+    if (read_u32(reader, n_dims, "a tensor's dimension count") != 0) return -1;
+    if (*n_dims > GGUF_MAX_DIMS) {
         return irpa_error(reader->errors,
                           "%s: offset %" PRIu64 ": tensor '%s' has %" PRIu32
                           " dimensions (at most %d)",
-                          path, dims_at, shown, n_dims, GGUF_MAX_DIMS);
+                          path, count_at, shown, *n_dims, GGUF_MAX_DIMS);
     }
-    uint64_t dims[GGUF_MAX_DIMS];
-    for (uint32_t d = 0; d < n_dims; d++) {
+    for (uint32_t d = 0; d < *n_dims; d++) {
         uint64_t dim_at = reader->position;
         if (read_u64(reader, &dims[d], "a tensor dimension") != 0) return -1;
         if (dims[d] > INT64_MAX) {
@@ -407,29 +401,58 @@ static int read_tensor_info(gguf_reader *reader, const gguf_header *header, irpa
                               path, dim_at, shown, d, (int64_t)dims[d]);
         }
     }
+    return 0;
+}
+
+static int read_tensor_type(gguf_reader *reader, const char *shown,
+                            const irpa_ggml_type **type) {
     uint64_t type_at = reader->position;
     uint32_t type_id;
     if (read_u32(reader, &type_id, "a tensor type") != 0) return -1;
-    const irpa_ggml_type *type = irpa_ggml_type_by_id(type_id);
-    if (!type) {
+    *type = irpa_ggml_type_by_id(type_id);
+    if (!*type) {
         return irpa_error(reader->errors,
                           "%s: offset %" PRIu64 ": tensor '%s' has ggml type %" PRIu32
                           ", which is unknown or unsupported",
-                          path, type_at, shown, type_id);
+                          reader->source->path, type_at, shown, type_id);
     }
+    return 0;
+}
+
+static int read_tensor_offset(gguf_reader *reader, const gguf_header *header, const char *shown,
+                              uint64_t *offset) {
+    uint64_t offset_at = reader->position;
+    if (read_u64(reader, offset, "a tensor offset") != 0) return -1;
+    if (*offset % header->alignment != 0) {
+        return irpa_error(reader->errors,
+                          "%s: offset %" PRIu64 ": tensor '%s' data offset %" PRIu64
+                          " is not a multiple of the alignment %" PRIu32,
+                          reader->source->path, offset_at, shown, *offset, header->alignment);
+    }
+    return 0;
+}
+
+/* Reads one tensor info; tensor->offset is left relative to the data section. */
+static int read_tensor_info(gguf_reader *reader, const gguf_header *header, irpa_tensor *tensor) {
+    const char *path = reader->source->path;
+    if (read_tensor_name(reader, tensor) != 0) return -1;
+    char shown[GGUF_SHOWN_KEY_BYTES + 4];
+    snprintf(shown, sizeof shown, "%s", tensor->name);
+    make_printable(shown);
+
+    uint64_t dims_at = reader->position;
+    uint32_t n_dims = 0;
+    uint64_t dims[GGUF_MAX_DIMS];
+    const irpa_ggml_type *type = NULL;
+    if (read_tensor_dims(reader, shown, &n_dims, dims) != 0) return -1;
+    if (read_tensor_type(reader, shown, &type) != 0) return -1;
     const char *why = NULL;
     if (irpa_ggml_tensor_bytes(type, dims, n_dims, &tensor->length, &why) != 0) {
         return irpa_error(reader->errors, "%s: offset %" PRIu64 ": tensor '%s' (%s): %s", path,
                           dims_at, shown, type->name, why);
     }
-    uint64_t offset_at = reader->position;
-    if (read_u64(reader, &tensor->offset, "a tensor offset") != 0) return -1;
-    if (tensor->offset % header->alignment != 0) {
-        return irpa_error(reader->errors,
-                          "%s: offset %" PRIu64 ": tensor '%s' data offset %" PRIu64
-                          " is not a multiple of the alignment %" PRIu32,
-                          path, offset_at, shown, tensor->offset, header->alignment);
-    }
+    if (read_tensor_offset(reader, header, shown, &tensor->offset) != 0) return -1;
+
     snprintf(tensor->dtype, sizeof tensor->dtype, "%s", type->name);
     tensor->torch_dtype = type->torch_dtype;
     tensor->rank = n_dims;
