@@ -1,0 +1,380 @@
+#!/usr/bin/env bash
+# The side-by-side benchmark (issue 5): irpafs against the plain file on local
+# disk and three FUSE file systems from Debian serving the same bytes
+# (libfuse's passthrough_ll, squashfuse_ll over an uncompressed squashfs image,
+# bindfs). Installs what it needs (Debian 12, as root), builds in release mode
+# (build-bench/), generates a synthetic safetensors model, its manifest and the
+# archive materialized with `irpa build`, mounts everything, runs every case
+# with the systems interleaved, and prints one table of medians (min-max) and
+# irpafs/peer speed ratios. The table, its samples and a Markdown copy go to
+# bench-results/ (git-ignored). Needs root: it mounts, writes drop_caches and
+# /sys/class/bdi/*/read_ahead_kb. Every mount is unmounted at exit.
+#
+#   scripts/bench.sh [--size-mib N] [--tensors N] [--runs N] [--quick]
+#                    [--cases LIST] [--irpafs-options OPTS] [--keep]
+#
+#   --size-mib N          archive size, about N MiB (default 1024)
+#   --tensors N           tensors in the model (default 300)
+#   --runs N              measured runs per cell, median reported (default 5)
+#   --quick               smoke run: 128 MiB, 60 tensors, 3 runs, smaller scale case
+#   --cases LIST          comma-separated subset of 1,2,3,4,5,6 (default all)
+#   --irpafs-options OPTS extra -o options for irpafs, e.g. readahead_kb=512
+#   --keep                keep the work directory (bench-results/work.*)
+#   --standin             debug the harness: serve the irpafs column with a second
+#                         passthrough_ll mount (scale case skipped)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bench_dir="$root/scripts/bench"
+
+size_mib=1024 tensors=300 runs=5 cases=1,2,3,4,5,6 irpafs_options="" keep=0 standin=0
+scale_sizes="1000 10000 100000"
+while [ $# -gt 0 ]; do
+  case $1 in
+    --size-mib) size_mib=$2; shift 2 ;;
+    --tensors) tensors=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --quick) size_mib=128 tensors=60 runs=3 scale_sizes="1000 10000"; shift ;;
+    --cases) cases=$2; shift 2 ;;
+    --irpafs-options) irpafs_options=$2; shift 2 ;;
+    --keep) keep=1; shift ;;
+    --standin) standin=1; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+for number in "$size_mib" "$tensors" "$runs"; do
+  [[ $number =~ ^[1-9][0-9]*$ ]] || { echo "bench: not a positive number: $number" >&2; exit 2; }
+done
+want_case() { [[ ,$cases, == *,$1,* ]]; }
+if [ "$(id -u)" -ne 0 ]; then
+  echo "bench: run as root (it mounts, drops caches and sets the mounts' readahead)" >&2
+  exit 1
+fi
+script_start=$(date +%s)
+log() { printf '[%4ds] %s\n' $(($(date +%s) - script_start)) "$*" >&2; }
+
+# --- what it needs -----------------------------------------------------------
+"$root/scripts/deps.sh"
+packages=(fio squashfuse squashfs-tools bindfs libfuse3-dev fuse3 python3 gcc pkg-config)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' ||
+    missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- build (release) -----------------------------------------------------------
+build="$root/build-bench"
+log "building irpa and irpafs (release) in $build"
+if [ ! -f "$build/build.ninja" ]; then
+  meson setup "$build" -Dbuildtype=release >"$root/build-bench.setup.log" 2>&1 ||
+    { cat "$root/build-bench.setup.log" >&2; exit 1; }
+fi
+ninja -C "$build" core/irpa fs/irpafs tests/make_model >"$root/build-bench.ninja.log" 2>&1 ||
+  { tail -40 "$root/build-bench.ninja.log" >&2; exit 1; }
+irpa="$build/core/irpa" irpafs="$build/fs/irpafs" make_model="$build/tests/make_model"
+tools="$build/bench"
+mkdir -p "$tools"
+cflags=(-O2 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64)
+for tool in pagecache iree_read first_byte; do
+  cc "${cflags[@]}" -o "$tools/$tool" "$bench_dir/$tool.c"
+done
+examples=/usr/share/doc/libfuse3-dev/examples
+for example in passthrough_ll.c passthrough_helpers.h; do  # Debian may gzip them
+  if [ -f "$examples/$example" ]; then cp "$examples/$example" "$tools/$example"
+  elif [ -f "$examples/$example.gz" ]; then zcat "$examples/$example.gz" >"$tools/$example"
+  fi
+done
+# shellcheck disable=SC2046
+cc -O2 -o "$tools/passthrough_ll" "$tools/passthrough_ll.c" $(pkg-config --cflags --libs fuse3)
+
+# --- data ------------------------------------------------------------------------
+mkdir -p "$root/bench-results"
+work=$(mktemp -d "$root/bench-results/work.XXXXXX")  # same file system as the repo
+stamp=$(date -u +%Y%m%d-%H%M%S)
+samples="$root/bench-results/$stamp-samples.tsv"
+meta="$root/bench-results/$stamp-meta.txt"
+printf 'case\tsystem\tunit\tvalue\n' >"$samples"
+: >"$meta"
+meta() { printf '%s=%s\n' "$1" "$2" >>"$meta"; }
+meta loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)"
+
+mountpoints=() server_pids=()
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  for mountpoint in "${mountpoints[@]}"; do
+    if mountpoint -q "$mountpoint" 2>/dev/null; then
+      umount "$mountpoint" 2>/dev/null || umount -l "$mountpoint" 2>/dev/null || true
+    fi
+  done
+  for pid in "${server_pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null && kill "$pid" 2>/dev/null || true
+  done
+  if [ "$keep" -eq 1 ]; then
+    echo "bench: work directory kept: $work" >&2
+  else
+    rm -rf "$work"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log "generating a ${size_mib} MiB safetensors model with $tensors tensors in $work"
+# make_model's norms are tiny: the matrices hold 4/5 of TOTAL_MIB.
+"$make_model" "$work/model.safetensors" $((size_mib * 5 / 4)) "$tensors"
+mkdir -p "$work/manifests" "$work/archive" "$work/out" "$work/mnt"
+cat >"$work/manifests/model.yaml" <<YAML
+sources:
+  st: ../model.safetensors
+entries:
+  - source: st
+YAML
+"$irpa" build -q "$work/manifests/model.yaml" -o "$work/archive/model.irpa"
+mksquashfs "$work/archive" "$work/model.sqsh" -noI -noD -noF -noX -all-root -no-progress \
+  -quiet >/dev/null
+sync
+archive_bytes=$(stat -c %s "$work/archive/model.irpa")
+warm_sources() { cat "$work/model.safetensors" "$work/archive/model.irpa" "$work/model.sqsh" >/dev/null; }
+warm_sources
+
+# --- mounts ----------------------------------------------------------------------
+systems=(plain irpafs passthrough_ll squashfuse_ll bindfs)
+fuse_systems=(irpafs passthrough_ll squashfuse_ll bindfs)
+declare -A file pid bdi default_readahead
+file[plain]="$work/archive/model.irpa"
+
+# mount SYSTEM COMMAND...: starts the server in the foreground, waits until the
+# archive's first byte is readable, records its pid, bdi and readahead.
+mount_system() {
+  local system=$1; shift
+  local mountpoint="$work/mnt/$system" result
+  mkdir -p "$mountpoint"
+  mountpoints+=("$mountpoint")
+  result=$("$tools/first_byte" 30000 "$mountpoint/model.irpa" -- "$@" 2>>"$work/$system.log") ||
+    { cat "$work/$system.log" >&2; echo "bench: mounting $system failed" >&2; exit 1; }
+  pid[$system]=${result#* }
+  server_pids+=("${pid[$system]}")
+  file[$system]="$mountpoint/model.irpa"
+  bdi[$system]=/sys/class/bdi/$(mountpoint -d "$mountpoint")/read_ahead_kb
+  default_readahead[$system]=$(cat "${bdi[$system]}")
+  meta "mount_ms.$system" "${result% *}"
+  meta "readahead_kb.$system" "${default_readahead[$system]}"
+}
+
+log "mounting"
+if [ "$standin" -eq 1 ]; then
+  mount_system irpafs "$tools/passthrough_ll" -f -o "source=$work/archive,cache=always" \
+    "$work/mnt/irpafs"
+  meta standin "irpafs column served by passthrough_ll"
+else
+  mount_system irpafs "$irpafs" -f ${irpafs_options:+-o "$irpafs_options"} \
+    "$work/manifests" "$work/mnt/irpafs"
+fi
+mount_system passthrough_ll "$tools/passthrough_ll" -f -o "source=$work/archive,cache=always" \
+  "$work/mnt/passthrough_ll"
+mount_system squashfuse_ll squashfuse_ll -f "$work/model.sqsh" "$work/mnt/squashfuse_ll"
+mount_system bindfs bindfs -f -o kernel_cache "$work/archive" "$work/mnt/bindfs"
+sleep 0.2  # irpafs raises its readahead on the first request after init
+for system in "${fuse_systems[@]}"; do
+  default_readahead[$system]=$(cat "${bdi[$system]}")
+  meta "readahead_kb.$system" "${default_readahead[$system]}"
+  cmp "${file[plain]}" "${file[$system]}" ||
+    { echo "bench: $system does not serve the archive's bytes" >&2; exit 1; }
+done
+log "every mount serves the same $archive_bytes bytes (cmp)"
+
+rss() { # PID FIELD: VmRSS or VmHWM in KiB
+  awk -v field="$2:" '$1 == field { print $2 }' "/proc/$1/status"
+}
+for system in "${fuse_systems[@]}"; do
+  printf '6-rss-idle\t%s\tMiB\t%s\n' "$system" \
+    "$(awk -v kib="$(rss "${pid[$system]}" VmRSS)" 'BEGIN { printf "%.1f", kib / 1024 }')" >>"$samples"
+done
+
+# --- measuring ---------------------------------------------------------------------
+sample() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$samples"; }
+# The systems in a different order each run, so that no one always goes first.
+rotated() { # RUN SYSTEM...
+  local run=$1; shift
+  local list=("$@") count=$#
+  for ((i = 0; i < count; i++)); do echo "${list[(i + run) % count]}"; done
+}
+evict() { [ "$1" = plain ] || "$tools/pagecache" evict "${file[$1]}"; }
+ms_since() { awk -v start="$1" -v end="$(date +%s%N)" 'BEGIN { printf "%.1f", (end - start) / 1e6 }'; }
+dd_mbps() { # FILE: dd bs=1M of the whole file, MB/s as dd measured it
+  LC_ALL=C timeout 300 dd if="$1" of=/dev/null bs=1M 2>&1 |
+    awk '/bytes .* copied/ { printf "%.0f", $1 / $(NF - 3) / 1e6 }'
+}
+set_readahead() { # KiB or "default"
+  for system in "${fuse_systems[@]}"; do
+    if [ "$1" = default ]; then echo "${default_readahead[$system]}" >"${bdi[$system]}"
+    else echo "$1" >"${bdi[$system]}"; fi
+  done
+}
+
+if want_case 1; then
+  for readahead in default 512; do
+    log "case 1: sequential dd, FUSE cache empty, readahead $readahead"
+    set_readahead "$readahead"
+    for ((run = 0; run < runs; run++)); do
+      for system in $(rotated "$run" "${systems[@]}"); do
+        evict "$system"
+        sample "1-seq-$readahead" "$system" MB/s "$(dd_mbps "${file[$system]}")"
+      done
+    done
+    set_readahead default
+  done
+fi
+
+if want_case 2; then
+  log "case 2: re-read (FUSE page cache hit)"
+  for system in "${systems[@]}"; do dd_mbps "${file[$system]}" >/dev/null; done
+  for ((run = 0; run < runs; run++)); do
+    for system in $(rotated "$run" "${systems[@]}"); do
+      sample 2-reread "$system" MB/s "$(dd_mbps "${file[$system]}")"
+    done
+  done
+  log "case 2: cold read (after drop_caches)"
+  for ((run = 0; run < runs; run++)); do
+    for system in $(rotated "$run" "${systems[@]}"); do
+      sync
+      echo 3 >/proc/sys/vm/drop_caches
+      sample 2-cold "$system" MB/s "$(dd_mbps "${file[$system]}")"
+    done
+  done
+  warm_sources
+fi
+
+if want_case 3; then
+  mib=$((1 << 20))
+  for block in 4k 1m; do
+    for jobs in 1 8; do
+      log "case 3: fio random $block preads, $jobs thread(s)"
+      region=$((archive_bytes / jobs / mib * mib))  # each thread its own part of the file
+      if [ $block = 4k ]; then total=$((size_mib * mib / 16)); else total=$((size_mib * mib / 2)); fi
+      per_job=$((total / jobs / mib * mib))
+      [ "$per_job" -le "$region" ] || per_job=$region
+      for ((run = 0; run < runs; run++)); do
+        for system in $(rotated "$run" "${systems[@]}"); do
+          evict "$system"
+          timeout 300 fio --name=random --filename="${file[$system]}" --readonly \
+            --rw=randread --bs=$block --ioengine=psync --thread --numjobs=$jobs \
+            --size=$region --offset_increment=$region --io_size=$per_job --invalidate=0 \
+            --group_reporting --output-format=json --output="$work/fio.json" >/dev/null
+          sample "3-rand-$block-$jobs" "$system" MB/s "$(python3 -c '
+import json, sys
+print("%.0f" % (json.load(open(sys.argv[1]))["jobs"][0]["read"]["bw_bytes"] / 1e6))
+' "$work/fio.json")"
+        done
+      done
+    done
+  done
+fi
+
+if want_case 4; then
+  log "case 4: IREE's access pattern (mmap, entry table, pread every tensor)"
+  for ((run = 0; run < runs; run++)); do
+    for system in $(rotated "$run" "${systems[@]}"); do
+      evict "$system"
+      result=$(timeout 300 "$tools/iree_read" "${file[$system]}")
+      sample 4-iree "$system" ms "$(awk '{ printf "%.1f", $3 / 1e6 }' <<<"$result")"
+    done
+  done
+fi
+
+if want_case 5; then
+  log "case 5: cp out of the mount (FUSE cache empty; the copy is removed unsynced)"
+  for ((run = 0; run < runs; run++)); do
+    for system in $(rotated "$run" "${systems[@]}"); do
+      evict "$system"
+      start=$(date +%s%N)
+      timeout 300 cp "${file[$system]}" "$work/out/copy.irpa"
+      sample 5-cp-out "$system" ms "$(ms_since "$start")"
+      rm -f "$work/out/copy.irpa"
+    done
+  done
+fi
+
+# The servers' memory after serving all of the above.
+for system in "${fuse_systems[@]}"; do
+  for field in VmHWM VmRSS; do
+    case $field in VmHWM) row=6-rss-peak ;; VmRSS) row=6-rss-after ;; esac
+    printf '%s\t%s\tMiB\t%s\n' $row "$system" \
+      "$(awk -v kib="$(rss "${pid[$system]}" $field)" 'BEGIN { printf "%.1f", kib / 1024 }')" >>"$samples"
+  done
+done
+
+if want_case 5; then
+  log "case 5: materialize (written and fsynced): irpa build vs cp of the source"
+  for ((run = 0; run < runs; run++)); do
+    for way in $(rotated "$run" build cp); do
+      start=$(date +%s%N)
+      if [ "$way" = build ]; then
+        timeout 300 "$irpa" build -q "$work/manifests/model.yaml" -o "$work/out/built.irpa"
+        sample 5-materialize irpafs ms "$(ms_since "$start")"
+      else
+        timeout 300 cp "$work/model.safetensors" "$work/out/copy.bin"
+        sync "$work/out/copy.bin"
+        sample 5-materialize plain ms "$(ms_since "$start")"
+      fi
+      rm -f "$work/out/built.irpa" "$work/out/copy.bin"
+    done
+  done
+fi
+
+if want_case 6 && [ "$standin" -eq 0 ]; then
+  source_bytes=$(stat -c %s "$work/model.safetensors")
+  for entries in $scale_sizes; do
+    mkdir -p "$work/scale/$entries"
+    awk -v n="$entries" -v source="$work/model.safetensors" -v limit=$((source_bytes - 4096)) '
+      BEGIN {
+        print "sources:\n  st: " source "\nentries:"
+        for (i = 0; i < n; i++)
+          printf "  - name: tensor.%06d\n    source: st\n    offset: %d\n    length: 4096\n", \
+            i, (i * 4096) % limit
+      }' >"$work/scale/$entries/scale.yaml"
+    "$irpa" check "$work/scale/$entries/scale.yaml" >/dev/null
+  done
+  log "case 6: manifest load + mount until the first byte is readable ($scale_sizes entries)"
+  for ((run = 0; run < runs; run++)); do
+    for entries in $(rotated "$run" $scale_sizes); do
+      mountpoint="$work/mnt/scale-$entries"
+      mkdir -p "$mountpoint"
+      mountpoints+=("$mountpoint")
+      result=$("$tools/first_byte" 60000 "$mountpoint/scale.irpa" -- \
+        "$irpafs" -f "$work/scale/$entries" "$mountpoint" 2>>"$work/scale.log") ||
+        { cat "$work/scale.log" >&2; echo "bench: mounting $entries entries failed" >&2; exit 1; }
+      scale_pid=${result#* }
+      server_pids+=("$scale_pid")
+      sample "6-mount-$entries" irpafs ms "${result% *}"
+      sample "6-rss-$entries" irpafs MiB \
+        "$(awk -v kib="$(rss "$scale_pid" VmHWM)" 'BEGIN { printf "%.1f", kib / 1024 }')"
+      umount "$mountpoint"
+      for ((wait = 0; wait < 100; wait++)); do kill -0 "$scale_pid" 2>/dev/null || break; sleep 0.05; done
+    done
+  done
+fi
+
+# --- report --------------------------------------------------------------------------
+meta date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+meta commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+meta cpu "$(lscpu | awk -F: '/^Model name/ { sub(/^ +/, "", $2); print $2 }')"
+meta nproc "$(nproc)"
+meta memory "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+meta kernel "$(uname -r)"
+meta libfuse "$(pkg-config --modversion fuse3)"
+meta filesystem "$(findmnt -no FSTYPE,SOURCE -T "$work" | tr -s ' ')"
+meta versions "fio $(dpkg-query -W -f='${Version}' fio), squashfuse $(dpkg-query -W -f='${Version}' squashfuse), bindfs $(dpkg-query -W -f='${Version}' bindfs)"
+meta loadavg "$(cut -d' ' -f1-3 /proc/loadavg)"
+meta archive "$archive_bytes bytes, $tensors tensors"
+meta runs "$runs"
+meta seconds "$(($(date +%s) - script_start))"
+python3 "$bench_dir/report.py" "$samples" "$meta" "$root/bench-results/$stamp"
+log "done in $(($(date +%s) - script_start)) s; results in bench-results/$stamp.{txt,tsv,md}"

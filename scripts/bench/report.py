@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""report.py: the benchmark's table, from bench.sh's samples.
+
+    report.py SAMPLES.tsv META.txt PREFIX
+
+SAMPLES.tsv has one measured run per line (case, system, unit, value);
+META.txt has key=value lines describing the machine and the run. Prints one
+table (median (min-max) per system, and irpafs's speed relative to each
+other system) and writes it to PREFIX.txt, a Markdown copy to PREFIX.md and
+the summary as PREFIX.tsv.
+"""
+import statistics
+import sys
+
+SYSTEMS = ["irpafs", "plain", "passthrough_ll", "squashfuse_ll", "bindfs"]
+FUSE_PEERS = ["passthrough_ll", "squashfuse_ll", "bindfs"]
+
+# case id -> what the row measures
+CASES = [
+    ("1-seq-default", "1 dd bs=1M, FUSE cache empty, mount's readahead"),
+    ("1-seq-512", "1 dd bs=1M, FUSE cache empty, readahead 512 KiB"),
+    ("2-reread", "2 re-read, FUSE page cache hit"),
+    ("2-cold", "2 cold read, after drop_caches"),
+    ("3-rand-4k-1", "3 fio random 4 KiB preads, 1 thread"),
+    ("3-rand-4k-8", "3 fio random 4 KiB preads, 8 threads"),
+    ("3-rand-1m-1", "3 fio random 1 MiB preads, 1 thread"),
+    ("3-rand-1m-8", "3 fio random 1 MiB preads, 8 threads"),
+    ("4-iree", "4 IREE: mmap, entry table, pread each"),
+    ("5-materialize", "5 irpa build | cp source, +fsync"),
+    ("5-cp-out", "5 cp out of the mount | of the file"),
+    ("6-mount-1000", "6 load + mount to first byte, 1k entries"),
+    ("6-mount-10000", "6 load + mount to first byte, 10k entries"),
+    ("6-mount-100000", "6 load + mount to first byte, 100k entries"),
+    ("6-rss-1000", "6 server peak RSS, 1k entries mounted"),
+    ("6-rss-10000", "6 server peak RSS, 10k entries mounted"),
+    ("6-rss-100000", "6 server peak RSS, 100k entries mounted"),
+    ("6-rss-idle", "6 server RSS, archive mounted, idle"),
+    ("6-rss-peak", "6 server peak RSS after cases 1-5"),
+    ("6-rss-after", "6 server RSS after cases 1-5"),
+]
+
+
+def read_samples(path):
+    values, units = {}, {}
+    with open(path) as lines:
+        next(lines)
+        for line in lines:
+            case, system, unit, value = line.rstrip("\n").split("\t")
+            if value == "":
+                continue
+            values.setdefault((case, system), []).append(float(value))
+            units[case] = unit
+    return values, units
+
+
+def read_meta(path):
+    meta = {}
+    with open(path) as lines:
+        for line in lines:
+            key, _, value = line.rstrip("\n").partition("=")
+            meta[key] = value
+    return meta
+
+
+def number(value, unit):
+    if unit == "MB/s":
+        return "%.0f" % value
+    if unit == "MiB":
+        return "%.1f" % value
+    return "%.0f" % value if value >= 100 else "%.1f" % value if value >= 10 else "%.2f" % value
+
+
+def speed_ratio(irpafs, other, unit):
+    """irpafs's speed over the other's: > 1 means irpafs is faster."""
+    if unit == "MiB" or not irpafs or not other:
+        return None
+    return irpafs / other if unit == "MB/s" else other / irpafs
+
+
+def summarize(values, units):
+    rows = []
+    for case, description in CASES:
+        if case not in units:
+            continue
+        unit = units[case]
+        stats = {}
+        for system in SYSTEMS:
+            runs = values.get((case, system))
+            if runs:
+                stats[system] = (statistics.median(runs), min(runs), max(runs), len(runs))
+        irpafs = stats.get("irpafs", (None,))[0]
+        ratios = {s: speed_ratio(irpafs, stats[s][0], unit) for s in stats if s != "irpafs"}
+        peers = [s for s in FUSE_PEERS if ratios.get(s) is not None]
+        best = min(peers, key=lambda s: ratios[s]) if peers else None
+        rows.append((case, description, unit, stats, ratios, best))
+    return rows
+
+
+def cell(stats, system, unit, ratios=None):
+    if system not in stats:
+        return ""
+    median, low, high, _ = stats[system]
+    text = "%s (%s-%s)" % (number(median, unit), number(low, unit), number(high, unit))
+    if ratios and ratios.get(system) is not None:
+        text += " %.2fx" % ratios[system]
+    return text
+
+
+def text_table(rows):
+    header = ["case", "unit"] + SYSTEMS + ["irpafs/best FUSE"]
+    table = [header]
+    for case, description, unit, stats, ratios, best in rows:
+        line = [description, unit, cell(stats, "irpafs", unit)]
+        line += [cell(stats, s, unit, ratios) for s in SYSTEMS[1:]]
+        line.append("%.2fx %s" % (ratios[best], best) if best else "")
+        table.append(line)
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip()
+                     for line in table)
+
+
+def markdown_table(rows):
+    out = ["| case | unit | " + " | ".join(SYSTEMS) + " | irpafs / best FUSE peer |",
+           "|" + "---|" * (len(SYSTEMS) + 3)]
+    for case, description, unit, stats, ratios, best in rows:
+        cells = []
+        for system in SYSTEMS:
+            text = cell(stats, system, unit)
+            if ratios.get(system) is not None:
+                text += " **%.2f×**" % ratios[system]
+            cells.append(text)
+        best_text = "**%.2f×** %s" % (ratios[best], best) if best else ""
+        out.append("| %s | %s | %s | %s |" % (description, unit, " | ".join(cells), best_text))
+    return "\n".join(out)
+
+
+def describe(meta):
+    keys = ["date", "commit", "cpu", "nproc", "memory", "kernel", "libfuse", "filesystem",
+            "versions", "archive", "runs", "loadavg_start", "loadavg", "seconds", "standin"]
+    lines = ["%s: %s" % (k, meta[k]) for k in keys if k in meta]
+    readahead = ", ".join("%s %s KiB" % (k.split(".", 1)[1], v)
+                          for k, v in meta.items() if k.startswith("readahead_kb."))
+    mounts = ", ".join("%s %s ms" % (k.split(".", 1)[1], v)
+                       for k, v in meta.items() if k.startswith("mount_ms."))
+    if readahead:
+        lines.append("mount readahead (default): " + readahead)
+    if mounts:
+        lines.append("mount until first byte readable: " + mounts)
+    return lines
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit("usage: report.py SAMPLES.tsv META.txt PREFIX")
+    values, units = read_samples(sys.argv[1])
+    meta = read_meta(sys.argv[2])
+    prefix = sys.argv[3]
+    rows = summarize(values, units)
+    legend = ("median (min-max) of %s interleaved runs; Nx = irpafs's speed / that system's "
+              "(> 1: irpafs faster; for ms rows the inverse of the time ratio)"
+              % meta.get("runs", "?"))
+    text = "\n".join(describe(meta) + ["", legend, "", text_table(rows)])
+    print(text)
+    with open(prefix + ".txt", "w") as out:
+        out.write(text + "\n")
+    with open(prefix + ".md", "w") as out:
+        out.write(markdown_table(rows) + "\n\n" + legend + "\n\n" +
+                  "\n".join("- " + line for line in describe(meta)) + "\n")
+    with open(prefix + ".tsv", "w") as out:
+        out.write("case\tdescription\tunit\tsystem\truns\tmedian\tmin\tmax\tirpafs_speed_ratio\n")
+        for case, description, unit, stats, ratios, _ in rows:
+            for system, (median, low, high, count) in stats.items():
+                ratio = ratios.get(system)
+                out.write("%s\t%s\t%s\t%s\t%d\t%g\t%g\t%g\t%s\n" % (
+                    case, description, unit, system, count, median, low, high,
+                    "" if ratio is None else "%.3f" % ratio))
+
+
+if __name__ == "__main__":
+    main()
