@@ -29,7 +29,7 @@ typedef struct inspect_options {
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: irpa inspect [--json] FILE.irpa...\n"
+            "usage: irpa inspect [--json] FILE.irpa...   ('-' reads standard input)\n"
             "       irpa inspect [--json] --manifest MANIFEST.yaml\n"
             "\n"
             "Lists and checks IREE parameter archives: the same columns as IREE's\n"
@@ -93,12 +93,57 @@ static void print_notes(const irpa_listing *listing) {
     irpa_errors_print(&listing->notes, stderr, "note: ");
 }
 
+#define STDIN_LIMIT (1ull << 30)  /* largest archive read from standard input */
+
+/* Reads all of standard input (at most STDIN_LIMIT bytes) into *bytes. */
+static int read_stdin(uint8_t **bytes, uint64_t *size, irpa_errors *errors) {
+    size_t capacity = 1 << 16, length = 0;
+    uint8_t *buffer = malloc(capacity);
+    while (buffer) {
+        if (length == capacity) {
+            if (capacity >= STDIN_LIMIT) {
+                free(buffer);
+                return irpa_error(errors, "(stdin): more than %llu bytes: too large to read",
+                                  (unsigned long long)STDIN_LIMIT);
+            }
+            uint8_t *grown = realloc(buffer, capacity * 2);
+            if (!grown) break;
+            buffer = grown;
+            capacity *= 2;
+        }
+        size_t got = fread(buffer + length, 1, capacity - length, stdin);
+        length += got;
+        if (got == 0) {
+            if (ferror(stdin)) {
+                free(buffer);
+                return irpa_error(errors, "(stdin): cannot read");
+            }
+            *bytes = buffer;
+            *size = length;
+            return 0;
+        }
+    }
+    free(buffer);
+    return irpa_error(errors, "(stdin): out of memory");
+}
+
+/* irpa_inspect_file, or for "-" standard input read into *stdin_bytes. */
+static int inspect_path(const char *path, irpa_listing *listing, uint8_t **stdin_bytes,
+                        irpa_errors *errors) {
+    if (strcmp(path, "-") != 0) return irpa_inspect_file(path, listing, errors);
+    uint64_t size = 0;
+    memset(listing, 0, sizeof *listing);
+    if (read_stdin(stdin_bytes, &size, errors) != 0) return IRPA_INSPECT_IO_ERROR;
+    return irpa_inspect_memory("(stdin)", *stdin_bytes, size, listing, errors);
+}
+
 /* Inspects one archive; prints it (text) or appends it to `array` (JSON).
  * Returns the exit status for this file. */
 static int inspect_one(const char *path, const inspect_options *options, json_t *array) {
     irpa_errors errors = {0};
     irpa_listing listing;
-    int result = irpa_inspect_file(path, &listing, &errors);
+    uint8_t *stdin_bytes = NULL;
+    int result = inspect_path(path, &listing, &stdin_bytes, &errors);
     int status = result == IRPA_INSPECT_OK          ? IRPA_EXIT_OK
                  : result == IRPA_INSPECT_IO_ERROR ? IRPA_EXIT_FAILURE
                                                    : IRPA_EXIT_BAD_INPUT;
@@ -112,6 +157,7 @@ static int inspect_one(const char *path, const inspect_options *options, json_t 
     irpa_errors_print(&errors, stderr, "irpa: ");
     irpa_errors_clear(&errors);
     irpa_listing_free(&listing);
+    free(stdin_bytes);
     return status;
 }
 

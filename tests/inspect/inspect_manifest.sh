@@ -43,6 +43,10 @@ assert e["first"]["metadata"] == "hello: metadata", e["first"]
 assert e["ones"]["pattern"] == "0000803f", e["ones"]
 assert e["second"]["end"] - e["second"]["start"] == 64
 '
+# Built to standard output and inspected from standard input: the same listing.
+"$IRPA" build "$work/m.yaml" -o - | "$IRPA" inspect - >"$work/piped.txt"
+cmp "$work/built.txt" "$work/piped.txt"
+
 # A broken manifest: exit 2 and the manifest's own error.
 printf 'sources: {}\nentries:\n  - name: x\n    source: nowhere\n    offset: 0\n    length: 1\n' \
   >"$work/bad.yaml"

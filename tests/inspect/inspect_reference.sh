@@ -45,6 +45,11 @@ done
 import json, sys; d = json.load(sys.stdin); assert isinstance(d, list) and len(d) == 2' \
   || fail "--json with two archives is not an array of two"
 
+# '-' reads standard input and lists the same.
+"$IRPA" inspect - <"$IRPA_TESTDATA/reference/tiny-edit.irpa" >"$work/stdin.txt" \
+  || fail "inspect - (standard input)"
+cmp -s "$work/stdin.txt" "$work/tiny-edit.txt" || fail "inspect - differs from inspect FILE"
+
 # A malformed archive: exit 2, one located error per problem, nothing on stdout.
 cp "$IRPA_TESTDATA/reference/dummy.irpa" "$work/bad.irpa"
 chmod u+w "$work/bad.irpa"
