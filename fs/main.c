@@ -139,7 +139,9 @@ static int serve(struct fuse_args *args, const struct fuse_cmdline_opts *options
         irpafs_log_errors("live reload is off: ", &errors);
         irpa_errors_clear(&errors);
     }
-    status = run_session(session, options) == 0 ? 0 : 1;
+    /* The loop returns a negative errno on failure, the signal's number
+     * when SIGINT/SIGTERM/SIGHUP ended it: a normal stop. */
+    status = run_session(session, options) < 0 ? 1 : 0;
     irpafs_watch_stop(watch);
 unmount:
     fuse_session_unmount(session);

@@ -34,6 +34,9 @@ cleanup() {
   exit "$status"
 }
 trap cleanup EXIT
+# Killed by meson's timeout or ^C: still clean up (through the EXIT trap).
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 skip() {  # REASON
   if [ "${CI:-}" = true ]; then
@@ -74,7 +77,9 @@ start_irpafs() {  # NAME MANIFESTS MOUNTPOINT [ARGS...]
   shift 3
   mkdir -p "$mnt"
   mounts+=("$mnt")
-  "$IRPAFS" -f "$@" "$manifests" "$mnt" >"$work/$name.log" 2>&1 &
+  # Background jobs of a script start with SIGINT ignored, and libfuse
+  # leaves ignored signals alone: give the server the default disposition.
+  env --default-signal=INT "$IRPAFS" -f "$@" "$manifests" "$mnt" >"$work/$name.log" 2>&1 &
   server_pid=$!
   servers+=("$server_pid")
   local i
@@ -92,19 +97,26 @@ start_irpafs() {  # NAME MANIFESTS MOUNTPOINT [ARGS...]
   fail "irpafs did not mount $mnt within 5 s"
 }
 
-# Unmounts MOUNTPOINT with fusermount3 and waits for server PID to exit;
-# fails if it does not exit cleanly within 5 s.
-stop_irpafs() {  # MOUNTPOINT PID
-  fusermount3 -u "$1"
+# Waits (bounded, 5 s) for server PID to exit; fails unless it exits with
+# status 0 and its mount at MOUNTPOINT is gone.
+expect_clean_exit() {  # PID MOUNTPOINT WHAT
   local i
   for i in $(seq 100); do
-    kill -0 "$2" 2>/dev/null || break
+    kill -0 "$1" 2>/dev/null || break
     sleep 0.05
   done
-  kill -0 "$2" 2>/dev/null && fail "irpafs (pid $2) still running 5 s after unmount"
+  kill -0 "$1" 2>/dev/null && fail "irpafs (pid $1) still running 5 s after $3"
   local status=0
-  wait "$2" || status=$?
-  [ "$status" -eq 0 ] || fail "irpafs exited with status $status after unmount"
+  wait "$1" || status=$?
+  [ "$status" -eq 0 ] || fail "irpafs exited with status $status after $3"
+  mountpoint -q "$2" && fail "still mounted after $3"
+  return 0
+}
+
+# Unmounts MOUNTPOINT with fusermount3; the server PID must end cleanly.
+stop_irpafs() {  # MOUNTPOINT PID
+  fusermount3 -u "$1"
+  expect_clean_exit "$2" "$1" "fusermount3 -u"
 }
 
 # Copies a test model into the work directory (sources we may change).
