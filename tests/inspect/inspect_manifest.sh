@@ -47,6 +47,32 @@ assert e["second"]["end"] - e["second"]["start"] == 64
 "$IRPA" build "$work/m.yaml" -o - | "$IRPA" inspect - >"$work/piped.txt"
 cmp "$work/built.txt" "$work/piped.txt"
 
+# Whole-model manifests: the plan and the built archive both list exactly
+# what iree-dump-parameters lists for the archive IREE converted.
+models="$IRPA_TESTDATA/models"
+for model in gguf/dummy.gguf gguf/llama-2-tiny-random.gguf gguf/ggml-vocab-llama-spm.gguf \
+             gguf/ggml-vocab-falcon-v2.gguf safetensors/model.with_metadata.safetensors \
+             safetensors/overall.safetensors; do
+  name=$(basename "$model"); name=${name%.*}
+  printf 'sources:\n  m: %s\nentries:\n  - source: m\n' "$models/$model" >"$work/$name.yaml"
+  "$IRPA" inspect --manifest "$work/$name.yaml" >"$work/$name.plan"
+  diff -u "$IRPA_TESTDATA/reference/$name.dump.txt" <(strip "$work/$name.plan")
+  "$IRPA" build "$work/$name.yaml" -o "$work/$name.irpa"
+  "$IRPA" inspect "$work/$name.irpa" >"$work/$name.built" 2>"$work/$name.err"
+  [ ! -s "$work/$name.err" ] || { cat "$work/$name.err"; exit 1; }
+  diff -u "$IRPA_TESTDATA/reference/$name.dump.txt" <(strip "$work/$name.built")
+done
+{
+  printf 'sources:\n'
+  for n in 1 2 3 4 5 6; do
+    printf '  s%d: %s/safetensors/sharded/model-0000%d-of-00006.safetensors\n' $n "$models" $n
+  done
+  printf 'entries:\n'
+  for n in 1 2 3 4 5 6; do printf '  - source: s%d\n' $n; done
+} >"$work/sharded.yaml"
+"$IRPA" inspect --manifest "$work/sharded.yaml" >"$work/sharded.plan"
+diff -u "$IRPA_TESTDATA/reference/sharded.dump.txt" <(strip "$work/sharded.plan")
+
 # A broken manifest: exit 2 and the manifest's own error.
 printf 'sources: {}\nentries:\n  - name: x\n    source: nowhere\n    offset: 0\n    length: 1\n' \
   >"$work/bad.yaml"
