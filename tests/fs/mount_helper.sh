@@ -28,6 +28,13 @@ server_of() {  # MOUNTPOINT
   pgrep -n -f -- "irpafs .* $1 -o "
 }
 
+# Whether PID has exited (gone, or a zombie its new parent has not reaped).
+exited() {  # PID
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 0
+  [ "$state" = Z ] || [ -z "$state" ]
+}
+
 check_mount() {  # WHAT READAHEAD_KB
   local what=$1 line device pid
   line=$(grep " $mnt " /proc/self/mountinfo | tail -n 1) || fail "$what: not mounted"
@@ -42,12 +49,7 @@ check_mount() {  # WHAT READAHEAD_KB
   pid=$(server_of "$mnt") || fail "$what: no server process found"
   servers+=("$pid")
   umount "$mnt"
-  local i
-  for i in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  kill -0 "$pid" 2>/dev/null && fail "$what: server still running after umount"
+  wait_for exited "$pid" || fail "$what: server still running after umount"
   mountpoint -q "$mnt" && fail "$what: still mounted after umount"
   return 0
 }
