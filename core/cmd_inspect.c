@@ -227,10 +227,24 @@ static void print_manifest_text(const irpa_archive *archive) {
     printf("\n");
 }
 
+/* A JSON string of a name: as is when UTF-8, else escaped as in text. */
+static json_t *json_name(const char *name, uint64_t length) {
+    json_t *value = json_stringn(name, length);
+    if (value) return value;
+    char *escaped = NULL;
+    size_t escaped_size = 0;
+    FILE *out = open_memstream(&escaped, &escaped_size);
+    if (!out) return NULL;
+    irpa_print_escaped(out, (const uint8_t *)name, length);
+    if (fclose(out) == 0) value = json_stringn(escaped, escaped_size);
+    free(escaped);
+    return value;
+}
+
 static json_t *manifest_entry_json(const irpa_archive *archive, const irpa_entry *entry) {
     bool data = entry->type == IRPA_ENTRY_DATA;
-    json_t *object = json_pack("{s:s, s:s%, s:I}", "type", data ? "data" : "splat",
-                               "name", entry->name, (size_t)entry->name_length,
+    json_t *object = json_pack("{s:s, s:o, s:I}", "type", data ? "data" : "splat",
+                               "name", json_name(entry->name, entry->name_length),
                                "length", (json_int_t)entry->length);
     if (!object) return NULL;
     if (data) {
