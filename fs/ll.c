@@ -6,13 +6,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 
 #include "log.h"
 #include "readahead.h"
 
 #define IRPAFS_MAX_REQUEST (1u << 20)  /* bytes: the largest read or write we ask for */
 #define ZERO_BUFFER_SIZE (1u << 20)     /* bytes of the shared zero buffer */
+#define PATH_CHECK_INTERVAL_MS 1000     /* how often a source's path is looked up, per source */
 
 /* Zero bytes for padding and zero runs; never written. */
 static uint8_t zero_buffer[ZERO_BUFFER_SIZE];
@@ -157,34 +160,65 @@ static bool already_checked(const irpa_segment *segments, size_t index) {
     return false;
 }
 
-/* Checks each source the segments touch. 0 when all are as loaded; EIO
- * when one changed. Logs each source's first change and first replacement. */
-static int check_sources(irpafs_file *file, const irpa_segment *segments, size_t count) {
+/* Whether the open source file has no name left (deleted, or replaced by a
+ * rename): one fstat, cheap enough for every read. */
+static bool source_unlinked(const irpa_source *source) {
+    struct stat st;
+    return fstat(source->fd, &st) == 0 && st.st_nlink == 0;
+}
+
+/* Whether the source's path should be looked up again, which catches a
+ * replaced source that still has another name (at most every
+ * PATH_CHECK_INTERVAL_MS per source: it only decides a log line, and a
+ * path lookup per read would cost small reads dearly). */
+static bool path_check_due(irpafs_file *file, uint32_t index) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    long long last = atomic_load(&file->path_checked[index]);
+    if (last != 0 && now_ms - last < PATH_CHECK_INTERVAL_MS) return false;
+    return atomic_compare_exchange_strong(&file->path_checked[index], &last, now_ms);
+}
+
+/* Whether the source file is no longer the one at its path. */
+static bool source_replaced(irpafs_file *file, uint32_t index) {
+    const irpa_source *source = &file->archive->sources[index];
+    if (source_unlinked(source)) return true;
+    return path_check_due(file, index) && !irpa_source_path_is_current(source);
+}
+
+/* Logs, once per source, what a read of a changed source gets. */
+static void report_source(irpafs_file *file, uint32_t index, unsigned what, const char *why) {
+    unsigned before = atomic_fetch_or(&file->reported[index], what);
+    if (before & what) return;
     const irpa_archive *archive = file->archive;
+    const char *path = archive->sources[index].path;
+    if (what == IRPAFS_REPORTED_CHANGED)
+        irpafs_log(LOG_ERR,
+                   "archive %s: source %s %s; reads fail with EIO until the manifest %s is "
+                   "reloaded",
+                   archive->name, path, why, file->manifest_path);
+    else
+        irpafs_log(LOG_WARNING,
+                   "archive %s: source %s was deleted or replaced; serving the bytes it had "
+                   "when the manifest %s was loaded (touch the manifest to pick up a new file)",
+                   archive->name, path, file->manifest_path);
+}
+
+/* Checks each source the segments touch. 0 when all still hold the bytes
+ * they had at load; EIO when one was truncated or modified in place. */
+static int check_sources(irpafs_file *file, const irpa_segment *segments, size_t count) {
     for (size_t i = 0; i < count; i++) {
         if (segments[i].kind != IRPA_SEGMENT_SOURCE || already_checked(segments, i)) continue;
         uint32_t index = segments[i].source;
-        const irpa_source *source = &archive->sources[index];
         char why[256];
-        if (irpa_source_changed(source, why, sizeof why)) {
-            unsigned before = atomic_fetch_or(&file->reported[index], IRPAFS_REPORTED_CHANGED);
-            if (!(before & IRPAFS_REPORTED_CHANGED))
-                irpafs_log(LOG_ERR,
-                           "archive %s: source %s %s; reads fail with EIO until the manifest "
-                           "%s is reloaded",
-                           archive->name, source->path, why, file->manifest_path);
+        if (irpa_source_changed(&file->archive->sources[index], why, sizeof why)) {
+            report_source(file, index, IRPAFS_REPORTED_CHANGED, why);
             return EIO;
         }
-        if (atomic_load(&file->reported[index]) & IRPAFS_REPORTED_REPLACED) continue;
-        if (!irpa_source_path_is_current(source)) {
-            unsigned before = atomic_fetch_or(&file->reported[index], IRPAFS_REPORTED_REPLACED);
-            if (!(before & IRPAFS_REPORTED_REPLACED))
-                irpafs_log(LOG_WARNING,
-                           "archive %s: source %s was deleted or replaced; serving the bytes "
-                           "it had when the manifest %s was loaded (touch the manifest to "
-                           "pick up a new file)",
-                           archive->name, source->path, file->manifest_path);
-        }
+        bool reported = atomic_load(&file->reported[index]) & IRPAFS_REPORTED_REPLACED;
+        if (!reported && source_replaced(file, index))
+            report_source(file, index, IRPAFS_REPORTED_REPLACED, NULL);
     }
     return 0;
 }

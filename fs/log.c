@@ -27,10 +27,33 @@ static void write_line(int priority, const char *fmt, va_list args) {
     if (atomic_load(&log_to_syslog)) syslog(priority, "%s", line);
 }
 
+/* libfuse may build one line from several calls: collect the pieces per
+ * thread and write whole lines. */
+static _Thread_local char pending[2048];
+static _Thread_local size_t pending_length;
+
+static void write_pending(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void write_pending(int priority, const char *fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    write_line(priority, fmt, args);
+    va_end(args);
+}
+
 static void fuse_log_to_ours(enum fuse_log_level level, const char *fmt, va_list args) {
     int priority = (int)level;  /* fuse_log_level mirrors syslog's priorities */
     if (priority < LOG_EMERG || priority > LOG_DEBUG) priority = LOG_INFO;
-    write_line(priority, fmt, args);
+    char piece[2048];
+    vsnprintf(piece, sizeof piece, fmt, args);
+    for (const char *c = piece; *c; c++) {
+        if (*c == '\n') {
+            pending[pending_length] = '\0';
+            write_pending(priority, "%s", pending);
+            pending_length = 0;
+        } else if (pending_length + 1 < sizeof pending) {
+            pending[pending_length++] = *c;
+        }
+    }
 }
 
 void irpafs_log_open(bool foreground, bool debug) {

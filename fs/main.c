@@ -167,6 +167,7 @@ int main(int argc, char *argv[]) {
     }
     if (options.show_version) {
         printf("irpafs version %s\n", IRPAFS_VERSION);
+        fflush(stdout);
         fuse_lowlevel_version();
         status = 0;
         goto done;

@@ -38,6 +38,7 @@ struct irpafs_table {
     size_t inode_capacity;        /* slots in inodes */
     irpafs_file *newest;          /* every version alive, newest first (older/newer links) */
     struct timespec root_mtime;   /* last time the directory's content changed */
+    bool directory_failing;       /* the last scan could not read the directory (logged) */
 };
 
 /* ---- versions ---------------------------------------------------------- */
@@ -51,6 +52,7 @@ static void version_free(irpafs_file *file) {
     irpa_archive_free(file->archive);
     free(file->manifest_path);
     free(file->reported);
+    free(file->path_checked);
     free(file);
 }
 
@@ -79,11 +81,13 @@ static irpafs_file *version_new(irpafs_table *table, const char *manifest_path,
     irpafs_file *file = calloc(1, sizeof *file);
     if (!file) return NULL;
     file->manifest_path = strdup(manifest_path);
-    file->reported = calloc(archive->source_count ? archive->source_count : 1,
-                            sizeof *file->reported);
-    if (!file->manifest_path || !file->reported) {
+    size_t slots = archive->source_count ? archive->source_count : 1;
+    file->reported = calloc(slots, sizeof *file->reported);
+    file->path_checked = calloc(slots, sizeof *file->path_checked);
+    if (!file->manifest_path || !file->reported || !file->path_checked) {
         free(file->manifest_path);
         free(file->reported);
+        free(file->path_checked);
         free(file);
         return NULL;
     }
@@ -455,10 +459,15 @@ static irpafs_file *load_manifest(irpafs_table *table, const char *path, const s
 static int scan_directory(irpafs_table *table) {
     DIR *dir = opendir(table->directory);
     if (!dir) {
-        irpafs_log(LOG_ERR, "cannot read manifest directory %s: %s", table->directory,
-                   strerror(errno));
+        if (!table->directory_failing)
+            irpafs_log(LOG_ERR, "cannot read manifest directory %s: %s; serving what was loaded",
+                       table->directory, strerror(errno));
+        table->directory_failing = true;
         return -1;
     }
+    if (table->directory_failing)
+        irpafs_log(LOG_INFO, "manifest directory %s is readable again", table->directory);
+    table->directory_failing = false;
     for (size_t i = 0; i < table->record_count; i++)
         table->records[i].seen = table->records[i].fresh = false;
     struct dirent *entry;

@@ -43,6 +43,7 @@ typedef struct irpafs_file {
     struct timespec mtime;        /* newest mtime of the manifest and its sources */
     atomic_uint references;       /* owners: the manifest record, the table, each open handle */
     atomic_uint *reported;        /* per source: IRPAFS_REPORTED_* bits already logged */
+    atomic_llong *path_checked;   /* per source: when its path was last checked, CLOCK_MONOTONIC_COARSE ms */
     uint64_t lookups;             /* kernel lookup count (table mutex) */
     bool listed;                  /* the current version of its name, in the directory (table mutex) */
     bool in_inode_table;          /* the table holds a reference (table mutex) */
