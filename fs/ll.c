@@ -381,9 +381,9 @@ static void irpafs_statfs(fuse_req_t req, fuse_ino_t ino) {
     irpafs_table_totals(context_of(req)->table, &files, &bytes);
     struct statvfs totals;
     memset(&totals, 0, sizeof totals);
-    totals.f_bsize = IRPAFS_BLOCK_SIZE;
-    totals.f_frsize = IRPAFS_BLOCK_SIZE;
-    totals.f_blocks = (fsblkcnt_t)((bytes + IRPAFS_BLOCK_SIZE - 1) / IRPAFS_BLOCK_SIZE);
+    totals.f_bsize = IRPAFS_BLOCK_SIZE;       /* preferred I/O size */
+    totals.f_frsize = IRPA_FILE_ALIGNMENT;    /* unit of f_blocks: archives are multiples of it */
+    totals.f_blocks = (fsblkcnt_t)(bytes / IRPA_FILE_ALIGNMENT);
     totals.f_files = (fsfilcnt_t)(files + 1);
     totals.f_namemax = 255;
     totals.f_flag = ST_RDONLY;
