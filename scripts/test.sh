@@ -45,6 +45,18 @@ run_build gcc build-test -Dbuildtype=debugoptimized
 CC=clang run_build "clang ASan+UBSan" build-test-asan \
   -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
 
+# The README's first command must keep working: run the demo end to end.
+if [ ${#suites[@]} -eq 0 ]; then
+  echo "== demo (scripts/demo.sh)"
+  demo_dir=$(mktemp -d)
+  if scripts/demo.sh "$demo_dir" >"$demo_dir.log" 2>&1; then
+    passed=$((passed + 1)); echo "demo: OK"
+  else
+    failed=$((failed + 1)); tail -30 "$demo_dir.log"; echo "demo: FAILED"
+  fi
+  rm -rf "$demo_dir" "$demo_dir.log"
+fi
+
 echo
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
