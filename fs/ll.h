@@ -13,6 +13,7 @@
 
 #include <fuse_lowlevel.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "table.h"
 
@@ -22,6 +23,7 @@ typedef struct irpafs_context {
     struct fuse_conn_info_opts *conn_options; /* connection options from -o, or NULL */
     double timeout;                           /* attribute and entry cache timeout, seconds */
     unsigned readahead_kb;                    /* read_ahead_kb to set on the mount's bdi; 0 = leave */
+    bool readahead_explicit;                  /* readahead_kb came from -o (else the default) */
     char bdi_name[32];                        /* "MAJOR:MINOR" of the mount, "" when unknown */
     atomic_bool readahead_applied;            /* readahead_kb was written (or tried) */
 } irpafs_context;

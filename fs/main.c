@@ -31,10 +31,12 @@
 typedef struct command_line {
     char *manifests;        /* MANIFEST_DIR or MANIFEST.yaml, owned */
     unsigned readahead_kb;  /* -o readahead_kb=N */
+    int readahead_given;    /* 1 when -o readahead_kb was given */
 } command_line;
 
 static const struct fuse_opt irpafs_options[] = {
     {"readahead_kb=%u", offsetof(command_line, readahead_kb), 0},
+    {"readahead_kb=", offsetof(command_line, readahead_given), 1},
     FUSE_OPT_END,
 };
 
@@ -182,6 +184,7 @@ int main(int argc, char *argv[]) {
     irpafs_context context = {
         .timeout = IRPAFS_CACHE_TIMEOUT,
         .readahead_kb = line.readahead_kb,
+        .readahead_explicit = line.readahead_given != 0,
         .conn_options = fuse_parse_conn_info_opts(&args),
     };
     atomic_init(&context.readahead_applied, false);

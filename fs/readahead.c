@@ -57,7 +57,9 @@ void irpafs_readahead_apply_once(irpafs_context *context) {
         if (fclose(file) != 0 && !error) error = errno;
     }
     if (error) {
-        irpafs_log(LOG_WARNING, "cannot set readahead to %u KiB (%s): %s; keeping the kernel's",
+        /* Not root, or /sys read-only: only worth a warning when asked for. */
+        int priority = context->readahead_explicit ? LOG_WARNING : LOG_DEBUG;
+        irpafs_log(priority, "cannot set readahead to %u KiB (%s): %s; keeping the kernel's",
                    context->readahead_kb, path, strerror(error));
         return;
     }

@@ -6,7 +6,8 @@
  * mount's device (MAJOR is 0 for FUSE). It can only be raised once the
  * connection is initialised, so it is written when the first request after
  * init arrives (before any file can be opened). Needs root; failure is
- * logged and otherwise ignored. */
+ * logged (as a warning when -o readahead_kb was given, as debug output for
+ * the default) and otherwise ignored. */
 #ifndef IRPAFS_READAHEAD_H
 #define IRPAFS_READAHEAD_H
 

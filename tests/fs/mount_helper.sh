@@ -6,8 +6,9 @@
 #     fuse.irpafs` runs), with irpafs found on PATH through a symlink;
 #  2. mount(8) -t fuse 'IRPAFS#SOURCE' (the helper's program#source form,
 #     which needs no installed irpafs), and an fstab line read with -T;
-#  3. mount -t fuse.irpafs itself when an irpafs is installed where mount's
-#     helper looks (its default PATH).
+#  3. mount -t fuse.irpafs and a fuse.irpafs fstab line (mount -T), with
+#     irpafs where mount's helper looks for it (its default PATH), arranged
+#     in a private mount namespace.
 # Each mount must be read-only, named fuse.irpafs with SOURCE as fsname,
 # serve the right bytes, take -o readahead_kb=N, and end when unmounted.
 source "$(dirname "$0")/lib.sh"
@@ -67,11 +68,46 @@ printf '%s %s fuse noauto,allow_other,readahead_kb=4096 0 0\n' "$IRPAFS#$work/ma
 mount -T "$work/fstab" "$mnt" || fail "mount with an fstab line failed"
 check_mount "fstab" 4096
 
-# 3. mount -t fuse.irpafs, when irpafs is installed
-if PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin command -v irpafs >/dev/null; then
-  mount -t fuse.irpafs "$work/manifests" "$mnt" || fail "mount -t fuse.irpafs failed"
-  check_mount "mount -t fuse.irpafs" 1024
+# 3. mount -t fuse.irpafs and a fuse.irpafs fstab line, as in the README.
+# mount(8) runs the helper with its default PATH, so irpafs must be in
+# /usr/local/bin or the like: in a private mount namespace, a directory
+# holding the irpafs under test is bind-mounted over /usr/local/bin.
+printf '%s %s fuse.irpafs noauto,allow_other,readahead_kb=2048 0 0\n' "$work/manifests" "$mnt" \
+  >"$work/fstab.irpafs"
+cat >"$work/namespace.sh" <<'INNER'
+set -euo pipefail
+dir=$1 mnt=$2 bin=$3 expected=$4 fstab=$5
+mount --bind "$bin" /usr/local/bin
+trap 'umount "$mnt" 2>/dev/null || true' EXIT
+check() {  # WHAT READAHEAD_KB
+  local line device pid i
+  line=$(grep " $mnt " /proc/self/mountinfo | tail -n 1) || { echo "$1: not mounted"; exit 1; }
+  grep -q " - fuse.irpafs $dir " <<<"$line" || { echo "$1: type/fsname: $line"; exit 1; }
+  cmp "$mnt/dummy.irpa" "$expected" || { echo "$1: bytes differ"; exit 1; }
+  device=$(awk '{print $3}' <<<"$line")
+  if [ -w "/sys/class/bdi/$device/read_ahead_kb" ] &&
+     [ "$(cat "/sys/class/bdi/$device/read_ahead_kb")" != "$2" ]; then
+    echo "$1: read_ahead_kb is not $2"; exit 1
+  fi
+  pid=$(pgrep -n -f -- "irpafs .* $mnt -o ") || { echo "$1: no server"; exit 1; }
+  umount "$mnt"
+  for i in $(seq 100); do
+    state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || break
+    [ "$state" = Z ] && break
+    sleep 0.05
+  done
+  [ -z "${state:-}" ] || [ "$state" = Z ] || { echo "$1: server still running"; exit 1; }
+}
+mount -t fuse.irpafs "$dir" "$mnt" -o readahead_kb=256
+check "mount -t fuse.irpafs" 256
+mount -T "$fstab" "$mnt"
+check "fstab fuse.irpafs line" 2048
+INNER
+if command -v unshare >/dev/null && unshare -m --propagation private true 2>/dev/null; then
+  unshare -m --propagation private bash "$work/namespace.sh" "$work/manifests" "$mnt" \
+    "$work/bin" "$reference/dummy.irpa" "$work/fstab.irpafs" \
+    || fail "mount -t fuse.irpafs / fuse.irpafs fstab line"
 else
-  echo "note: no installed irpafs: mount -t fuse.irpafs itself not tried"
+  echo "note: no private mount namespace: mount -t fuse.irpafs itself not tried"
 fi
-echo "ok: mount.fuse3, mount -t fuse, fstab"
+echo "ok: mount.fuse3, mount -t fuse.irpafs, mount -t fuse IRPAFS#DIR, fstab lines"
