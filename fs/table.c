@@ -389,7 +389,7 @@ static bool has_suffix(const char *name, const char *suffix) {
     return length > suffix_length && strcmp(name + length - suffix_length, suffix) == 0;
 }
 
-static bool is_manifest_name(const irpafs_table *table, const char *name) {
+bool irpafs_table_is_manifest_name(const irpafs_table *table, const char *name) {
     if (table->single_name) return strcmp(name, table->single_name) == 0;
     if (name[0] == '.') return false;
     return has_suffix(name, ".yaml") || has_suffix(name, ".yml");
@@ -472,7 +472,7 @@ static int scan_directory(irpafs_table *table) {
         table->records[i].seen = table->records[i].fresh = false;
     struct dirent *entry;
     while ((entry = readdir(dir)) != NULL) {
-        if (!is_manifest_name(table, entry->d_name)) continue;
+        if (!irpafs_table_is_manifest_name(table, entry->d_name)) continue;
         char *path = NULL;
         if (asprintf(&path, "%s/%s", strcmp(table->directory, "/") == 0 ? "" : table->directory,
                      entry->d_name) < 0)

@@ -76,6 +76,10 @@ const char *irpafs_table_directory(const irpafs_table *table);
 /* Whether the table serves one manifest file rather than a directory. */
 bool irpafs_table_is_single(const irpafs_table *table);
 
+/* Whether a file of that name in the directory can be a manifest the
+ * table serves (*.yaml or *.yml and not hidden; or the one file). */
+bool irpafs_table_is_manifest_name(const irpafs_table *table, const char *name);
+
 /* The path it was created with, made absolute (for fsname). */
 const char *irpafs_table_source(const irpafs_table *table);
 

@@ -33,7 +33,8 @@ static int64_t now_ms(void) {
     return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
-/* Reads every pending event; returns whether one concerned the directory. */
+/* Reads every pending event; returns whether one may concern a manifest
+ * (events about other files, say a model being copied in, are ignored). */
 static bool drain_events(irpafs_watch *watch) {
     bool any = false;
     char buffer[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -48,7 +49,9 @@ static bool drain_events(irpafs_watch *watch) {
             if (event->mask & IN_Q_OVERFLOW)
                 irpafs_log(LOG_WARNING, "inotify queue overflow; rescanning %s",
                            irpafs_table_directory(watch->table));
-            any = true;
+            bool about_other_file =
+                event->len > 0 && !irpafs_table_is_manifest_name(watch->table, event->name);
+            if (!about_other_file) any = true;
             at += sizeof *event + event->len;
         }
     }
