@@ -45,4 +45,23 @@ mkdir -p "$work/sub/dir"
 "$IRPA" manifest "$models/gguf/dummy.gguf" -o "$work/sub/dir/m.yaml"
 (cd / && "$IRPA" build -q "$work/sub/dir/m.yaml" -o "$work/sub/m.irpa")
 cmp "$reference/dummy.irpa" "$work/sub/m.irpa"
+# metadata: pytorch attaches iree-turbine's blob, from a manifest and from
+# `irpa manifest --metadata pytorch` alike.
+cat >"$work/pt.yaml" <<EOF
+metadata: pytorch
+sources:
+  m: $models/safetensors/model.with_metadata.safetensors
+entries:
+  - source: m
+    include: ["float16_35", "bool_3"]
+EOF
+"$IRPA" build -q "$work/pt.yaml" -o "$work/pt.irpa"
+"$IRPA" inspect "$work/pt.irpa" >"$work/pt.txt"
+grep -qF '`float16_35`  [data]  metadata: PYTORCH:{"type": "Tensor", "dtype": "float16", "shape": [3, 5], "dtype_desc": {"class_name": "dtype", "is_complex": false, "is_floating_point": true, "is_signed": true, "itemsize": 2}}' "$work/pt.txt"
+grep -qF '`bool_3`  [data]  metadata: PYTORCH:{"type": "Tensor", "dtype": "bool", "shape": [3],' "$work/pt.txt"
+"$IRPA" manifest --metadata pytorch "$models/safetensors/model.with_metadata.safetensors" \
+  --include float16_35 --include bool_3 -o "$work/pt-gen.yaml"
+"$IRPA" build -q "$work/pt-gen.yaml" -o "$work/pt-gen.irpa"
+cmp "$work/pt.irpa" "$work/pt-gen.irpa"
+
 echo "ok: $count manifests and every irpa manifest output rebuilt IREE's archives"
