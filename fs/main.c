@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <fuse_lowlevel.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,14 @@ static irpafs_table *load_table(const char *manifests) {
     return table;
 }
 
+/* Whether mounting at `mountpoint` would hide the manifests we watch. */
+static bool mounts_over_manifests(const char *mountpoint, const irpafs_table *table) {
+    char *absolute = realpath(mountpoint, NULL);
+    bool same = absolute && strcmp(absolute, irpafs_table_directory(table)) == 0;
+    free(absolute);
+    return same;
+}
+
 static int run_session(struct fuse_session *session, const struct fuse_cmdline_opts *options) {
     if (options->singlethread) return fuse_session_loop(session);
     struct fuse_loop_config *config = fuse_loop_cfg_create();
@@ -189,6 +198,12 @@ int main(int argc, char *argv[]) {
     };
     atomic_init(&context.readahead_applied, false);
     context.table = load_table(line.manifests);
+    if (context.table && mounts_over_manifests(options.mountpoint, context.table)) {
+        irpafs_log(LOG_ERR, "the mount point %s cannot be the manifest directory itself",
+                   options.mountpoint);
+        irpafs_table_free(context.table);
+        context.table = NULL;
+    }
     char *defaults = context.table ? default_mount_options(irpafs_table_source(context.table)) : NULL;
     if (defaults && fuse_opt_insert_arg(&args, 1, defaults) == 0 &&
         fuse_opt_add_arg(&args, "-oro") == 0)

@@ -3,7 +3,8 @@
 # the valid ones beside them are served; two manifests claiming one archive
 # name are both reported and neither is served. Startup fails, with a clear
 # message and exit status 1, only when nothing can be mounted: a missing
-# directory, or a single manifest file that is invalid. A single valid
+# directory, a single manifest file that is invalid, or a mount point that
+# is the manifest directory itself. A single valid
 # manifest file can be mounted by itself.
 source "$(dirname "$0")/lib.sh"
 require_fuse
@@ -72,6 +73,12 @@ startup_fails "missing directory" "cannot serve .*/nowhere: No such file or dire
 startup_fails "invalid single manifest" "nothing to mount: .*missing.yaml is not a valid manifest" \
   "$work/manifests/missing.yaml"
 grep -q "missing.yaml:.*missing-model.gguf" "$work/fail.log" || fail "single: errors not listed"
+
+status=0
+"$IRPAFS" -f "$work/manifests" "$work/manifests" >"$work/fail.log" 2>&1 || status=$?
+[ "$status" -eq 1 ] || fail "mounting over the manifest directory: exit status $status"
+grep -q "cannot be the manifest directory itself" "$work/fail.log" || fail "$(cat "$work/fail.log")"
+mountpoint -q "$work/manifests" && fail "mounted over the manifest directory"
 
 # A single valid manifest file is served by itself, and reloads when changed.
 start_irpafs single "$work/manifests/dummy.yaml" "$mnt"
