@@ -137,11 +137,16 @@ static int serve(struct fuse_args *args, const struct fuse_cmdline_opts *options
     if (!session) return 1;
     int status = 1;
     if (fuse_set_signal_handlers(session) != 0) goto destroy;
-    if (fuse_session_mount(session, options->mountpoint) != 0) goto remove_handlers;
-    if (context->readahead_kb > 0 &&
-        irpafs_readahead_find_device(options->mountpoint, context->bdi_name,
+    char *absolute_mountpoint = realpath(options->mountpoint, NULL);  /* before it is covered */
+    if (fuse_session_mount(session, options->mountpoint) != 0) {
+        free(absolute_mountpoint);
+        goto remove_handlers;
+    }
+    if (context->readahead_kb > 0 && absolute_mountpoint &&
+        irpafs_readahead_find_device(absolute_mountpoint, context->bdi_name,
                                      sizeof context->bdi_name) != 0)
         context->bdi_name[0] = '\0';
+    free(absolute_mountpoint);
     if (fuse_daemonize(options->foreground) != 0) goto unmount;
     if (!options->foreground) irpafs_log_detached();
     irpa_errors errors = {0};
