@@ -185,7 +185,7 @@ sleep 0.2  # irpafs raises its readahead on the first request after init
 for system in "${fuse_systems[@]}"; do
   default_readahead[$system]=$(cat "${bdi[$system]}")
   meta "readahead_kb.$system" "${default_readahead[$system]}"
-  cmp "${file[plain]}" "${file[$system]}" ||
+  timeout 300 cmp "${file[plain]}" "${file[$system]}" ||
     { echo "bench: $system does not serve the archive's bytes" >&2; exit 1; }
 done
 log "every mount serves the same $archive_bytes bytes (cmp)"
@@ -206,7 +206,7 @@ rotated() { # RUN SYSTEM...
   local list=("$@") count=$#
   for ((i = 0; i < count; i++)); do echo "${list[(i + run) % count]}"; done
 }
-evict() { [ "$1" = plain ] || "$tools/pagecache" evict "${file[$1]}"; }
+evict() { [ "$1" = plain ] || timeout 60 "$tools/pagecache" evict "${file[$1]}"; }
 ms_since() { awk -v start="$1" -v end="$(date +%s%N)" 'BEGIN { printf "%.1f", (end - start) / 1e6 }'; }
 dd_mbps() { # FILE: dd bs=1M of the whole file, MB/s as dd measured it
   LC_ALL=C timeout 300 dd if="$1" of=/dev/null bs=1M 2>&1 |
