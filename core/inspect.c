@@ -468,7 +468,7 @@ static uint64_t type_size(uint32_t type) {
     }
 }
 
-static const char *type_name(uint32_t type) {
+const char *irpa_inspect_type_name(uint32_t type) {
     switch (type) {
     case IRPA_INSPECT_TYPE_SKIP: return "skip";
     case IRPA_INSPECT_TYPE_SPLAT: return "splat";
@@ -494,13 +494,13 @@ static bool read_entry_body(reader *r, irpa_listing_entry *entry, uint64_t index
     if (entry->entry_size < needed) {
         fail(r, entry->entry_offset + AT_ENTRY_SIZE, "entry %" PRIu64 ": entry_size %" PRIu64
              " is smaller than a %s entry (%" PRIu64 " bytes)", index, entry->entry_size,
-             type_name(entry->type), needed);
+             irpa_inspect_type_name(entry->type), needed);
         return false;
     }
     if (entry->entry_size > needed)
         note(r, entry->entry_offset + AT_ENTRY_SIZE, "entry %" PRIu64 ": entry_size %" PRIu64
              " is larger than a %s entry (%" PRIu64 " bytes)", index, entry->entry_size,
-             type_name(entry->type), needed);
+             irpa_inspect_type_name(entry->type), needed);
     if (entry->type == IRPA_INSPECT_TYPE_SKIP) {
         note(r, entry->entry_offset, "entry %" PRIu64 " is a skip entry (ignored by readers)",
              index);

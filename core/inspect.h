@@ -127,6 +127,9 @@ int irpa_inspect_memory(const char *path, const uint8_t *bytes, uint64_t size,
  * error naming the path and the errno text. */
 int irpa_inspect_file(const char *path, irpa_listing *out, irpa_errors *errors);
 
+/* "skip", "splat", "data", "external" or "unknown" for an entry type code. */
+const char *irpa_inspect_type_name(uint32_t type);
+
 /* Frees what the listing owns and zeroes it. NULL is fine. */
 void irpa_listing_free(irpa_listing *listing);
 

@@ -151,16 +151,6 @@ static json_t *json_header(const irpa_listing_header *h) {
     return NULL;
 }
 
-static const char *type_label(uint32_t type) {
-    switch (type) {
-    case IRPA_INSPECT_TYPE_SKIP: return "skip";
-    case IRPA_INSPECT_TYPE_SPLAT: return "splat";
-    case IRPA_INSPECT_TYPE_DATA: return "data";
-    case IRPA_INSPECT_TYPE_EXTERNAL: return "external";
-    default: return "unknown";
-    }
-}
-
 static bool put_type_fields(json_t *object, const irpa_listing_entry *entry) {
     if (entry->type == IRPA_INSPECT_TYPE_DATA)
         return put(object, "storage_offset", json_u64(entry->storage_offset)) &&
@@ -186,7 +176,7 @@ static json_t *json_entry(const irpa_listing_entry *entry, uint64_t index) {
     json_t *object = json_object();
     if (!object) return NULL;
     bool ok = put(object, "index", json_u64(index)) &&
-              put(object, "type", json_string(type_label(entry->type))) &&
+              put(object, "type", json_string(irpa_inspect_type_name(entry->type))) &&
               put(object, "type_code", json_u64(entry->type)) &&
               put(object, "name", json_text(entry->name, entry->name_length)) &&
               put(object, "length", json_u64(entry->length)) &&
