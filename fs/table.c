@@ -32,10 +32,14 @@ struct irpafs_table {
     char *single_name;            /* file name of the one manifest served, or NULL for a directory */
     manifest_record *records;     /* manifests known (scanner only) */
     size_t record_count;          /* records held */
+    size_t record_capacity;       /* slots in records */
+    size_t sorted_records;        /* records[0, sorted_records) are sorted by file_name */
     pthread_mutex_t mutex;        /* guards everything below and the files' table fields */
-    irpafs_file **inodes;         /* versions the kernel may refer to (a reference each) */
+    irpafs_file **inodes;         /* versions the kernel may refer to (a reference each), by inode number */
     size_t inode_count;           /* inodes held */
     size_t inode_capacity;        /* slots in inodes */
+    irpafs_file **listed;         /* the listed versions, sorted by archive name */
+    size_t listed_count;          /* versions in listed */
     irpafs_file *newest;          /* every version alive, newest first (older/newer links) */
     struct timespec root_mtime;   /* last time the directory's content changed */
     bool directory_failing;       /* the last scan could not read the directory (logged) */
@@ -171,6 +175,7 @@ void irpafs_table_free(irpafs_table *table) {
     for (size_t i = 0; i < table->record_count; i++) free(table->records[i].file_name);
     free(table->records);
     free(table->inodes);
+    free(table->listed);
     /* Whatever still holds references (open handles the kernel never
      * released, lookups never forgotten) is gone with the session. */
     irpafs_file *file = table->newest;
@@ -217,9 +222,21 @@ static uint64_t inode_candidate(uint64_t hash, uint64_t attempt) {
     return x & 0x7fffffffffffffffull;
 }
 
+/* Where `inode` is, or would be inserted, in the sorted inode array. */
+static size_t inode_position(const irpafs_table *table, uint64_t inode) {
+    size_t low = 0, high = table->inode_count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        if (table->inodes[middle]->inode < inode) low = middle + 1;
+        else high = middle;
+    }
+    return low;
+}
+
 static long inode_index(const irpafs_table *table, uint64_t inode) {
-    for (size_t i = 0; i < table->inode_count; i++)
-        if (table->inodes[i]->inode == inode) return (long)i;
+    size_t position = inode_position(table, inode);
+    if (position < table->inode_count && table->inodes[position]->inode == inode)
+        return (long)position;
     return -1;
 }
 
@@ -239,7 +256,11 @@ static int inode_table_add(irpafs_table *table, irpafs_file *file) {
         table->inodes = grown;
         table->inode_capacity = capacity;
     }
-    table->inodes[table->inode_count++] = file;
+    size_t position = inode_position(table, file->inode);
+    memmove(&table->inodes[position + 1], &table->inodes[position],
+            (table->inode_count - position) * sizeof *table->inodes);
+    table->inodes[position] = file;
+    table->inode_count++;
     file->in_inode_table = true;
     atomic_fetch_add(&file->references, 1);
     return 0;
@@ -251,7 +272,9 @@ static int inode_table_add(irpafs_table *table, irpafs_file *file) {
 static irpafs_file *inode_table_settle(irpafs_table *table, size_t index) {
     irpafs_file *file = table->inodes[index];
     if (file->listed || file->lookups > 0) return NULL;
-    table->inodes[index] = table->inodes[--table->inode_count];
+    table->inode_count--;
+    memmove(&table->inodes[index], &table->inodes[index + 1],
+            (table->inode_count - index) * sizeof *table->inodes);
     file->in_inode_table = false;
     return file;
 }
@@ -259,9 +282,13 @@ static irpafs_file *inode_table_settle(irpafs_table *table, size_t index) {
 /* ---- operations used by FUSE ------------------------------------------ */
 
 static irpafs_file *listed_by_name(const irpafs_table *table, const char *name) {
-    for (size_t i = 0; i < table->inode_count; i++) {
-        irpafs_file *file = table->inodes[i];
-        if (file->listed && strcmp(file->archive->name, name) == 0) return file;
+    size_t low = 0, high = table->listed_count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        int order = strcmp(table->listed[middle]->archive->name, name);
+        if (order == 0) return table->listed[middle];
+        if (order < 0) low = middle + 1;
+        else high = middle;
     }
     return NULL;
 }
@@ -411,17 +438,28 @@ static bool record_matches(const manifest_record *record, const struct stat *st)
            same_time(record->mtime, st->st_mtim) && same_time(record->ctime, st->st_ctim);
 }
 
+/* The record of `file_name` among those known before this scan (sorted);
+ * records added by this scan are new names and are not searched. */
 static manifest_record *record_find(irpafs_table *table, const char *file_name) {
-    for (size_t i = 0; i < table->record_count; i++)
-        if (strcmp(table->records[i].file_name, file_name) == 0) return &table->records[i];
+    size_t low = 0, high = table->sorted_records;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        int order = strcmp(table->records[middle].file_name, file_name);
+        if (order == 0) return &table->records[middle];
+        if (order < 0) low = middle + 1;
+        else high = middle;
+    }
     return NULL;
 }
 
 static manifest_record *record_add(irpafs_table *table, const char *file_name) {
-    manifest_record *grown =
-        realloc(table->records, (table->record_count + 1) * sizeof *grown);
-    if (!grown) return NULL;
-    table->records = grown;
+    if (table->record_count == table->record_capacity) {
+        size_t capacity = table->record_capacity ? table->record_capacity * 2 : 16;
+        manifest_record *grown = realloc(table->records, capacity * sizeof *grown);
+        if (!grown) return NULL;
+        table->records = grown;
+        table->record_capacity = capacity;
+    }
     manifest_record *record = &table->records[table->record_count];
     memset(record, 0, sizeof *record);
     record->file_name = strdup(file_name);
@@ -508,19 +546,36 @@ static int scan_directory(irpafs_table *table) {
     return 0;
 }
 
-/* Forgets records of manifests that are gone. */
+static void record_forget(manifest_record *record) {
+    irpafs_file_put(record->file);
+    free(record->file_name);
+}
+
+static int record_order(const void *a, const void *b) {
+    return strcmp(((const manifest_record *)a)->file_name,
+                  ((const manifest_record *)b)->file_name);
+}
+
+/* Forgets records of manifests that are gone, and sorts the rest by name
+ * for record_find (a name a directory listing returned twice, as it may
+ * while files are renamed, keeps one record). */
 static void drop_unseen_records(irpafs_table *table) {
     size_t kept = 0;
     for (size_t i = 0; i < table->record_count; i++) {
         manifest_record *record = &table->records[i];
-        if (record->seen) {
-            table->records[kept++] = *record;
-            continue;
-        }
-        irpafs_file_put(record->file);
-        free(record->file_name);
+        if (record->seen) table->records[kept++] = *record;
+        else record_forget(record);
     }
-    table->record_count = kept;
+    qsort(table->records, kept, sizeof *table->records, record_order);
+    size_t unique = 0;
+    for (size_t i = 0; i < kept; i++) {
+        if (unique > 0 &&
+            strcmp(table->records[unique - 1].file_name, table->records[i].file_name) == 0)
+            record_forget(&table->records[i]);
+        else
+            table->records[unique++] = table->records[i];
+    }
+    table->record_count = table->sorted_records = unique;
 }
 
 static int claim_order(const void *a, const void *b) {
@@ -573,10 +628,12 @@ static irpafs_file *claimed_version(manifest_record **claims, size_t count, cons
     return NULL;
 }
 
-/* Makes the listed versions those of `claims` (table mutex held). Versions
+/* Makes the listed versions those of `claims` (table mutex held), with
+ * `listed` (room for `count`, owned from now on) as the name index. Versions
  * to put are collected in `released`. */
 static void publish(irpafs_table *table, manifest_record **claims, size_t count,
-                    irpafs_changes *changes, irpafs_file **released, size_t *released_count) {
+                    irpafs_file **listed, irpafs_changes *changes, irpafs_file **released,
+                    size_t *released_count) {
     bool changed = false;
     for (size_t i = table->inode_count; i-- > 0;) {
         irpafs_file *file = table->inodes[i];
@@ -599,6 +656,11 @@ static void publish(irpafs_table *table, manifest_record **claims, size_t count,
         changed = true;
         changes_add(changes, file->archive->name);
     }
+    free(table->listed);
+    table->listed = listed;
+    table->listed_count = 0;
+    for (size_t i = 0; i < count; i++)  /* claims are sorted by archive name */
+        if (claims[i]->file->listed) table->listed[table->listed_count++] = claims[i]->file;
     if (changed) clock_gettime(CLOCK_REALTIME, &table->root_mtime);
 }
 
@@ -612,13 +674,17 @@ long irpafs_table_scan(irpafs_table *table, irpafs_changes *changes) {
         return -1;
     }
     irpafs_file **released = NULL;
+    irpafs_file **listed = calloc(count ? (size_t)count : 1, sizeof *listed);
     pthread_mutex_lock(&table->mutex);
     released = calloc(table->inode_count ? table->inode_count : 1, sizeof *released);
     size_t released_count = 0;
-    if (released) publish(table, claims, (size_t)count, changes, released, &released_count);
+    if (released && listed)
+        publish(table, claims, (size_t)count, listed, changes, released, &released_count);
     pthread_mutex_unlock(&table->mutex);
     for (size_t i = 0; i < released_count; i++) irpafs_file_put(released[i]);
+    bool published = released && listed;
+    if (!published) free(listed);
     free(released);
     free(claims);
-    return released ? count : -1;
+    return published ? count : -1;
 }
