@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "ll.h"
@@ -81,6 +82,17 @@ static char *default_mount_options(const char *fsname) {
         option = NULL;
     free(escaped);
     return option;
+}
+
+/* Every source of every manifest stays open while it is served: raise the
+ * soft limit on descriptors to the hard one (often 1024 -> 524288), so a
+ * directory of thousands of manifests is not cut short by EMFILE. */
+static void raise_descriptor_limit(void) {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0)
+        irpafs_log(LOG_DEBUG, "cannot raise the descriptor limit: %s", strerror(errno));
 }
 
 /* The table with its first scan done; NULL (logged) when nothing can be mounted. */
@@ -202,6 +214,7 @@ int main(int argc, char *argv[]) {
         .conn_options = fuse_parse_conn_info_opts(&args),
     };
     atomic_init(&context.readahead_applied, false);
+    raise_descriptor_limit();
     context.table = load_table(line.manifests);
     if (context.table && mounts_over_manifests(options.mountpoint, context.table)) {
         irpafs_log(LOG_ERR, "the mount point %s cannot be the manifest directory itself",

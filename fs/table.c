@@ -476,6 +476,9 @@ static irpafs_file *load_manifest(irpafs_table *table, const char *path, const s
         irpa_error(&errors, "%s: the archive has no name", path);
     else if (archive && !is_valid_file_name(archive->name))
         irpa_error(&errors, "%s: archive name '%s' cannot be a file name", path, archive->name);
+    if (archive && archive->file_size > (uint64_t)INT64_MAX)  /* st_size and offsets are off_t */
+        irpa_error(&errors, "%s: the archive would be %llu bytes; a file holds at most 2^63 - 1",
+                   path, (unsigned long long)archive->file_size);
     if (errors.count > 0 || !archive) {
         irpafs_log(LOG_ERR, "manifest %s is invalid and is not served (%zu error%s):", path,
                    errors.count, errors.count == 1 ? "" : "s");
