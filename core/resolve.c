@@ -25,6 +25,8 @@ typedef struct resolver {
     resolved_source *sources;   /* one per manifest source */
     irpa_tensor_hook hook;      /* told of each tensor entry; may be NULL */
     void *hook_context;
+    irpa_open_function open_file; /* opens source files; NULL = open(2) */
+    void *open_context;
     irpa_errors *errors;
 } resolver;
 
@@ -42,7 +44,8 @@ int irpa_glob_match(const char *glob, const char *name) {
 
 static int open_file(resolver *r, const char *path, const char *where) {
     irpa_source source;
-    if (irpa_source_open(&source, path, where, r->errors) != 0) return -1;
+    if (irpa_source_open_with(&source, path, where, r->open_file, r->open_context, r->errors) != 0)
+        return -1;
     long index = irpa_archive_add_source(r->archive, &source, r->errors);
     if (index < 0) irpa_source_close(&source);
     return (int)index;
@@ -237,16 +240,14 @@ static int add_entry(resolver *r, const irpa_manifest_entry *entry) {
     return add_all_tensors(r, entry, where);
 }
 
-irpa_archive *irpa_resolve(const irpa_manifest *manifest, irpa_errors *errors) {
-    return irpa_resolve_hooked(manifest, NULL, NULL, errors);
-}
-
-irpa_archive *irpa_resolve_hooked(const irpa_manifest *manifest, irpa_tensor_hook hook,
-                                  void *context, irpa_errors *errors) {
+/* Resolves r->manifest with r's hook and opener. */
+static irpa_archive *run_resolver(resolver *setup, irpa_errors *errors) {
     size_t errors_before = errors ? errors->count : 0;
     irpa_errors local = {0};
     if (!errors) errors = &local;
-    resolver r = {.manifest = manifest, .hook = hook, .hook_context = context, .errors = errors};
+    const irpa_manifest *manifest = setup->manifest;
+    resolver r = *setup;
+    r.errors = errors;
     r.archive = irpa_archive_new(manifest->alignment, errors);
     r.sources = calloc(manifest->source_count + 1, sizeof *r.sources);
     int failed = !r.archive || !r.sources;
@@ -267,6 +268,22 @@ irpa_archive *irpa_resolve_hooked(const irpa_manifest *manifest, irpa_tensor_hoo
         return NULL;
     }
     return r.archive;
+}
+
+irpa_archive *irpa_resolve(const irpa_manifest *manifest, irpa_errors *errors) {
+    return irpa_resolve_hooked(manifest, NULL, NULL, errors);
+}
+
+irpa_archive *irpa_resolve_with(const irpa_manifest *manifest, irpa_open_function open_file,
+                                void *open_context, irpa_errors *errors) {
+    resolver r = {.manifest = manifest, .open_file = open_file, .open_context = open_context};
+    return run_resolver(&r, errors);
+}
+
+irpa_archive *irpa_resolve_hooked(const irpa_manifest *manifest, irpa_tensor_hook hook,
+                                  void *context, irpa_errors *errors) {
+    resolver r = {.manifest = manifest, .hook = hook, .hook_context = context};
+    return run_resolver(&r, errors);
 }
 
 irpa_archive *irpa_open_manifest(const char *path, irpa_errors *errors) {

@@ -26,6 +26,11 @@ typedef void (*irpa_tensor_hook)(void *context, size_t entry_index, const irpa_t
 irpa_archive *irpa_resolve_hooked(const irpa_manifest *manifest, irpa_tensor_hook hook,
                                   void *context, irpa_errors *errors);
 
+/* irpa_resolve, opening every source file (shards of a safetensors index
+ * included) through `open_file` (source.h; NULL = open(2)). */
+irpa_archive *irpa_resolve_with(const irpa_manifest *manifest, irpa_open_function open_file,
+                                void *open_context, irpa_errors *errors);
+
 /* irpa_manifest_load + irpa_resolve. */
 irpa_archive *irpa_open_manifest(const char *path, irpa_errors *errors);
 

@@ -11,11 +11,17 @@
 
 int irpa_source_open(irpa_source *source, const char *path, const char *where,
                      irpa_errors *errors) {
+    return irpa_source_open_with(source, path, where, NULL, NULL, errors);
+}
+
+int irpa_source_open_with(irpa_source *source, const char *path, const char *where,
+                          irpa_open_function open_file, void *context, irpa_errors *errors) {
     const char *sep = where ? ": " : "";
     where = where ? where : "";
     memset(source, 0, sizeof *source);
     source->fd = -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+    int fd = open_file ? open_file(context, path, flags) : open(path, flags);
     if (fd < 0)
         return irpa_error(errors, "%s%scannot open source '%s': %s", where, sep, path,
                           strerror(errno));
@@ -30,6 +36,8 @@ int irpa_source_open(irpa_source *source, const char *path, const char *where,
         close(fd);
         return irpa_error(errors, "%s%ssource '%s' is not a regular file", where, sep, path);
     }
+    int status_flags = fcntl(fd, F_GETFL);
+    if (status_flags >= 0) fcntl(fd, F_SETFL, status_flags & ~O_NONBLOCK);
     source->path = strdup(path);
     if (!source->path) {
         close(fd);

@@ -25,10 +25,21 @@ typedef struct irpa_source {
 } irpa_source;
 
 /* Opens `path` read-only and takes the stat snapshot. `where` prefixes the
- * error ("m.yaml:4:7"); it may be NULL. Refuses anything but a regular file.
- * Returns 0, or -1 with one error naming the path and the errno text. */
+ * error ("m.yaml:4:7"); it may be NULL. Refuses anything but a regular file
+ * (opened non-blocking, so a FIFO cannot hang the caller). Returns 0, or -1
+ * with one error naming the path and the errno text. */
 int irpa_source_open(irpa_source *source, const char *path, const char *where,
                      irpa_errors *errors);
+
+/* Opens `path` for reading on the caller's behalf (for instance with
+ * another user's rights) with `flags` (O_RDONLY and more); returns a
+ * descriptor, or -1 with errno set. */
+typedef int (*irpa_open_function)(void *context, const char *path, int flags);
+
+/* irpa_source_open, opening through `open_file(context, ...)`; a NULL
+ * `open_file` is open(2) with the caller's own rights. */
+int irpa_source_open_with(irpa_source *source, const char *path, const char *where,
+                          irpa_open_function open_file, void *context, irpa_errors *errors);
 
 /* Closes the descriptor and frees the path; safe on a zeroed or closed source. */
 void irpa_source_close(irpa_source *source);

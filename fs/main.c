@@ -22,6 +22,7 @@
 #include "ll.h"
 #include "log.h"
 #include "readahead.h"
+#include "security.h"
 #include "table.h"
 #include "watch.h"
 
@@ -162,6 +163,12 @@ static int serve(struct fuse_args *args, const struct fuse_cmdline_opts *options
     if (fuse_daemonize(options->foreground) != 0) goto unmount;
     if (!options->foreground) irpafs_log_detached();
     irpa_errors errors = {0};
+    /* Before any thread starts: capabilities are per thread. */
+    if (irpafs_drop_privileges(&errors) != 0) {
+        irpafs_log_errors("", &errors);
+        irpa_errors_clear(&errors);
+        goto unmount;
+    }
     irpafs_watch *watch = irpafs_watch_start(context->table, session, &errors);
     if (!watch) {
         irpafs_log_errors("live reload is off: ", &errors);

@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "resolve.h"
+#include "security.h"
 
 /* A manifest file in the directory, as the last scan found it. Only the
  * scanning thread touches records. */
@@ -112,10 +113,10 @@ static irpafs_file *version_new(irpafs_table *table, const char *manifest_path,
 void irpafs_file_attributes(const irpafs_file *file, struct stat *attributes) {
     memset(attributes, 0, sizeof *attributes);
     attributes->st_ino = (ino_t)file->inode;
-    attributes->st_mode = S_IFREG | 0444;
+    attributes->st_mode = S_IFREG | file->access.mode;
     attributes->st_nlink = 1;
-    attributes->st_uid = getuid();
-    attributes->st_gid = getgid();
+    attributes->st_uid = file->access.uid;
+    attributes->st_gid = file->access.gid;
     attributes->st_size = (off_t)file->archive->file_size;
     attributes->st_blksize = IRPAFS_BLOCK_SIZE;
     attributes->st_blocks = (blkcnt_t)((file->archive->file_size + 511) / 512);
@@ -471,7 +472,8 @@ static manifest_record *record_add(irpafs_table *table, const char *file_name) {
 /* Loads the manifest at `path` into a new version; logs why not otherwise. */
 static irpafs_file *load_manifest(irpafs_table *table, const char *path, const struct stat *st) {
     irpa_errors errors = {0};
-    irpa_archive *archive = irpa_open_manifest(path, &errors);
+    irpafs_access access = {0};
+    irpa_archive *archive = irpafs_load_manifest(path, &access, NULL, &errors);
     if (archive && !archive->name)
         irpa_error(&errors, "%s: the archive has no name", path);
     else if (archive && !is_valid_file_name(archive->name))
@@ -491,6 +493,8 @@ static irpafs_file *load_manifest(irpafs_table *table, const char *path, const s
     if (!file) {
         irpafs_log(LOG_ERR, "manifest %s: out of memory", path);
         irpa_archive_free(archive);
+    } else {
+        file->access = access;  /* before it is listed: read without the mutex */
     }
     return file;
 }

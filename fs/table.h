@@ -28,6 +28,7 @@
 
 #include "archive.h"
 #include "errors.h"
+#include "security.h"
 
 #define IRPAFS_ROOT_INODE 1          /* FUSE's root inode number */
 #define IRPAFS_BLOCK_SIZE (1u << 20) /* st_blksize: ask for 1 MiB I/O */
@@ -41,6 +42,7 @@ typedef struct irpafs_file {
     char *manifest_path;          /* the manifest it was loaded from, owned */
     irpa_archive *archive;        /* the laid-out archive; archive->name is the file name; owned */
     struct timespec mtime;        /* newest mtime of the manifest and its sources */
+    irpafs_access access;         /* owner, group and mode shown (security.h) */
     atomic_uint references;       /* owners: the manifest record, the table, each open handle */
     atomic_uint *reported;        /* per source: IRPAFS_REPORTED_* bits already logged */
     atomic_llong *path_checked;   /* per source: when its path was last checked, CLOCK_MONOTONIC_COARSE ms */

@@ -31,6 +31,8 @@ static void write_file(const fixture *f, const char *name, const char *text) {
     assert_non_null(out);
     fputs(text, out);
     assert_int_equal(fclose(out), 0);
+    /* readable by all whatever the umask: the archive's mode follows it */
+    assert_int_equal(chmod(path, 0644), 0);
 }
 
 /* A manifest of one data entry of `length` bytes, optionally naming its archive. */
@@ -63,6 +65,7 @@ static int setup(void **state) {
     if (!out) return -1;
     for (int i = 0; i < 3; i++) fwrite(source, 1, sizeof source, out);
     fclose(out);
+    if (chmod(path, 0644) != 0) return -1;  /* whatever the umask */
     *state = f;
     return 0;
 }
@@ -125,6 +128,8 @@ static void test_serves_valid_skips_invalid_hidden_and_duplicates(void **state) 
 static void test_lookup_attributes_and_stable_inodes(void **state) {
     fixture *f = *state;
     write_manifest(f, "one.yaml", NULL, 64);
+    /* everyone can reach src.bin: the archive is 0444 (security.h) */
+    assert_int_equal(chmod(f->directory, 0755), 0);
     irpafs_table *table = open_table(f->directory);
     assert_int_equal(irpafs_table_scan(table, NULL), 1);
     struct stat st;
