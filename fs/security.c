@@ -368,6 +368,13 @@ static void compute_access(const irpa_archive *archive, const struct stat *manif
                    (granted.other ? S_IROTH : 0);
 }
 
+/* Whether an error since `first` is about opening a source. */
+static bool open_failed(const irpa_errors *errors, size_t first) {
+    for (size_t i = first; i < errors->count; i++)
+        if (strstr(errors->messages[i], "cannot open source")) return true;
+    return false;
+}
+
 irpa_archive *irpafs_load_manifest(const char *path, irpafs_access *access,
                                    struct stat *manifest_stat, irpa_errors *errors) {
     struct stat st;
@@ -382,9 +389,13 @@ irpa_archive *irpafs_load_manifest(const char *path, irpafs_access *access,
         return NULL;
     }
     bool as_owner = geteuid() == 0 && st.st_uid != 0;
+    size_t errors_before = errors->count;
     irpa_archive *archive =
         irpa_resolve_with(manifest, as_owner ? open_as_owner : NULL, &owner, errors);
     if (archive) compute_access(archive, &st, &owner, access);
+    if (!archive && as_owner && open_failed(errors, errors_before))
+        irpa_error(errors, "%s: its sources are opened with the rights of its owner, uid %u",
+                   path, (unsigned)st.st_uid);
     identity_clear(&owner);
     irpa_manifest_free(manifest);
     return archive;

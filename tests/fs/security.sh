@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# Security of a shared mount (root server, -o allow_other), with two test
+# users: alice (in group models) and bob (not):
+#  - each archive's owner, group and mode follow the rule of
+#    tests/fs/SECURITY.md for several combinations of source and manifest
+#    permissions, and, for every archive and user, reading through the
+#    mount succeeds only if reading every source directly does (the kernel
+#    checks with default_permissions; EACCES otherwise);
+#  - a manifest owned by alice naming a root-only file, or a symlink to
+#    one, is refused (Permission denied, logged); root's manifests are not;
+#  - a group- or world-writable manifest, and a manifest symlink owned by
+#    someone else than the file's owner, are refused with a message naming
+#    the fix; the others are still served; after chmod go-w it is served;
+#  - archive names cannot escape the mount ('/', '..');
+#  - sources are never written: same content, mtime and ctime after every
+#    archive is read and copied; every descriptor the server holds on them
+#    is read-only;
+#  - the running server holds only CAP_DAC_READ_SEARCH, CAP_SETUID,
+#    CAP_SETGID and CAP_SYS_ADMIN (effective, permitted, bounding), in
+#    every thread, with no_new_privs.
+source "$(dirname "$0")/lib.sh"
+require_fuse
+[ "$(id -u)" -eq 0 ] || skip "needs root (creates users, mounts with allow_other)"
+for tool in useradd userdel groupadd groupdel setpriv; do
+  command -v "$tool" >/dev/null || skip "no $tool"
+done
+
+alice=irpafs-t-alice
+bob=irpafs-t-bob
+models=irpafs-t-models
+created_users=()
+created_groups=()
+remove_accounts() {
+  local name
+  for name in "${created_users[@]}"; do userdel "$name" >/dev/null 2>&1 || true; done
+  for name in "${created_groups[@]}"; do groupdel "$name" >/dev/null 2>&1 || true; done
+}
+# lib.sh's cleanup reads $?: hand it the test's status after removing the accounts.
+trap 'status=$?; remove_accounts; (exit $status); cleanup' EXIT
+
+if ! getent group "$models" >/dev/null; then
+  groupadd "$models" || skip "cannot create group $models"
+  created_groups+=("$models")
+fi
+for user in "$alice" "$bob"; do
+  if ! getent passwd "$user" >/dev/null; then
+    useradd -M -U -s /usr/sbin/nologin "$user" || skip "cannot create user $user"
+    created_users+=("$user")
+  fi
+done
+usermod -a -G "$models" "$alice"
+id -nG "$bob" | grep -qw "$models" && gpasswd -d "$bob" "$models" >/dev/null
+alice_group=$(id -gn "$alice")
+
+as() {  # USER COMMAND...: runs with the user's uid, gid and groups
+  local user=$1
+  shift
+  setpriv --reuid="$user" --regid="$(id -g "$user")" --init-groups "$@"
+}
+
+# Everything below $work is reachable by everyone unless a test says not.
+chmod 755 "$work"
+src=$work/src
+mkdir -p "$src" "$work/manifests" "$work/secret" "$work/alice"
+chmod 755 "$src" "$work/manifests"
+chmod 700 "$work/secret"
+chown "$alice:$alice_group" "$work/alice"
+chmod 755 "$work/alice"
+
+source_file() {  # NAME OWNER:GROUP MODE [DIR]: a 8 KiB random source
+  local path=${4:-$src}/$1
+  head -c 8192 /dev/urandom >"$path"
+  chown "$2" "$path"
+  chmod "$3" "$path"
+}
+# manifest NAME OWNER:GROUP MODE SOURCE...: one 4 KiB range of each source
+manifest() {
+  local name=$1 owner=$2 mode=$3 i=0 path
+  shift 3
+  path=$work/manifests/$name.yaml
+  {
+    echo "archive: $name.irpa"
+    echo "sources:"
+    for source in "$@"; do echo "  s$i: $source"; i=$((i + 1)); done
+    echo "entries:"
+    for ((i = 0; i < $#; i++)); do
+      printf '  - name: t%d\n    source: s%d\n    offset: 0\n    length: 4096\n' "$i" "$i"
+    done
+  } >"$path"
+  chown "$owner" "$path"
+  chmod "$mode" "$path"
+}
+
+source_file public root:root 644
+source_file group root:"$models" 640
+source_file rootonly root:root 600
+source_file group-not-owner root:"$models" 604
+source_file alices "$alice:$alice_group" 644
+source_file hidden root:root 644 "$work/secret"
+ln -s "$work/secret/hidden" "$work/alice/link-to-hidden"
+ln -s "$src/public" "$work/alice/link-to-public"
+chown -h "$alice:$alice_group" "$work/alice/link-to-hidden" "$work/alice/link-to-public"
+
+# name                 owner          mode  sources                      expected (uid gid mode)
+manifest root-public   root:root      644   "$src/public"
+manifest root-group    root:root      644   "$src/group"
+manifest root-only     root:root      644   "$src/rootonly"
+manifest root-604      root:root      644   "$src/group-not-owner"
+manifest root-hidden   root:root      644   "$work/secret/hidden"
+manifest root-private  root:root      600   "$src/public"
+manifest root-mixed    root:root      644   "$src/public" "$src/group"
+manifest alice-group   "$alice:$alice_group" 644 "$src/group"
+manifest alice-own     "$alice:$alice_group" 644 "$src/alices" "$src/public"
+manifest alice-mixed   "$alice:$alice_group" 644 "$src/group" "$src/public"
+manifest alice-link    "$alice:$alice_group" 644 ../alice/link-to-public
+# refused
+manifest alice-rootonly "$alice:$alice_group" 644 "$src/rootonly"
+manifest alice-hidden  "$alice:$alice_group" 644 "$work/secret/hidden"
+manifest alice-symlink "$alice:$alice_group" 644 ../alice/link-to-hidden
+manifest group-writable root:root     664   "$src/public"
+manifest world-writable root:root     646   "$src/public"
+cat >"$work/manifests/escape.yaml" <<'YAML'
+archive: ../escape.irpa
+entries:
+  - name: z
+    splat: {type: f32, value: 1.0}
+    length: 16
+YAML
+cat >"$work/manifests/slash.yaml" <<'YAML'
+archive: sub/slash.irpa
+entries:
+  - name: z
+    splat: {type: f32, value: 1.0}
+    length: 16
+YAML
+# a symlink in the manifest directory owned by alice, to root's manifest
+manifest elsewhere root:root 644 "$src/public"
+mv "$work/manifests/elsewhere.yaml" "$work/elsewhere.yaml"
+ln -s "$work/elsewhere.yaml" "$work/manifests/alice-link-to-root.yaml"
+chown -h "$alice:$alice_group" "$work/manifests/alice-link-to-root.yaml"
+
+sources=("$src"/* "$work/secret/hidden")
+stat -c '%n %s %Y %Z' "${sources[@]}" >"$work/sources.before"
+sha256sum "${sources[@]}" >"$work/sources.sha"
+
+start_irpafs server "$work/manifests" "$work/mnt" -o allow_other
+mnt=$work/mnt
+log=$work/server.log
+
+# ---- owner, group and mode ------------------------------------------------
+expect_attributes() {  # NAME UID GID MODE
+  local got
+  got=$(stat -c '%U %G %a' "$mnt/$1.irpa") || fail "$1.irpa is not served: $(cat "$log")"
+  [ "$got" = "$2 $3 $4" ] || fail "$1.irpa: owner group mode are '$got', expected '$2 $3 $4'"
+}
+expect_attributes root-public   root root 444
+expect_attributes root-group    root "$models" 440
+expect_attributes root-only     root root 400
+expect_attributes root-604      root "$models" 404
+expect_attributes root-hidden   root root 400
+expect_attributes root-private  root root 400
+expect_attributes root-mixed    root root 400
+expect_attributes alice-group   "$alice" "$models" 440
+expect_attributes alice-own     "$alice" "$alice_group" 444
+expect_attributes alice-mixed   "$alice" "$alice_group" 400
+expect_attributes alice-link    "$alice" root 444
+
+# ---- refusals -----------------------------------------------------------------
+not_served() {  # NAME LOG_PATTERN
+  [ -e "$mnt/$1.irpa" ] && fail "$1.irpa is served"
+  grep -q -- "$2" "$log" || fail "$1: log lacks '$2': $(cat "$log")"
+}
+not_served alice-rootonly "alice-rootonly.yaml:3:.*cannot open source .*rootonly.*Permission denied"
+not_served alice-hidden   "alice-hidden.yaml:3:.*cannot open source .*hidden.*Permission denied"
+not_served alice-symlink  "alice-symlink.yaml:3:.*cannot open source .*link-to-hidden.*Permission denied"
+not_served group-writable "group-writable.yaml: refused: the manifest is writable by its group (mode 0664).*chmod go-w $work/manifests/group-writable.yaml"
+not_served world-writable "world-writable.yaml: refused: the manifest is writable by everyone (mode 0646).*chmod go-w"
+not_served elsewhere      "alice-link-to-root.yaml: refused: a symlink owned by uid $(id -u "$alice") to a file owned by uid 0"
+grep -q "escape.yaml: archive name '../escape.irpa' cannot be a file name\|escape.yaml:.*escape.irpa" "$log" \
+  || fail "../escape.irpa not refused: $(cat "$log")"
+grep -q "slash.yaml:.*sub/slash.irpa" "$log" || fail "sub/slash.irpa not refused: $(cat "$log")"
+[ -e "$work/escape.irpa" ] && fail "an archive escaped the mount"
+served=$(ls "$mnt" | sort | tr '\n' ' ')
+[ "$served" = "alice-group.irpa alice-link.irpa alice-mixed.irpa alice-own.irpa root-604.irpa root-group.irpa root-hidden.irpa root-mixed.irpa root-only.irpa root-private.irpa root-public.irpa " ] \
+  || fail "served: $served"
+
+# ---- who can read what ---------------------------------------------------------
+# Reading through the mount must never succeed where reading a source
+# directly fails; the expected outcomes are spelled out too.
+can_read() { as "$1" cat "$2" >/dev/null 2>&1; }
+expect_read() {  # USER NAME yes|no
+  local err
+  if err=$(as "$1" cat "$mnt/$2.irpa" 2>&1 >/dev/null); then
+    [ "$3" = yes ] || fail "$1 can read $2.irpa"
+  else
+    [ "$3" = no ] || fail "$1 cannot read $2.irpa: $err"
+    grep -q "Permission denied" <<<"$err" || fail "$1 reading $2.irpa: expected EACCES, got: $err"
+  fi
+}
+#            user    archive        readable
+expect_read "$bob"   root-public    yes
+expect_read "$alice" root-public    yes
+expect_read "$bob"   root-group     no
+expect_read "$alice" root-group     yes
+expect_read "$bob"   root-only      no
+expect_read "$alice" root-only      no
+expect_read "$bob"   root-604       yes
+expect_read "$alice" root-604       no
+expect_read "$bob"   root-hidden    no
+expect_read "$bob"   root-private   no
+expect_read "$alice" root-mixed     no
+expect_read "$alice" alice-group    yes
+expect_read "$bob"   alice-group    no
+expect_read "$alice" alice-own      yes
+expect_read "$bob"   alice-own      yes
+expect_read "$alice" alice-mixed    yes
+expect_read "$bob"   alice-mixed    no
+expect_read "$bob"   alice-link     yes
+# and the invariant, for every archive and user, against the sources
+for yaml in "$work"/manifests/*.yaml; do
+  name=$(basename "$yaml" .yaml)
+  [ -e "$mnt/$name.irpa" ] || continue
+  mapfile -t archive_sources < <(sed -n 's/^  s[0-9]*: //p' "$yaml")
+  for user in "$alice" "$bob"; do
+    can_read "$user" "$mnt/$name.irpa" || continue
+    for source in "${archive_sources[@]}"; do
+      [ "${source:0:1}" = / ] || source=$work/manifests/$source
+      can_read "$user" "$source" || fail "$user reads $name.irpa but not its source $source"
+    done
+  done
+done
+# root still reads everything, and the bytes are right
+for yaml in "$work"/manifests/root-*.yaml "$work"/manifests/alice-{group,own,mixed,link}.yaml; do
+  name=$(basename "$yaml" .yaml)
+  "$IRPA" build -q "$yaml" -o "$work/$name.expected"
+  cmp "$mnt/$name.irpa" "$work/$name.expected" || fail "$name.irpa: wrong bytes"
+  cp "$mnt/$name.irpa" "$work/$name.copy"
+  cmp "$work/$name.copy" "$work/$name.expected" || fail "$name.irpa: cp differs"
+done
+
+# ---- a refused manifest fixed with chmod go-w is served -------------------------
+chmod go-w "$work/manifests/group-writable.yaml"
+fixed() { [ "$(stat -c %a "$mnt/group-writable.irpa")" = 444 ]; }
+WAIT_LIMIT=8 wait_for fixed || fail "group-writable.irpa not served after chmod go-w: $(cat "$log")"
+
+# ---- sources are never written -------------------------------------------------
+held=0
+for fd in /proc/"$server_pid"/fd/*; do
+  target=$(readlink "$fd") || continue
+  case $target in "$src"/* | "$work"/secret/* | "$work"/manifests/* | "$work"/manifests) ;; *) continue ;; esac
+  held=$((held + 1))
+  flags=$(sed -n 's/^flags:[[:space:]]*//p' /proc/"$server_pid"/fdinfo/"${fd##*/}")
+  [ $((8#$flags & 3)) -eq 0 ] || fail "the server holds $target open with flags $flags (not O_RDONLY)"
+done
+[ "$held" -ge 10 ] || fail "only $held source descriptors seen in /proc/$server_pid/fd"
+stat -c '%n %s %Y %Z' "${sources[@]}" | diff -u "$work/sources.before" - \
+  || fail "a source's size, mtime or ctime changed"
+sha256sum --quiet -c "$work/sources.sha" || fail "a source's content changed"
+
+# ---- privileges held by the server ---------------------------------------------
+# CAP_DAC_READ_SEARCH (2), CAP_SETGID (6), CAP_SETUID (7), CAP_SYS_ADMIN (21)
+kept=$(( (1 << 2) | (1 << 6) | (1 << 7) | (1 << 21) ))
+for status in /proc/"$server_pid"/task/*/status; do
+  for set in CapEff CapPrm CapBnd; do
+    value=$(sed -n "s/^$set:[[:space:]]*//p" "$status")
+    if [ $((16#$value)) -ne "$kept" ]; then
+      # the bounding set may have been smaller to begin with
+      [ "$set" = CapBnd ] && [ $((16#$value & ~kept)) -eq 0 ] && continue
+      fail "$status: $set is $value, expected $(printf %016x "$kept")"
+    fi
+  done
+  [ "$(sed -n 's/^CapInh:[[:space:]]*//p' "$status")" = 0000000000000000 ] || fail "$status: CapInh not empty"
+  [ "$(sed -n 's/^NoNewPrivs:[[:space:]]*//p' "$status")" = 1 ] || fail "$status: no_new_privs not set"
+done
+
+stop_irpafs "$mnt" "$server_pid"
+echo "ok: permissions follow the sources, foreign and writable manifests refused, sources untouched, capabilities dropped"
