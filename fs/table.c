@@ -573,7 +573,7 @@ static void drop_unseen_records(irpafs_table *table) {
         if (record->seen) table->records[kept++] = *record;
         else record_forget(record);
     }
-    qsort(table->records, kept, sizeof *table->records, record_order);
+    if (kept > 1) qsort(table->records, kept, sizeof *table->records, record_order);
     size_t unique = 0;
     for (size_t i = 0; i < kept; i++) {
         if (unique > 0 &&
