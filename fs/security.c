@@ -30,6 +30,7 @@
 #include <linux/capability.h>
 #include <pwd.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "manifest.h"
@@ -309,30 +311,78 @@ static char *descriptor_path(int fd) {
     return path;
 }
 
-/* Narrows by every directory on the canonical path of a source; no group
- * or other access when the path cannot be known. */
-static void restrict_by_directories(grants *granted, const owner_identity *owner,
-                                    gid_t archive_gid, const irpa_source *source) {
+/* Called for each object the rule looks at: its stat and the permission
+ * needed (4 read, 1 search), or NULL when it cannot be known. */
+typedef void (*object_visitor)(void *context, const struct stat *object, unsigned need);
+
+/* Visits every directory on the canonical path of a source, "/" first. */
+static void visit_directories(const irpa_source *source, object_visitor visit, void *context) {
     char *path = descriptor_path(source->fd);
     if (!path) {
-        granted->group = granted->other = false;
+        visit(context, NULL, 1);
         return;
     }
-    char *slash = path;
-    while (slash) {
+    for (char *slash = path; slash; slash = strchr(slash + 1, '/')) {
         char saved = slash[1];
         slash[1] = '\0';  /* the prefix up to and including this '/' */
         struct stat directory;
-        if (stat(path, &directory) != 0 || !S_ISDIR(directory.st_mode)) {
-            granted->owner = owner->uid == 0;
-            granted->group = granted->other = false;
-            break;
-        }
-        restrict_by(granted, owner, archive_gid, &directory, 1);
+        bool known = stat(path, &directory) == 0 && S_ISDIR(directory.st_mode);
+        visit(context, known ? &directory : NULL, 1);
         slash[1] = saved;
-        slash = strchr(slash + 1, '/');
     }
     free(path);
+}
+
+/* Visits every source file and the directories above it. */
+static void visit_sources(const irpa_archive *archive, object_visitor visit, void *context) {
+    for (size_t i = 0; i < archive->source_count; i++) {
+        struct stat st;
+        bool known = fstat(archive->sources[i].fd, &st) == 0;
+        visit(context, known ? &st : NULL, 4);
+        visit_directories(&archive->sources[i], visit, context);
+    }
+}
+
+/* What the rule needs while visiting. */
+typedef struct rule_state {
+    grants granted;               /* narrowed by each object */
+    const owner_identity *owner;  /* the manifest's owner */
+    gid_t archive_gid;            /* the archive's group */
+} rule_state;
+
+static void apply_rule(void *context, const struct stat *object, unsigned need) {
+    rule_state *state = context;
+    if (object) {
+        restrict_by(&state->granted, state->owner, state->archive_gid, object, need);
+        return;
+    }
+    /* unknown: only root keeps access */
+    state->granted.owner &= state->owner->uid == 0;
+    state->granted.group = state->granted.other = false;
+}
+
+/* FNV-1a over the permission-relevant fields of each object. */
+static void add_to_fingerprint(void *context, const struct stat *object, unsigned need) {
+    uint64_t *hash = context;
+    uint64_t fields[6] = {need, 0, 0, 0, 0, 0};
+    if (object) {
+        fields[1] = (uint64_t)object->st_dev;
+        fields[2] = (uint64_t)object->st_ino;
+        fields[3] = (uint64_t)object->st_uid;
+        fields[4] = (uint64_t)object->st_gid;
+        fields[5] = (uint64_t)object->st_mode;
+    }
+    const unsigned char *bytes = (const unsigned char *)fields;
+    for (size_t i = 0; i < sizeof fields; i++) {
+        *hash ^= bytes[i];
+        *hash *= 0x100000001b3ull;
+    }
+}
+
+static uint64_t sources_fingerprint(const irpa_archive *archive) {
+    uint64_t hash = 0xcbf29ce484222325ull;
+    visit_sources(archive, add_to_fingerprint, &hash);
+    return hash;
 }
 
 /* The archive's group: the sources' common group, else the manifest's. */
@@ -347,25 +397,34 @@ static gid_t archive_group(const irpa_archive *archive, const struct stat *manif
     return common;
 }
 
+static int64_t monotonic_ms(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
 static void compute_access(const irpa_archive *archive, const struct stat *manifest_stat,
                            const owner_identity *owner, irpafs_access *access) {
-    gid_t gid = archive_group(archive, manifest_stat);
-    grants granted = {.owner = true, .group = true, .other = true};
-    restrict_by(&granted, owner, gid, manifest_stat, 4);
-    for (size_t i = 0; i < archive->source_count; i++) {
-        struct stat st;
-        if (fstat(archive->sources[i].fd, &st) != 0) {
-            granted.owner = owner->uid == 0;
-            granted.group = granted.other = false;
-            continue;
-        }
-        restrict_by(&granted, owner, gid, &st, 4);
-        restrict_by_directories(&granted, owner, gid, &archive->sources[i]);
-    }
+    rule_state state = {
+        .granted = {.owner = true, .group = true, .other = true},
+        .owner = owner,
+        .archive_gid = archive_group(archive, manifest_stat),
+    };
+    apply_rule(&state, manifest_stat, 4);
+    visit_sources(archive, apply_rule, &state);
     access->uid = owner->uid;
-    access->gid = gid;
-    access->mode = (granted.owner ? S_IRUSR : 0) | (granted.group ? S_IRGRP : 0) |
-                   (granted.other ? S_IROTH : 0);
+    access->gid = state.archive_gid;
+    access->mode = (state.granted.owner ? S_IRUSR : 0) | (state.granted.group ? S_IRGRP : 0) |
+                   (state.granted.other ? S_IROTH : 0);
+    access->sources_fingerprint = sources_fingerprint(archive);
+    access->checked_ms = monotonic_ms();
+}
+
+bool irpafs_access_changed(const irpa_archive *archive, irpafs_access *access) {
+    int64_t now = monotonic_ms();
+    if (now - access->checked_ms < IRPAFS_ACCESS_CHECK_INTERVAL_MS) return false;
+    access->checked_ms = now;
+    return sources_fingerprint(archive) != access->sources_fingerprint;
 }
 
 /* Whether an error since `first` is about opening a source. */

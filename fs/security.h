@@ -20,17 +20,25 @@
 #ifndef IRPAFS_SECURITY_H
 #define IRPAFS_SECURITY_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
 #include "archive.h"
 #include "errors.h"
 
+#define IRPAFS_ACCESS_CHECK_INTERVAL_MS 4000  /* sources' permissions rechecked at most this often */
+
 /* The owner, group and permission bits an archive is shown with. */
 typedef struct irpafs_access {
-    uid_t uid;    /* the manifest's owner */
-    gid_t gid;    /* the sources' common group, else the manifest's group */
-    mode_t mode;  /* a subset of 0444: read for owner, group, others */
+    uid_t uid;                     /* the manifest's owner */
+    gid_t gid;                     /* the sources' common group, else the manifest's group */
+    mode_t mode;                   /* a subset of 0444: read for owner, group, others */
+    uint64_t sources_fingerprint;  /* hash of the owners, groups and modes of the sources and
+                                      their directories when computed (scanner only) */
+    int64_t checked_ms;            /* when last computed or checked, CLOCK_MONOTONIC_COARSE ms
+                                      (scanner only) */
 } irpafs_access;
 
 /* Loads and resolves the manifest at `path` as described above and fills
@@ -39,6 +47,14 @@ typedef struct irpafs_access {
  * invalid. */
 irpa_archive *irpafs_load_manifest(const char *path, irpafs_access *access,
                                    struct stat *manifest_stat, irpa_errors *errors);
+
+/* Whether the owners, groups or modes of the archive's sources or of the
+ * directories above them changed since `access` was computed (chmod,
+ * chown, a directory renamed): then the manifest must be loaded again for
+ * the archive's permissions to follow. Looks at most every
+ * IRPAFS_ACCESS_CHECK_INTERVAL_MS (false in between); not for changes of
+ * the owner's group memberships. */
+bool irpafs_access_changed(const irpa_archive *archive, irpafs_access *access);
 
 /* Gives up what the server does not need once mounted: sets no_new_privs,
  * and, when running as root, keeps only the capabilities to open files as

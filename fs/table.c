@@ -535,7 +535,10 @@ static int scan_directory(irpafs_table *table) {
             continue;
         }
         record->seen = true;
-        if (record_matches(record, &st)) {
+        /* A chmod or chown of a source reloads it too, so that the
+         * archive's permissions follow (security.h). */
+        if (record_matches(record, &st) &&
+            !(record->file && irpafs_access_changed(record->file->archive, &record->file->access))) {
             free(path);
             continue;
         }

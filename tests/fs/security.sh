@@ -97,6 +97,8 @@ source_file rootonly root:root 600
 source_file group-not-owner root:"$models" 604
 source_file alices "$alice:$alice_group" 644
 source_file hidden root:root 644 "$work/secret"
+mkdir -m 755 "$work/later"
+source_file later root:root 644 "$work/later"
 ln -s "$work/secret/hidden" "$work/alice/link-to-hidden"
 ln -s "$src/public" "$work/alice/link-to-public"
 chown -h "$alice:$alice_group" "$work/alice/link-to-hidden" "$work/alice/link-to-public"
@@ -113,6 +115,7 @@ manifest alice-group   "$alice:$alice_group" 644 "$src/group"
 manifest alice-own     "$alice:$alice_group" 644 "$src/alices" "$src/public"
 manifest alice-mixed   "$alice:$alice_group" 644 "$src/group" "$src/public"
 manifest alice-link    "$alice:$alice_group" 644 ../alice/link-to-public
+manifest root-later    root:root      644   "$work/later/later"
 # refused
 manifest alice-rootonly "$alice:$alice_group" 644 "$src/rootonly"
 manifest alice-hidden  "$alice:$alice_group" 644 "$work/secret/hidden"
@@ -139,9 +142,10 @@ mv "$work/manifests/elsewhere.yaml" "$work/elsewhere.yaml"
 ln -s "$work/elsewhere.yaml" "$work/manifests/alice-link-to-root.yaml"
 chown -h "$alice:$alice_group" "$work/manifests/alice-link-to-root.yaml"
 
+# (the test itself changes later's mode, hence its ctime)
 sources=("$src"/* "$work/secret/hidden")
 stat -c '%n %s %Y %Z' "${sources[@]}" >"$work/sources.before"
-sha256sum "${sources[@]}" >"$work/sources.sha"
+sha256sum "${sources[@]}" "$work/later/later" >"$work/sources.sha"
 
 start_irpafs server "$work/manifests" "$work/mnt" -o allow_other
 mnt=$work/mnt
@@ -164,6 +168,7 @@ expect_attributes alice-group   "$alice" "$models" 440
 expect_attributes alice-own     "$alice" "$alice_group" 444
 expect_attributes alice-mixed   "$alice" "$alice_group" 400
 expect_attributes alice-link    "$alice" root 444
+expect_attributes root-later    root root 444
 
 # ---- refusals -----------------------------------------------------------------
 not_served() {  # NAME LOG_PATTERN
@@ -181,7 +186,7 @@ grep -q "escape.yaml: archive name '../escape.irpa' cannot be a file name\|escap
 grep -q "slash.yaml:.*sub/slash.irpa" "$log" || fail "sub/slash.irpa not refused: $(cat "$log")"
 [ -e "$work/escape.irpa" ] && fail "an archive escaped the mount"
 served=$(ls "$mnt" | sort | tr '\n' ' ')
-[ "$served" = "alice-group.irpa alice-link.irpa alice-mixed.irpa alice-own.irpa root-604.irpa root-group.irpa root-hidden.irpa root-mixed.irpa root-only.irpa root-private.irpa root-public.irpa " ] \
+[ "$served" = "alice-group.irpa alice-link.irpa alice-mixed.irpa alice-own.irpa root-604.irpa root-group.irpa root-hidden.irpa root-later.irpa root-mixed.irpa root-only.irpa root-private.irpa root-public.irpa " ] \
   || fail "served: $served"
 
 # ---- who can read what ---------------------------------------------------------
@@ -243,11 +248,25 @@ chmod go-w "$work/manifests/group-writable.yaml"
 fixed() { [ "$(stat -c %a "$mnt/group-writable.irpa")" = 444 ]; }
 WAIT_LIMIT=8 wait_for fixed || fail "group-writable.irpa not served after chmod go-w: $(cat "$log")"
 
+# ---- permissions changed after loading: the archive follows (rescan, ~5 s) -------
+expect_read "$bob" root-later yes
+attributes_are() { [ "$(stat -c '%U %G %a' "$mnt/$1.irpa")" = "$2" ]; }
+chmod 640 "$work/later/later"
+WAIT_LIMIT=15 wait_for attributes_are root-later "root root 440" \
+  || fail "root-later.irpa did not follow chmod 640 of its source: $(stat -c '%U %G %a' "$mnt/root-later.irpa")"
+expect_read "$bob" root-later no
+chmod 644 "$work/later/later"
+WAIT_LIMIT=15 wait_for attributes_are root-later "root root 444" || fail "root-later.irpa: chmod 644 not followed"
+chmod 700 "$work/later"
+WAIT_LIMIT=15 wait_for attributes_are root-later "root root 400" \
+  || fail "root-later.irpa did not follow chmod 700 of its source's directory"
+expect_read "$bob" root-later no
+
 # ---- sources are never written -------------------------------------------------
 held=0
 for fd in /proc/"$server_pid"/fd/*; do
   target=$(readlink "$fd") || continue
-  case $target in "$src"/* | "$work"/secret/* | "$work"/manifests/* | "$work"/manifests) ;; *) continue ;; esac
+  case $target in "$src"/* | "$work"/secret/* | "$work"/later/* | "$work"/manifests/* | "$work"/manifests) ;; *) continue ;; esac
   held=$((held + 1))
   flags=$(sed -n 's/^flags:[[:space:]]*//p' /proc/"$server_pid"/fdinfo/"${fd##*/}")
   [ $((8#$flags & 3)) -eq 0 ] || fail "the server holds $target open with flags $flags (not O_RDONLY)"
