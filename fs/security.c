@@ -62,6 +62,7 @@ static int identity_init(owner_identity *owner, uid_t uid, gid_t manifest_gid) {
     memset(owner, 0, sizeof *owner);
     owner->uid = uid;
     owner->gid = manifest_gid;
+    if (uid == 0) return 0;  /* root reads everything: its groups are never needed */
     char buffer[16384];
     struct passwd entry, *found = NULL;
     if (getpwuid_r(uid, &entry, buffer, sizeof buffer, &found) == 0 && found) {
@@ -348,10 +349,14 @@ typedef struct rule_state {
     grants granted;               /* narrowed by each object */
     const owner_identity *owner;  /* the manifest's owner */
     gid_t archive_gid;            /* the archive's group */
+    uint64_t fingerprint;         /* of the objects visited (sources_fingerprint) */
 } rule_state;
+
+static void add_to_fingerprint(void *context, const struct stat *object, unsigned need);
 
 static void apply_rule(void *context, const struct stat *object, unsigned need) {
     rule_state *state = context;
+    add_to_fingerprint(&state->fingerprint, object, need);
     if (object) {
         restrict_by(&state->granted, state->owner, state->archive_gid, object, need);
         return;
@@ -361,7 +366,8 @@ static void apply_rule(void *context, const struct stat *object, unsigned need) 
     state->granted.group = state->granted.other = false;
 }
 
-/* FNV-1a over the permission-relevant fields of each object. */
+/* FNV-1a over the permission-relevant fields of each object (the
+ * manifest excluded: its changes are seen by the scan itself). */
 static void add_to_fingerprint(void *context, const struct stat *object, unsigned need) {
     uint64_t *hash = context;
     uint64_t fields[6] = {need, 0, 0, 0, 0, 0};
@@ -379,8 +385,10 @@ static void add_to_fingerprint(void *context, const struct stat *object, unsigne
     }
 }
 
+#define FINGERPRINT_SEED 0xcbf29ce484222325ull
+
 static uint64_t sources_fingerprint(const irpa_archive *archive) {
-    uint64_t hash = 0xcbf29ce484222325ull;
+    uint64_t hash = FINGERPRINT_SEED;
     visit_sources(archive, add_to_fingerprint, &hash);
     return hash;
 }
@@ -409,14 +417,15 @@ static void compute_access(const irpa_archive *archive, const struct stat *manif
         .granted = {.owner = true, .group = true, .other = true},
         .owner = owner,
         .archive_gid = archive_group(archive, manifest_stat),
+        .fingerprint = FINGERPRINT_SEED,
     };
-    apply_rule(&state, manifest_stat, 4);
+    restrict_by(&state.granted, owner, state.archive_gid, manifest_stat, 4);
     visit_sources(archive, apply_rule, &state);
     access->uid = owner->uid;
     access->gid = state.archive_gid;
     access->mode = (state.granted.owner ? S_IRUSR : 0) | (state.granted.group ? S_IRGRP : 0) |
                    (state.granted.other ? S_IROTH : 0);
-    access->sources_fingerprint = sources_fingerprint(archive);
+    access->sources_fingerprint = state.fingerprint;
     access->checked_ms = monotonic_ms();
 }
 
