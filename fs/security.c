@@ -488,9 +488,11 @@ static unsigned last_capability(void) {
 }
 
 int irpafs_drop_privileges(irpa_errors *errors) {
+    /* A user's server holds no capability, and unmounts at exit through
+     * the set-uid fusermount3, which no_new_privs would disarm. */
+    if (geteuid() != 0) return 0;
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         return irpa_error(errors, "cannot set no_new_privs: %s", strerror(errno));
-    if (geteuid() != 0) return 0;
     uint64_t kept = 0;
     unsigned last = last_capability();
     for (unsigned capability = 0; capability <= last; capability++) {

@@ -56,13 +56,14 @@ irpa_archive *irpafs_load_manifest(const char *path, irpafs_access *access,
  * the owner's group memberships. */
 bool irpafs_access_changed(const irpa_archive *archive, irpafs_access *access);
 
-/* Gives up what the server does not need once mounted: sets no_new_privs,
- * and, when running as root, keeps only the capabilities to open files as
+/* Gives up what the server does not need once mounted. When running as
+ * root: sets no_new_privs and keeps only the capabilities to open files as
  * root (CAP_DAC_READ_SEARCH), to take a manifest owner's identity
  * (CAP_SETUID, CAP_SETGID) and to unmount at exit (CAP_SYS_ADMIN), in the
  * effective, permitted and bounding sets. Call before starting threads:
- * capabilities are per thread, inherited by threads created later. 0, or
- * -1 with an error. */
+ * capabilities are per thread, inherited by threads created later. A
+ * user's server has no capability to drop, and keeps the right to run the
+ * set-uid fusermount3 that unmounts it at exit. 0, or -1 with an error. */
 int irpafs_drop_privileges(irpa_errors *errors);
 
 #endif
