@@ -3,17 +3,21 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "readahead.h"
 
-#define IRPAFS_MAX_REQUEST (1u << 20)  /* bytes: the largest read or write we ask for */
+#define IRPAFS_MAX_REQUEST (1u << 20)  /* bytes: the largest read we ever ask for */
+#define SPLICE_SLACK_PAGES 8            /* pipe pages libfuse wants beyond the data (see below) */
 #define ZERO_BUFFER_SIZE (1u << 20)     /* bytes of the shared zero buffer */
 #define PATH_CHECK_INTERVAL_MS 1000     /* how often a source's path is looked up, per source */
 
@@ -26,12 +30,63 @@ static irpafs_file *file_of(const struct fuse_file_info *fi) {
     return (irpafs_file *)(uintptr_t)fi->fh;
 }
 
+/* ---- request size and the splice pipe ------------------------------------ */
+
+/* libfuse splices a reply (16-byte header + data) through a pipe, and does
+ * so only when the pipe can hold pagesize * (buffers + 2) + reply bytes; it
+ * can grow its pipe up to /proc/sys/fs/pipe-max-size (1 MiB by default)
+ * without privileges. A 1 MiB read never fits, and libfuse's fallback then
+ * allocates and frees a 1 MiB buffer per request. So the largest request
+ * we ask the kernel for is the pipe's size less some slack, and a reply
+ * that would not fit anyway (many small pieces) is copied once into a
+ * buffer each thread keeps. */
+static size_t page_size;        /* bytes */
+static size_t pipe_capacity;    /* bytes: /proc/sys/fs/pipe-max-size */
+static size_t request_limit;    /* bytes: the largest read we ask for */
+static pthread_once_t limits_once = PTHREAD_ONCE_INIT;
+static pthread_key_t copy_buffer_key;
+
+static void compute_limits(void) {
+    unsigned long pipe_max = 1u << 20;
+    FILE *file = fopen("/proc/sys/fs/pipe-max-size", "re");
+    if (file) {
+        if (fscanf(file, "%lu", &pipe_max) != 1) pipe_max = 1u << 20;
+        fclose(file);
+    }
+    size_t page = page_size = (size_t)sysconf(_SC_PAGESIZE);
+    pipe_capacity = pipe_max;
+    size_t limit = pipe_max > (SPLICE_SLACK_PAGES + 32) * page
+                       ? pipe_max - SPLICE_SLACK_PAGES * page
+                       : 32 * page;
+    limit -= limit % page;
+    request_limit = limit < IRPAFS_MAX_REQUEST ? limit : IRPAFS_MAX_REQUEST;
+    pthread_key_create(&copy_buffer_key, free);
+}
+
+size_t irpafs_request_limit(void) {
+    pthread_once(&limits_once, compute_limits);
+    return request_limit;
+}
+
+/* This thread's copy buffer of request_limit bytes, kept until it exits. */
+static uint8_t *copy_buffer(void) {
+    uint8_t *buffer = pthread_getspecific(copy_buffer_key);
+    if (buffer) return buffer;
+    buffer = malloc(request_limit);
+    if (buffer && pthread_setspecific(copy_buffer_key, buffer) != 0) {
+        free(buffer);
+        buffer = NULL;
+    }
+    return buffer;
+}
+
 /* ---- init -------------------------------------------------------------- */
 
 static void irpafs_init(void *userdata, struct fuse_conn_info *conn) {
     irpafs_context *context = userdata;
-    conn->max_write = IRPAFS_MAX_REQUEST;  /* also sets max_pages: 1 MiB reads */
-    if (conn->max_readahead > IRPAFS_MAX_REQUEST) conn->max_readahead = IRPAFS_MAX_REQUEST;
+    size_t limit = irpafs_request_limit();
+    conn->max_write = (unsigned)limit;  /* also sets max_pages, the largest read */
+    if (conn->max_readahead > limit) conn->max_readahead = (unsigned)limit;
     if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
     conn->want &= ~(unsigned)FUSE_CAP_SPLICE_MOVE;
     if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
@@ -259,6 +314,38 @@ static struct fuse_bufvec *bufvec_for(const irpa_archive *archive, const irpa_se
     return vector;
 }
 
+/* Whether libfuse can splice a reply of these segments (see above). */
+static bool splice_fits(const irpa_segment *segments, size_t count, size_t size) {
+    size_t page = page_size;
+    size_t buffers = 0;
+    for (size_t i = 0; i < count; i++)
+        buffers += segments[i].kind == IRPA_SEGMENT_ZERO
+                       ? (size_t)((segments[i].length + ZERO_BUFFER_SIZE - 1) / ZERO_BUFFER_SIZE)
+                       : 1;
+    return size >= 2 * page && page * (buffers + 3) + size + 16 <= pipe_capacity;
+}
+
+/* Replies with one copy into this thread's buffer. 0, or an errno. */
+static int reply_copied(fuse_req_t req, const irpa_archive *archive,
+                        const irpa_segment *segments, size_t count) {
+    uint8_t *buffer = copy_buffer();
+    if (!buffer) return ENOMEM;
+    size_t used = 0;
+    for (size_t i = 0; i < count; i++) {
+        const irpa_segment *segment = &segments[i];
+        if (segment->kind == IRPA_SEGMENT_MEMORY)
+            memcpy(buffer + used, segment->memory, segment->length);
+        else if (segment->kind == IRPA_SEGMENT_ZERO)
+            memset(buffer + used, 0, segment->length);
+        else if (irpa_source_pread(&archive->sources[segment->source], buffer + used,
+                                   segment->length, segment->source_offset) != 0)
+            return EIO;
+        used += (size_t)segment->length;
+    }
+    fuse_reply_buf(req, (const char *)buffer, used);
+    return 0;
+}
+
 static void irpafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
                         struct fuse_file_info *fi) {
     (void)ino;
@@ -279,11 +366,17 @@ static void irpafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offse
         return;
     }
     int error = check_sources(file, segments, count);
-    struct fuse_bufvec *vector = error ? NULL : bufvec_for(archive, segments, count);
-    if (!error && !vector) error = ENOMEM;
+    uint64_t covered = 0;
+    for (size_t i = 0; i < count; i++) covered += segments[i].length;
+    if (!error && !splice_fits(segments, count, (size_t)covered) && covered <= request_limit) {
+        error = reply_copied(req, archive, segments, count);
+    } else if (!error) {
+        struct fuse_bufvec *vector = bufvec_for(archive, segments, count);
+        if (vector) fuse_reply_data(req, vector, 0);
+        else error = ENOMEM;
+        free(vector);
+    }
     if (error) fuse_reply_err(req, error);
-    else fuse_reply_data(req, vector, 0);
-    free(vector);
     free(segments);
 }
 

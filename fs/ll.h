@@ -28,6 +28,10 @@ typedef struct irpafs_context {
     atomic_bool readahead_applied;            /* readahead_kb was written (or tried) */
 } irpafs_context;
 
+/* The largest read the kernel is asked for, in bytes: 1 MiB, or less so
+ * that a reply fits the splice pipe (/proc/sys/fs/pipe-max-size). */
+size_t irpafs_request_limit(void);
+
 /* The operations table. */
 const struct fuse_lowlevel_ops *irpafs_ll_operations(void);
 

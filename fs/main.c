@@ -27,7 +27,6 @@
 #include "watch.h"
 
 #define IRPAFS_VERSION "0.1.0"
-#define IRPAFS_DEFAULT_READAHEAD_KB 1024
 #define IRPAFS_CACHE_TIMEOUT 1.0  /* seconds; changes are also pushed to the kernel */
 
 /* What the command line says, beyond libfuse's own options. */
@@ -59,9 +58,10 @@ static void print_usage(const char *program) {
            "given, as a read-only IREE parameter archive (.irpa) in MOUNTPOINT.\n"
            "Manifests added, changed or removed in MANIFEST_DIR show up live.\n\n"
            "irpafs options:\n"
-           "    -o readahead_kb=N      kernel readahead of the mount in KiB (default %d,\n"
+           "    -o readahead_kb=N      kernel readahead of the mount in KiB (default %zu:\n"
+           "                           the largest read request, sized to splice;\n"
            "                           0 = leave the kernel's; needs root)\n\n",
-           program, IRPAFS_DEFAULT_READAHEAD_KB);
+           program, irpafs_request_limit() / 1024);
     fuse_cmdline_help();
     fuse_lowlevel_help();
 }
@@ -189,7 +189,8 @@ destroy:
 
 int main(int argc, char *argv[]) {
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-    command_line line = {.manifests = NULL, .readahead_kb = IRPAFS_DEFAULT_READAHEAD_KB};
+    command_line line = {.manifests = NULL,
+                         .readahead_kb = (unsigned)(irpafs_request_limit() / 1024)};
     struct fuse_cmdline_opts options;
     memset(&options, 0, sizeof options);
     int status = 1;
