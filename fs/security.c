@@ -16,11 +16,17 @@
  *     o's group bit : o's group and other bits);
  *   - other read: for every o, (uo == M or o's owner bit) and o's other bit
  *     and (go == B or o's group bit).
+ *   - an object with a POSIX access ACL (whose named entries may deny what
+ *     the bits allow) takes group and other read away, and owner read
+ *     unless M owns it (and its owner bit allows) or M is root;
+ *   - an object that cannot be examined takes group and other read away,
+ *     and owner read unless M is root.
  * A user the kernel puts in the archive's group class is not M and is in
  * B; whatever o's owner or group is to them, the bits required above let
  * them use o. Likewise for the other class (not M, not in B). So the
  * archive never grants more than the objects do; it may grant less (a user
- * who owns o, or is in go, while o's bits for them are wider). */
+ * who owns o, or is in go, while o's bits for them are wider). Root reads
+ * every archive, as it reads every source. */
 #include "security.h"
 
 #include <errno.h>
@@ -39,6 +45,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -278,9 +285,16 @@ typedef struct grants {
 /* Narrows `granted` by one object (see the rule at the top). `need` is 4
  * (read) or 1 (search). */
 static void restrict_by(grants *granted, const owner_identity *owner, gid_t archive_gid,
-                        const struct stat *object, unsigned need) {
+                        const struct stat *object, unsigned need, bool extended_acl) {
     unsigned mode = (unsigned)object->st_mode;
     bool owner_bit = (mode >> 6) & need, group_bit = (mode >> 3) & need, other_bit = mode & need;
+    if (extended_acl) {
+        /* Named ACL entries may deny what the mode bits allow: only the
+         * object's owner (whose entry is the owner bits) is certain. */
+        if (owner->uid != 0) granted->owner &= object->st_uid == owner->uid && owner_bit;
+        granted->group = granted->other = false;
+        return;
+    }
     if (owner->uid != 0) {
         bool owner_can;
         if (object->st_uid == owner->uid) {
@@ -314,13 +328,18 @@ static char *descriptor_path(int fd) {
 
 /* Called for each object the rule looks at: its stat and the permission
  * needed (4 read, 1 search), or NULL when it cannot be known. */
-typedef void (*object_visitor)(void *context, const struct stat *object, unsigned need);
+typedef void (*object_visitor)(void *context, const struct stat *object, unsigned need,
+                               bool extended_acl);
+
+/* Whether a getxattr-style call found a POSIX access ACL beyond the mode
+ * bits (an ACL with only the three base entries is never stored). */
+static bool acl_found(ssize_t size) { return size > 0; }
 
 /* Visits every directory on the canonical path of a source, "/" first. */
 static void visit_directories(const irpa_source *source, object_visitor visit, void *context) {
     char *path = descriptor_path(source->fd);
     if (!path) {
-        visit(context, NULL, 1);
+        visit(context, NULL, 1, false);
         return;
     }
     for (char *slash = path; slash; slash = strchr(slash + 1, '/')) {
@@ -328,7 +347,8 @@ static void visit_directories(const irpa_source *source, object_visitor visit, v
         slash[1] = '\0';  /* the prefix up to and including this '/' */
         struct stat directory;
         bool known = stat(path, &directory) == 0 && S_ISDIR(directory.st_mode);
-        visit(context, known ? &directory : NULL, 1);
+        bool acl = known && acl_found(getxattr(path, "system.posix_acl_access", NULL, 0));
+        visit(context, known ? &directory : NULL, 1, acl);
         slash[1] = saved;
     }
     free(path);
@@ -338,8 +358,10 @@ static void visit_directories(const irpa_source *source, object_visitor visit, v
 static void visit_sources(const irpa_archive *archive, object_visitor visit, void *context) {
     for (size_t i = 0; i < archive->source_count; i++) {
         struct stat st;
-        bool known = fstat(archive->sources[i].fd, &st) == 0;
-        visit(context, known ? &st : NULL, 4);
+        int fd = archive->sources[i].fd;
+        bool known = fstat(fd, &st) == 0;
+        bool acl = known && acl_found(fgetxattr(fd, "system.posix_acl_access", NULL, 0));
+        visit(context, known ? &st : NULL, 4, acl);
         visit_directories(&archive->sources[i], visit, context);
     }
 }
@@ -352,13 +374,16 @@ typedef struct rule_state {
     uint64_t fingerprint;         /* of the objects visited (sources_fingerprint) */
 } rule_state;
 
-static void add_to_fingerprint(void *context, const struct stat *object, unsigned need);
+static void add_to_fingerprint(void *context, const struct stat *object, unsigned need,
+                               bool extended_acl);
 
-static void apply_rule(void *context, const struct stat *object, unsigned need) {
+static void apply_rule(void *context, const struct stat *object, unsigned need,
+                       bool extended_acl) {
     rule_state *state = context;
-    add_to_fingerprint(&state->fingerprint, object, need);
+    add_to_fingerprint(&state->fingerprint, object, need, extended_acl);
     if (object) {
-        restrict_by(&state->granted, state->owner, state->archive_gid, object, need);
+        restrict_by(&state->granted, state->owner, state->archive_gid, object, need,
+                    extended_acl);
         return;
     }
     /* unknown: only root keeps access */
@@ -368,9 +393,10 @@ static void apply_rule(void *context, const struct stat *object, unsigned need) 
 
 /* FNV-1a over the permission-relevant fields of each object (the
  * manifest excluded: its changes are seen by the scan itself). */
-static void add_to_fingerprint(void *context, const struct stat *object, unsigned need) {
+static void add_to_fingerprint(void *context, const struct stat *object, unsigned need,
+                               bool extended_acl) {
     uint64_t *hash = context;
-    uint64_t fields[6] = {need, 0, 0, 0, 0, 0};
+    uint64_t fields[6] = {need | (extended_acl ? 0x100u : 0u), 0, 0, 0, 0, 0};
     if (object) {
         fields[1] = (uint64_t)object->st_dev;
         fields[2] = (uint64_t)object->st_ino;
@@ -412,14 +438,15 @@ static int64_t monotonic_ms(void) {
 }
 
 static void compute_access(const irpa_archive *archive, const struct stat *manifest_stat,
-                           const owner_identity *owner, irpafs_access *access) {
+                           bool manifest_acl, const owner_identity *owner,
+                           irpafs_access *access) {
     rule_state state = {
         .granted = {.owner = true, .group = true, .other = true},
         .owner = owner,
         .archive_gid = archive_group(archive, manifest_stat),
         .fingerprint = FINGERPRINT_SEED,
     };
-    restrict_by(&state.granted, owner, state.archive_gid, manifest_stat, 4);
+    restrict_by(&state.granted, owner, state.archive_gid, manifest_stat, 4, manifest_acl);
     visit_sources(archive, apply_rule, &state);
     access->uid = owner->uid;
     access->gid = state.archive_gid;
@@ -460,7 +487,8 @@ irpa_archive *irpafs_load_manifest(const char *path, irpafs_access *access,
     size_t errors_before = errors->count;
     irpa_archive *archive =
         irpa_resolve_with(manifest, as_owner ? open_as_owner : NULL, &owner, errors);
-    if (archive) compute_access(archive, &st, &owner, access);
+    bool manifest_acl = acl_found(getxattr(path, "system.posix_acl_access", NULL, 0));
+    if (archive) compute_access(archive, &st, manifest_acl, &owner, access);
     if (!archive && as_owner && open_failed(errors, errors_before))
         irpa_error(errors, "%s: its sources are opened with the rights of its owner, uid %u",
                    path, (unsigned)st.st_uid);
