@@ -103,6 +103,7 @@ printf 'case\tsystem\tunit\tvalue\n' >"$samples"
 : >"$meta"
 meta() { printf '%s=%s\n' "$1" "$2" >>"$meta"; }
 meta loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)"
+meta commit "$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)"  # as built
 
 mountpoints=() server_pids=()
 cleanup() {
@@ -364,7 +365,6 @@ fi
 
 # --- report --------------------------------------------------------------------------
 meta date "$(date -u '+%Y-%m-%d %H:%M UTC')"
-meta commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 meta cpu "$(lscpu | awk -F: '/^Model name/ { sub(/^ +/, "", $2); print $2 }')"
 meta nproc "$(nproc)"
 meta memory "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
