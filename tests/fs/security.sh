@@ -8,6 +8,9 @@
 #    checks with default_permissions; EACCES otherwise);
 #  - a manifest owned by alice naming a root-only file, or a symlink to
 #    one, is refused (Permission denied, logged); root's manifests are not;
+#    so is one owned by a uid with no passwd entry naming a group-only file;
+#  - a chmod of a source, or of its directory, after loading is followed;
+#  - a source with a POSIX ACL denying bob (user:bob:---) is shown 0400;
 #  - a group- or world-writable manifest, and a manifest symlink owned by
 #    someone else than the file's owner, are refused with a message naming
 #    the fix; the others are still served; after chmod go-w it is served;
@@ -133,6 +136,11 @@ manifest alice-mixed   "$alice:$alice_group" 644 "$src/group" "$src/public"
 manifest alice-link    "$alice:$alice_group" 644 ../alice/link-to-public
 manifest root-later    root:root      644   "$work/later/later"
 manifest root-acl      root:root      644   "$src/acl"
+# an owner with no passwd entry: only the manifest's group, nothing else
+stranger=$(( $(id -u "$bob") + 54321 ))
+getent passwd "$stranger" >/dev/null && fail "uid $stranger unexpectedly exists"
+manifest stranger      "$stranger:$stranger" 644 "$src/public"
+manifest stranger-group "$stranger:$stranger" 644 "$src/group"
 # refused
 manifest alice-rootonly "$alice:$alice_group" 644 "$src/rootonly"
 manifest alice-hidden  "$alice:$alice_group" 644 "$work/secret/hidden"
@@ -186,6 +194,8 @@ expect_attributes alice-own     "$alice" "$alice_group" 444
 expect_attributes alice-mixed   "$alice" "$alice_group" 400
 expect_attributes alice-link    "$alice" root 444
 expect_attributes root-later    root root 444
+[ "$(stat -c '%u %g %a' "$mnt/stranger.irpa")" = "$stranger 0 444" ] \
+  || fail "stranger.irpa: $(stat -c '%u %g %a' "$mnt/stranger.irpa")"
 if [ "$acl" = yes ]; then
   can_read "$bob" "$src/acl" && fail "the ACL does not deny bob"
   expect_attributes root-acl    root root 400
@@ -198,6 +208,7 @@ not_served() {  # NAME LOG_PATTERN
 }
 not_served alice-rootonly "alice-rootonly.yaml:3:.*cannot open source .*rootonly.*Permission denied"
 not_served alice-hidden   "alice-hidden.yaml:3:.*cannot open source .*hidden.*Permission denied"
+not_served stranger-group "stranger-group.yaml:3:.*cannot open source .*group.*Permission denied"
 not_served alice-symlink  "alice-symlink.yaml:3:.*cannot open source .*link-to-hidden.*Permission denied"
 not_served group-writable "group-writable.yaml: refused: the manifest is writable by its group (mode 0664).*chmod go-w $work/manifests/group-writable.yaml"
 not_served world-writable "world-writable.yaml: refused: the manifest is writable by everyone (mode 0646).*chmod go-w"
@@ -207,7 +218,7 @@ grep -q "escape.yaml: archive name '../escape.irpa' cannot be a file name\|escap
 grep -q "slash.yaml:.*sub/slash.irpa" "$log" || fail "sub/slash.irpa not refused: $(cat "$log")"
 [ -e "$work/escape.irpa" ] && fail "an archive escaped the mount"
 served=$(ls "$mnt" | sort | tr '\n' ' ')
-[ "$served" = "alice-group.irpa alice-link.irpa alice-mixed.irpa alice-own.irpa root-604.irpa root-acl.irpa root-group.irpa root-hidden.irpa root-later.irpa root-mixed.irpa root-only.irpa root-private.irpa root-public.irpa " ] \
+[ "$served" = "alice-group.irpa alice-link.irpa alice-mixed.irpa alice-own.irpa root-604.irpa root-acl.irpa root-group.irpa root-hidden.irpa root-later.irpa root-mixed.irpa root-only.irpa root-private.irpa root-public.irpa stranger.irpa " ] \
   || fail "served: $served"
 
 # ---- who can read what ---------------------------------------------------------
