@@ -105,6 +105,7 @@ static irpafs_table *load_table(const char *manifests) {
         irpa_errors_clear(&errors);
         return NULL;
     }
+    irpafs_check_manifest_directory(irpafs_table_directory(table));
     long served = irpafs_table_scan(table, NULL);
     if (served < 0 || (served == 0 && irpafs_table_is_single(table))) {
         irpafs_log(LOG_ERR, "nothing to mount: %s %s", manifests,

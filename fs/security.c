@@ -49,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "manifest.h"
 #include "resolve.h"
 
@@ -495,6 +496,18 @@ irpa_archive *irpafs_load_manifest(const char *path, irpafs_access *access,
     identity_clear(&owner);
     irpa_manifest_free(manifest);
     return archive;
+}
+
+void irpafs_check_manifest_directory(const char *directory) {
+    struct stat st;
+    if (stat(directory, &st) != 0 || !(st.st_mode & (S_IWGRP | S_IWOTH)) ||
+        (st.st_mode & S_ISVTX))
+        return;
+    irpafs_log(LOG_WARNING,
+               "manifest directory %s is writable by %s (mode %04o) without the sticky bit: "
+               "they can remove or replace anyone's manifests; fix with: chmod +t %s (or go-w)",
+               directory, (st.st_mode & S_IWOTH) ? "everyone" : "its group",
+               (unsigned)(st.st_mode & 07777), directory);
 }
 
 /* ---- privileges -------------------------------------------------------- */

@@ -56,6 +56,11 @@ irpa_archive *irpafs_load_manifest(const char *path, irpafs_access *access,
  * the owner's group memberships. */
 bool irpafs_access_changed(const irpa_archive *archive, irpafs_access *access);
 
+/* Logs a warning when `directory` (the manifest directory) lets its group
+ * or everyone create files without the sticky bit: then they can remove or
+ * replace other people's manifests. */
+void irpafs_check_manifest_directory(const char *directory);
+
 /* Gives up what the server does not need once mounted. When running as
  * root: sets no_new_privs and keeps only the capabilities to open files as
  * root (CAP_DAC_READ_SEARCH), to take a manifest owner's identity

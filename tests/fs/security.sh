@@ -15,6 +15,8 @@
 #    someone else than the file's owner, are refused with a message naming
 #    the fix; the others are still served; after chmod go-w it is served;
 #  - archive names cannot escape the mount ('/', '..');
+#  - a manifest directory writable by others without the sticky bit is
+#    warned about (and still served);
 #  - sources are never written: same content, mtime and ctime after every
 #    archive is read and copied; every descriptor the server holds on them
 #    is read-only;
@@ -325,4 +327,17 @@ for status in /proc/"$server_pid"/task/*/status; do
 done
 
 stop_irpafs "$mnt" "$server_pid"
+
+# ---- a manifest directory anyone may write to, without the sticky bit: warned --
+mkdir -m 777 "$work/open"
+cp "$work/manifests/root-public.yaml" "$work/open/"
+start_irpafs open "$work/open" "$work/open-mnt"
+grep -q "manifest directory $work/open is writable by everyone (mode 0777) without the sticky bit.*chmod +t" \
+  "$work/open.log" || fail "no warning about $work/open: $(cat "$work/open.log")"
+cmp "$work/open-mnt/root-public.irpa" "$work/root-public.expected" || fail "open: wrong bytes"
+stop_irpafs "$work/open-mnt" "$server_pid"
+chmod 1777 "$work/open"
+start_irpafs sticky "$work/open" "$work/sticky-mnt"
+grep -q "without the sticky bit" "$work/sticky.log" && fail "warned about a sticky directory"
+stop_irpafs "$work/sticky-mnt" "$server_pid"
 echo "ok: permissions follow the sources, foreign and writable manifests refused, sources untouched, capabilities dropped"
