@@ -277,6 +277,17 @@ for yaml in "$work"/manifests/root-*.yaml "$work"/manifests/alice-{group,own,mix
   cmp "$work/$name.copy" "$work/$name.expected" || fail "$name.irpa: cp differs"
 done
 
+# ---- manifests added once the server has dropped its capabilities ---------------
+manifest alice-late    "$alice:$alice_group" 644 "$src/group"
+manifest alice-late-no "$alice:$alice_group" 644 "$src/rootonly"
+late() { [ "$(stat -c '%U %G %a' "$mnt/alice-late.irpa")" = "$alice $models 440" ]; }
+wait_for late || fail "alice-late.irpa not served as '$alice $models 440': $(cat "$log")"
+expect_read "$alice" alice-late yes
+expect_read "$bob" alice-late no
+refused_late() { grep -q "alice-late-no.yaml:3:.*cannot open source .*rootonly.*Permission denied" "$log"; }
+wait_for refused_late || fail "alice-late-no.yaml not refused: $(cat "$log")"
+[ -e "$mnt/alice-late-no.irpa" ] && fail "alice-late-no.irpa is served"
+
 # ---- a refused manifest fixed with chmod go-w is served -------------------------
 chmod go-w "$work/manifests/group-writable.yaml"
 fixed() { [ "$(stat -c %a "$mnt/group-writable.irpa")" = 444 ]; }
