@@ -14,6 +14,7 @@
 # STRESS_SECONDS (default 50) is the churn time of both rounds together;
 # scripts/stress.sh SECONDS runs it longer. Nothing asserts on timing.
 source "$(dirname "$0")/../fs/lib.sh"
+source "$(dirname "$0")/common.sh"
 require_fuse
 : "${STRESS:?}"
 seconds=${STRESS_SECONDS:-50}
@@ -129,6 +130,6 @@ allowed_rss=$((rss1 + rss1 / 4 + 8192 + 2048 * extra_threads))
 if grep -E "invalid|EIO|modified in place|truncated|out of memory" "$work/server.log"; then
   fail "the server logged errors during the churn"
 fi
-stop_irpafs "$work/mnt" "$pid"
+stop_server "$work/mnt" "$pid"
 echo "ok: $seconds s of churn under $threads readers; descriptors $fds0 -> $fds1 -> $fds2," \
   "mappings $maps1 -> $maps2, VmRSS $rss1 kB -> $rss2 kB"

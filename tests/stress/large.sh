@@ -8,6 +8,7 @@
 # with the source bytes it must come from. (Offsets near 2^63 cannot be a
 # file here: tests/stress/test_limits.c covers them with fake sources.)
 source "$(dirname "$0")/../fs/lib.sh"
+source "$(dirname "$0")/common.sh"
 require_fuse
 GiB=$((1 << 30))
 source_size=$((10 * GiB))
@@ -77,6 +78,6 @@ cmp <(region "$mounted" "$last" 8192) \
       head -c $((size - tail_start - 1000)) /dev/zero) || fail "the archive's last 8 KiB"
 [ "$(tail -c 1000 "$mounted" | wc -c)" -eq 1000 ] || fail "tail -c through the mount"
 kill -0 "$server_pid" || fail "server died"
-stop_irpafs "$work/mnt" "$server_pid"
+stop_server "$work/mnt" "$server_pid"
 echo "ok: a $size-byte archive with a $huge_length-byte tensor at source offset $huge_offset" \
   "reads right at its start, across 4 GiB and at its end"

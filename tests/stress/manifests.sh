@@ -7,11 +7,10 @@
 # manifest (against a mount of 100) and its CPU time while idle (the 5 s
 # rescans) are printed for information.
 source "$(dirname "$0")/../fs/lib.sh"
+source "$(dirname "$0")/common.sh"
 require_fuse
 count=${SCALE_MANIFESTS:-1000}
 
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.3f s", b - a}'; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
@@ -91,6 +90,6 @@ WAIT_LIMIT=10 wait_for changes_show || fail "changes among $count manifests not 
 listed=$(ls "$work/mnt" | grep -c '\.irpa$') || true
 [ "$listed" -eq "$count" ] || fail "$listed archives listed after the changes, not $count"
 grep -qiE "invalid|error|cannot" "$work/server.log" && fail "errors logged: $(head -5 "$work/server.log")"
-stop_irpafs "$work/mnt-small" "$small_pid"
-stop_irpafs "$work/mnt" "$big_pid"
+stop_server "$work/mnt-small" "$small_pid"
+stop_server "$work/mnt" "$big_pid"
 echo "ok: $count manifests mounted, listed and read back; live changes among them served"

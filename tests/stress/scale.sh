@@ -6,11 +6,10 @@
 # information (nothing asserts on them); the per-read cost is shown next to
 # a 10-entry archive of about the same size.
 source "$(dirname "$0")/../fs/lib.sh"
+source "$(dirname "$0")/common.sh"
 require_fuse
 entries=${SCALE_ENTRIES:-100000}
 
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.3f s", b - a}'; }
 
 mkdir -p "$work/manifests"
 head -c $((16 << 20)) /dev/urandom >"$work/manifests/source.bin"
@@ -96,5 +95,5 @@ for name in big few; do
   echo "cold read of $name.irpa ($(stat -c %s "$work/$name.irpa") bytes): $(since "$t")"
 done
 kill -0 "$server_pid" || fail "server died"
-stop_irpafs "$work/mnt" "$server_pid"
+stop_server "$work/mnt" "$server_pid"
 echo "ok: a $entries-entry archive mounts and reads back as irpa build writes it"
