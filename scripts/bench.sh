@@ -295,6 +295,7 @@ if want_case 5; then
   for ((run = 0; run < runs; run++)); do
     for system in $(rotated "$run" "${systems[@]}"); do
       evict "$system"
+      sync  # no writeback of earlier runs during this one
       start=$(date +%s%N)
       timeout 300 cp "${file[$system]}" "$work/out/copy.irpa"
       sample 5-cp-out "$system" ms "$(ms_since "$start")"
