@@ -33,8 +33,10 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <poll.h>
 #include <linux/capability.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,6 +55,7 @@
 #include "manifest.h"
 #include "resolve.h"
 
+#define OPEN_TIMEOUT_MS 10000  /* how long a source may take to open as its owner */
 #define MANIFEST_READ_LIMIT (((size_t)256 << 20) + 1) /* the loader refuses more than 256 MiB */
 
 /* The identity of a manifest's owner. */
@@ -163,8 +166,62 @@ static int receive_result(int socket_fd) {
     return -1;
 }
 
-/* irpa_open_function: opens `path` in a child process that has become the
- * manifest's owner (uid, gid, supplementary groups; no capabilities left). */
+/* In the child: takes the owner's file-system identity: supplementary
+ * groups, fsgid and fsuid, then empties its effective capabilities; its
+ * real, effective and saved ids stay root's, so the owner cannot signal or
+ * trace it, while every permission check of path lookup and open is made
+ * as the owner's. Raw system calls: they change this (single-threaded)
+ * process only. 0, or an errno value. */
+static int become_owner_for_files(const owner_identity *owner) {
+    if (syscall(SYS_setgroups, (size_t)owner->group_count, owner->groups) != 0)
+        return errno ? errno : EPERM;
+    syscall(SYS_setfsgid, owner->gid);
+    syscall(SYS_setfsuid, owner->uid);
+    /* setfs*id return the previous id: asking again with -1 tells whether
+     * the change was made */
+    if ((gid_t)syscall(SYS_setfsgid, (gid_t)-1) != owner->gid ||
+        (uid_t)syscall(SYS_setfsuid, (uid_t)-1) != owner->uid)
+        return EPERM;
+    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2];
+    if (syscall(SYS_capget, &header, data) != 0) return errno ? errno : EPERM;
+    data[0].effective = data[1].effective = 0;
+    if (syscall(SYS_capset, &header, data) != 0) return errno ? errno : EPERM;
+    return 0;
+}
+
+/* In the child: becomes the owner and opens `path`; reports on
+ * `socket_fd`. Only async-signal-safe calls. */
+static void open_in_child(const owner_identity *owner, const char *path, int flags,
+                          int socket_fd) {
+    /* The descriptors the server holds (other manifests' sources) are not
+     * this user's business: close them (best effort). */
+    if (socket_fd > 3) syscall(SYS_close_range, 3u, (unsigned)socket_fd - 1, 0u);
+    syscall(SYS_close_range, (unsigned)socket_fd + 1, ~0u, 0u);
+    int fd = -1;
+    int error = become_owner_for_files(owner);
+    if (error == 0 && (fd = open(path, flags)) < 0) error = errno;
+    send_result(socket_fd, error, fd);
+}
+
+/* Waits up to OPEN_TIMEOUT_MS for the child's answer; -1 with errno
+ * ETIMEDOUT (the child is killed) when it does not come. */
+static int await_child(int socket_fd, pid_t child) {
+    struct pollfd ready = {.fd = socket_fd, .events = POLLIN};
+    int polled;
+    do polled = poll(&ready, 1, OPEN_TIMEOUT_MS);
+    while (polled < 0 && errno == EINTR);
+    if (polled > 0) return receive_result(socket_fd);
+    kill(child, SIGKILL);
+    errno = polled == 0 ? ETIMEDOUT : errno;
+    return -1;
+}
+
+/* irpa_open_function: opens `path` in a child process that has taken the
+ * manifest's owner's file-system identity (fsuid, fsgid, supplementary
+ * groups; no effective capability left). A child that does not answer (a
+ * path on a file system that hangs) is killed after OPEN_TIMEOUT_MS, and
+ * the open fails with ETIMEDOUT. */
 static int open_as_owner(void *context, const char *path, int flags) {
     const owner_identity *owner = context;
     int pair[2];
@@ -179,19 +236,11 @@ static int open_as_owner(void *context, const char *path, int flags) {
     }
     if (child == 0) {
         close(pair[0]);
-        int error = 0, fd = -1;
-        /* Raw system calls: they change this (single-threaded) process only. */
-        if (syscall(SYS_setgroups, (size_t)owner->group_count, owner->groups) != 0 ||
-            syscall(SYS_setresgid, owner->gid, owner->gid, owner->gid) != 0 ||
-            syscall(SYS_setresuid, owner->uid, owner->uid, owner->uid) != 0)
-            error = errno ? errno : EPERM;
-        else if ((fd = open(path, flags)) < 0)
-            error = errno;
-        send_result(pair[1], error, fd);
+        open_in_child(owner, path, flags, pair[1]);
         _exit(0);
     }
     close(pair[1]);
-    int fd = receive_result(pair[0]);
+    int fd = await_child(pair[0], child);
     int saved = errno;
     close(pair[0]);
     while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {

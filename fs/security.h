@@ -5,9 +5,9 @@
  * someone else than root and the file's owner. When the server runs as root
  * and the manifest's owner is not root, every source file (safetensors
  * shards included) is opened by a short-lived child process that has taken
- * the owner's uid, primary gid and supplementary groups, and hands the
- * descriptor back over a socket: paths and symlinks are followed exactly as
- * the owner could follow them. Otherwise sources are opened with the
+ * the owner's fsuid, fsgid and supplementary groups (and no effective
+ * capability), and hands the descriptor back over a socket: paths and
+ * symlinks are followed exactly as the owner could follow them. Otherwise sources are opened with the
  * server's own rights.
  *
  * The archive's owner, group and mode (irpafs_access) are computed from the

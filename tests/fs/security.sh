@@ -10,6 +10,8 @@
 #    one, is refused (Permission denied, logged); root's manifests are not;
 #    so is one owned by a uid with no passwd entry naming a group-only file;
 #  - a chmod of a source, or of its directory, after loading is followed;
+#  - a source on a file system that never answers (a stopped irpafs) makes
+#    that manifest fail after the open timeout; the others go on;
 #  - a source with a POSIX ACL denying bob (user:bob:---) is shown 0400;
 #  - a group- or world-writable manifest, and a manifest symlink owned by
 #    someone else than the file's owner, are refused with a message naming
@@ -41,7 +43,8 @@ remove_accounts() {
   for name in "${created_groups[@]}"; do groupdel "$name" >/dev/null 2>&1 || true; done
 }
 # lib.sh's cleanup reads $?: hand it the test's status after removing the accounts.
-trap 'status=$?; remove_accounts; (exit $status); cleanup' EXIT
+stuck_pid=  # a server this test stops: resumed before cleanup looks at its mount
+trap 'status=$?; [ -n "$stuck_pid" ] && kill -CONT "$stuck_pid"; remove_accounts; (exit $status); cleanup' EXIT
 
 if ! getent group "$models" >/dev/null; then
   groupadd "$models" || skip "cannot create group $models"
@@ -287,6 +290,24 @@ expect_read "$bob" alice-late no
 refused_late() { grep -q "alice-late-no.yaml:3:.*cannot open source .*rootonly.*Permission denied" "$log"; }
 wait_for refused_late || fail "alice-late-no.yaml not refused: $(cat "$log")"
 [ -e "$mnt/alice-late-no.irpa" ] && fail "alice-late-no.irpa is served"
+
+# ---- a source whose file system never answers: opening it as alice gives up ------
+# (a second irpafs, stopped with SIGSTOP, is that file system)
+mkdir -m 755 "$work/stuck-manifests"
+cp "$work/manifests/root-public.yaml" "$work/stuck-manifests/"
+main_pid=$server_pid
+start_irpafs stuck "$work/stuck-manifests" "$work/stuck" -o allow_other
+stuck_pid=$server_pid
+server_pid=$main_pid
+kill -STOP "$stuck_pid"
+manifest alice-stuck "$alice:$alice_group" 644 "$work/stuck/root-public.irpa"
+manifest alice-after "$alice:$alice_group" 644 "$src/public"
+gave_up() { grep -q "alice-stuck.yaml:3:.*cannot open source .*Connection timed out" "$log"; }
+WAIT_LIMIT=25 wait_for gave_up || fail "opening a hung source did not time out: $(cat "$log")"
+after() { [ -e "$mnt/alice-after.irpa" ]; }
+wait_for after || fail "the scan did not go on after the hung source"
+kill -CONT "$stuck_pid"
+stuck_pid=
 
 # ---- a refused manifest fixed with chmod go-w is served -------------------------
 chmod go-w "$work/manifests/group-writable.yaml"
