@@ -35,6 +35,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <linux/capability.h>
+#include <linux/openat2.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -190,17 +191,28 @@ static int become_owner_for_files(const owner_identity *owner) {
     return 0;
 }
 
+/* open(2), refusing procfs magic links (/proc/self/fd/N, .../cwd, ...),
+ * which would reach files past directories the owner cannot search
+ * (openat2; plain open on kernels before 5.6). */
+static int open_without_magic_links(const char *path, int flags) {
+    struct open_how how = {.flags = (uint64_t)flags, .resolve = RESOLVE_NO_MAGICLINKS};
+    long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+    if (fd < 0 && errno == ENOSYS) return open(path, flags);
+    return (int)fd;
+}
+
 /* In the child: becomes the owner and opens `path`; reports on
  * `socket_fd`. Only async-signal-safe calls. */
 static void open_in_child(const owner_identity *owner, const char *path, int flags,
                           int socket_fd) {
-    /* The descriptors the server holds (other manifests' sources) are not
-     * this user's business: close them (best effort). */
-    if (socket_fd > 3) syscall(SYS_close_range, 3u, (unsigned)socket_fd - 1, 0u);
+    /* The descriptors the server holds (other manifests' sources, its
+     * standard streams) are not this user's business, nor reachable
+     * through /proc/self/fd: close them all but the socket. */
+    if (socket_fd > 0) syscall(SYS_close_range, 0u, (unsigned)socket_fd - 1, 0u);
     syscall(SYS_close_range, (unsigned)socket_fd + 1, ~0u, 0u);
     int fd = -1;
     int error = become_owner_for_files(owner);
-    if (error == 0 && (fd = open(path, flags)) < 0) error = errno;
+    if (error == 0 && (fd = open_without_magic_links(path, flags)) < 0) error = errno;
     send_result(socket_fd, error, fd);
 }
 

@@ -8,6 +8,7 @@
 #    checks with default_permissions; EACCES otherwise);
 #  - a manifest owned by alice naming a root-only file, or a symlink to
 #    one, is refused (Permission denied, logged); root's manifests are not;
+#    procfs magic links (/proc/self/...) are refused in her manifests;
 #    so is one owned by a uid with no passwd entry naming a group-only file;
 #  - a chmod of a source, or of its directory, after loading is followed;
 #  - a source on a file system that never answers (a stopped irpafs) makes
@@ -150,6 +151,7 @@ manifest stranger-group "$stranger:$stranger" 644 "$src/group"
 manifest alice-rootonly "$alice:$alice_group" 644 "$src/rootonly"
 manifest alice-hidden  "$alice:$alice_group" 644 "$work/secret/hidden"
 manifest alice-symlink "$alice:$alice_group" 644 ../alice/link-to-hidden
+manifest alice-magic   "$alice:$alice_group" 644 "/proc/self/root$src/public"
 manifest group-writable root:root     664   "$src/public"
 manifest world-writable root:root     646   "$src/public"
 cat >"$work/manifests/escape.yaml" <<'YAML'
@@ -214,6 +216,7 @@ not_served() {  # NAME LOG_PATTERN
 not_served alice-rootonly "alice-rootonly.yaml:3:.*cannot open source .*rootonly.*Permission denied"
 not_served alice-hidden   "alice-hidden.yaml:3:.*cannot open source .*hidden.*Permission denied"
 not_served stranger-group "stranger-group.yaml:3:.*cannot open source .*group.*Permission denied"
+not_served alice-magic    "alice-magic.yaml:3:.*cannot open source '/proc/self/root.*': Too many levels of symbolic links"
 not_served alice-symlink  "alice-symlink.yaml:3:.*cannot open source .*link-to-hidden.*Permission denied"
 not_served group-writable "group-writable.yaml: refused: the manifest is writable by its group (mode 0664).*chmod go-w $work/manifests/group-writable.yaml"
 not_served world-writable "world-writable.yaml: refused: the manifest is writable by everyone (mode 0646).*chmod go-w"
