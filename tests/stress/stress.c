@@ -56,8 +56,9 @@ static atomic_ulong opens, absent, reads, mapped_reads, bytes_checked, failures;
 static atomic_ulong changes, removals, additions, replacements, listings;
 static atomic_ulong seen_version[MAX_VERSIONS];
 
-static void failure(const char *format, const char *detail, int error) {
-    fprintf(stderr, "FAIL: %s%s%s%s\n", format, detail ? detail : "", error ? ": " : "",
+/* Reports "FAIL: <what><detail>[: <errno text>]" and counts it. */
+static void failure(const char *what, const char *detail, int error) {
+    fprintf(stderr, "FAIL: %s%s%s%s\n", what, detail ? detail : "", error ? ": " : "",
             error ? strerror(error) : "");
     atomic_fetch_add(&failures, 1);
 }
@@ -281,7 +282,9 @@ static int put_generation(unsigned g) {
     return status;
 }
 
-static void churn_once(uint64_t *state, bool *present, unsigned *version, unsigned *generation) {
+/* One change: a source replacement (1 in 10), a removal (3 in 20, of a
+ * present manifest) or a manifest written at a random version. */
+static void churn_once(uint64_t *state, bool *present, unsigned *generation) {
     unsigned k = (unsigned)(next_random(state) % names);
     unsigned action = (unsigned)(next_random(state) % 20);
     if (action < 2) {
@@ -299,7 +302,6 @@ static void churn_once(uint64_t *state, bool *present, unsigned *version, unsign
         if (put_manifest(k, v) == 0) {
             atomic_fetch_add(present[k] ? &changes : &additions, 1);
             present[k] = true;
-            version[k] = v;
         }
     }
 }
@@ -375,8 +377,7 @@ int main(int argc, char **argv) {
     }
     /* The manifests start (and end) at version 0, the source at generation 0. */
     bool present[MAX_NAMES];
-    unsigned version[MAX_NAMES];
-    for (unsigned k = 0; k < names; k++) present[k] = true, version[k] = 0;
+    for (unsigned k = 0; k < names; k++) present[k] = true;
     unsigned generation = 0;
 
     pthread_t workers[257];
@@ -389,7 +390,7 @@ int main(int argc, char **argv) {
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     while (seconds_since(&start) < seconds && atomic_load(&failures) == 0) {
-        churn_once(&state, present, version, &generation);
+        churn_once(&state, present, &generation);
         usleep((useconds_t)(10000 + next_random(&state) % 40000));  /* 10-50 ms */
     }
     atomic_store(&stopping, true);
