@@ -33,9 +33,9 @@ for tool in useradd userdel groupadd groupdel setpriv; do
   command -v "$tool" >/dev/null || skip "no $tool"
 done
 
-alice=irpafs-t-alice
-bob=irpafs-t-bob
-models=irpafs-t-models
+alice=irpafs-a$$  # names of this run: tests may run concurrently
+bob=irpafs-b$$
+models=irpafs-m$$
 created_users=()
 created_groups=()
 remove_accounts() {
@@ -43,9 +43,10 @@ remove_accounts() {
   for name in "${created_users[@]}"; do userdel "$name" >/dev/null 2>&1 || true; done
   for name in "${created_groups[@]}"; do groupdel "$name" >/dev/null 2>&1 || true; done
 }
-# lib.sh's cleanup reads $?: hand it the test's status after removing the accounts.
+# lib.sh's cleanup reads $?: hand it the test's status after removing the accounts
+# (errexit off, or a failing status would end the trap before cleanup).
 stuck_pid=  # a server this test stops: resumed before cleanup looks at its mount
-trap 'status=$?; [ -n "$stuck_pid" ] && kill -CONT "$stuck_pid"; remove_accounts; (exit $status); cleanup' EXIT
+trap 'status=$?; set +e; [ -n "$stuck_pid" ] && kill -CONT "$stuck_pid"; remove_accounts; (exit $status); cleanup' EXIT
 
 if ! getent group "$models" >/dev/null; then
   groupadd "$models" || skip "cannot create group $models"

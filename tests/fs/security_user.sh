@@ -16,10 +16,10 @@ for tool in useradd userdel setpriv unshare mknod; do
 done
 [ -u "$(command -v fusermount3)" ] || skip "fusermount3 is not set-uid"
 
-carol=irpafs-t-carol
+carol=irpafs-c$$  # a name of this run: tests may run concurrently
 created=no
 remove_account() { [ "$created" = yes ] && userdel "$carol" >/dev/null 2>&1; return 0; }
-trap 'status=$?; remove_account; (exit $status); cleanup' EXIT
+trap 'status=$?; set +e; remove_account; (exit $status); cleanup' EXIT
 if ! getent passwd "$carol" >/dev/null; then
   useradd -M -U -s /usr/sbin/nologin "$carol" || skip "cannot create user $carol"
   created=yes
