@@ -22,3 +22,9 @@ stop_server() {  # MOUNTPOINT PID
   mountpoint -q "$1" && fail "$1 still mounted after fusermount3 -u"
   return 0
 }
+
+# CPU time (user + system) PID has used, in milliseconds: steadier than
+# wall-clock times on a busy machine.
+cpu_ms() {  # PID
+  awk -v tick="$(getconf CLK_TCK)" '{printf "%d", ($14 + $15) * 1000 / tick}' "/proc/$1/stat"
+}

@@ -52,7 +52,7 @@ listed=$(grep -c '`blk\.' "$work/inspect.txt") || true
 
 t=$(now)
 start_irpafs server "$work/manifests" "$work/mnt"
-echo "mount (load and lay out $entries entries): $(since "$t")"
+echo "mount (load and lay out $entries entries): $(since "$t"), server CPU $(cpu_ms "$server_pid") ms"
 echo "server VmRSS with it mounted: $(awk '/^VmRSS/ {print $2, $3}' "/proc/$server_pid/status")"
 t=$(now)
 ls -l "$work/mnt" >"$work/ls.txt"
