@@ -148,6 +148,15 @@ sync
 archive_bytes=$(stat -c %s "$work/archive/model.irpa")
 warm_sources() { cat "$work/model.safetensors" "$work/archive/model.irpa" "$work/model.sqsh" >/dev/null; }
 warm_sources
+# Before each run of a case that wants the sources cached: reads back whatever
+# is no longer resident (another job on the machine may drop caches too).
+ensure_warm() {
+  local percent path
+  while read -r percent path; do
+    [ "$percent" = 100.0 ] || cat "$path" >/dev/null
+  done < <("$tools/pagecache" resident "$work/model.safetensors" "$work/archive/model.irpa" \
+             "$work/model.sqsh")
+}
 
 # --- mounts ----------------------------------------------------------------------
 systems=(plain irpafs passthrough_ll squashfuse_ll bindfs)
@@ -229,6 +238,7 @@ if want_case 1; then
     log "case 1: sequential dd, FUSE cache empty, readahead $readahead"
     set_readahead "$readahead"
     for ((run = 0; run < runs; run++)); do
+      ensure_warm
       for system in $(rotated "$run" "${systems[@]}"); do
         evict "$system"
         sample "1-seq-$readahead" "$system" MB/s "$(dd_mbps "${file[$system]}")"
@@ -242,6 +252,7 @@ if want_case 2; then
   log "case 2: re-read (FUSE page cache hit)"
   for system in "${systems[@]}"; do dd_mbps "${file[$system]}" >/dev/null; done
   for ((run = 0; run < runs; run++)); do
+    ensure_warm
     for system in $(rotated "$run" "${systems[@]}"); do
       sample 2-reread "$system" MB/s "$(dd_mbps "${file[$system]}")"
     done
@@ -267,6 +278,7 @@ if want_case 3; then
       per_job=$((total / jobs / mib * mib))
       [ "$per_job" -le "$region" ] || per_job=$region
       for ((run = 0; run < runs; run++)); do
+        ensure_warm
         for system in $(rotated "$run" "${systems[@]}"); do
           evict "$system"
           timeout 300 fio --name=random --filename="${file[$system]}" --readonly \
@@ -286,6 +298,7 @@ fi
 if want_case 4; then
   log "case 4: IREE's access pattern (mmap, entry table, pread every tensor)"
   for ((run = 0; run < runs; run++)); do
+    ensure_warm
     for system in $(rotated "$run" "${systems[@]}"); do
       evict "$system"
       result=$(timeout 300 "$tools/iree_read" "${file[$system]}")
@@ -297,6 +310,7 @@ fi
 if want_case 5; then
   log "case 5: cp out of the mount (FUSE cache empty; the copy is removed unsynced)"
   for ((run = 0; run < runs; run++)); do
+    ensure_warm
     for system in $(rotated "$run" "${systems[@]}"); do
       evict "$system"
       sync  # no writeback of earlier runs during this one
@@ -320,6 +334,7 @@ done
 if want_case 5; then
   log "case 5: materialize (written and fsynced): irpa build vs cp of the source"
   for ((run = 0; run < runs; run++)); do
+    ensure_warm
     for way in $(rotated "$run" build cp); do
       start=$(date +%s%N)
       if [ "$way" = build ]; then
@@ -350,6 +365,7 @@ if want_case 6 && [ "$standin" -eq 0 ]; then
   done
   log "case 6: manifest load + mount until the first byte is readable ($scale_sizes entries)"
   for ((run = 0; run < runs; run++)); do
+    ensure_warm
     for entries in $(rotated "$run" $scale_sizes); do
       mountpoint="$work/mnt/scale-$entries"
       mkdir -p "$mountpoint"
