@@ -99,7 +99,7 @@ static int copy_source(writer *w, const irpa_source *source, uint64_t offset,
 
 static int check_source(writer *w, const irpa_source *source) {
     char why[256];
-    if (irpa_source_changed(source, why, sizeof why))
+    if (irpa_source_changed(source, NULL, why, sizeof why))
         return irpa_error(w->errors, "%s: source '%s' changed while building: %s", w->out_name,
                           source->path, why);
     return 0;

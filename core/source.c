@@ -63,23 +63,25 @@ static int same_time(struct timespec a, struct timespec b) {
     return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
-int irpa_source_changed(const irpa_source *source, char *why, size_t why_size) {
-    struct stat st;
-    if (fstat(source->fd, &st) != 0) {
+int irpa_source_changed(const irpa_source *source, struct stat *now, char *why,
+                        size_t why_size) {
+    struct stat local;
+    struct stat *st_pointer = now ? now : &local;
+    if (fstat(source->fd, st_pointer) != 0) {
         snprintf(why, why_size, "cannot be checked: %s", strerror(errno));
         return 1;
     }
-    if ((uint64_t)st.st_size < source->size) {
+    if ((uint64_t)st_pointer->st_size < source->size) {
         snprintf(why, why_size, "truncated from %llu to %llu bytes",
-                 (unsigned long long)source->size, (unsigned long long)st.st_size);
+                 (unsigned long long)source->size, (unsigned long long)st_pointer->st_size);
         return 1;
     }
-    if ((uint64_t)st.st_size != source->size) {
+    if ((uint64_t)st_pointer->st_size != source->size) {
         snprintf(why, why_size, "size changed from %llu to %llu bytes",
-                 (unsigned long long)source->size, (unsigned long long)st.st_size);
+                 (unsigned long long)source->size, (unsigned long long)st_pointer->st_size);
         return 1;
     }
-    if (!same_time(st.st_mtim, source->mtime)) {
+    if (!same_time(st_pointer->st_mtim, source->mtime)) {
         snprintf(why, why_size, "modified in place (mtime changed)");
         return 1;
     }

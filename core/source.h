@@ -9,6 +9,7 @@
 #define IRPA_SOURCE_H
 
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -47,8 +48,10 @@ void irpa_source_close(irpa_source *source);
 /* Compares a fresh fstat of the open descriptor with the snapshot.
  * Returns 0 when unchanged; otherwise 1 and writes to `why` (size `why_size`)
  * how it changed ("truncated from 1024 to 512 bytes", "modified in place
- * (mtime changed)"). */
-int irpa_source_changed(const irpa_source *source, char *why, size_t why_size);
+ * (mtime changed)"). The fresh stat goes to `now` when it is not NULL (its
+ * st_nlink is 0 once the file has no name left). */
+int irpa_source_changed(const irpa_source *source, struct stat *now, char *why,
+                        size_t why_size);
 
 /* Whether the path still names the file that was opened (same dev and
  * inode). 0 when it was deleted or replaced by another file, 1 otherwise. */

@@ -215,13 +215,6 @@ static bool already_checked(const irpa_segment *segments, size_t index) {
     return false;
 }
 
-/* Whether the open source file has no name left (deleted, or replaced by a
- * rename): one fstat, cheap enough for every read. */
-static bool source_unlinked(const irpa_source *source) {
-    struct stat st;
-    return fstat(source->fd, &st) == 0 && st.st_nlink == 0;
-}
-
 /* Whether the source's path should be looked up again, which catches a
  * replaced source that still has another name (at most every
  * PATH_CHECK_INTERVAL_MS per source: it only decides a log line, and a
@@ -235,10 +228,11 @@ static bool path_check_due(irpafs_file *file, uint32_t index) {
     return atomic_compare_exchange_strong(&file->path_checked[index], &last, now_ms);
 }
 
-/* Whether the source file is no longer the one at its path. */
-static bool source_replaced(irpafs_file *file, uint32_t index) {
+/* Whether the source file is no longer the one at its path; `now` is a
+ * fresh fstat of it. */
+static bool source_replaced(irpafs_file *file, uint32_t index, const struct stat *now) {
     const irpa_source *source = &file->archive->sources[index];
-    if (source_unlinked(source)) return true;
+    if (now->st_nlink == 0) return true; /* no name left: deleted or renamed over */
     return path_check_due(file, index) && !irpa_source_path_is_current(source);
 }
 
@@ -267,12 +261,13 @@ static int check_sources(irpafs_file *file, const irpa_segment *segments, size_t
         if (segments[i].kind != IRPA_SEGMENT_SOURCE || already_checked(segments, i)) continue;
         uint32_t index = segments[i].source;
         char why[256];
-        if (irpa_source_changed(&file->archive->sources[index], why, sizeof why)) {
+        struct stat now;
+        if (irpa_source_changed(&file->archive->sources[index], &now, why, sizeof why)) {
             report_source(file, index, IRPAFS_REPORTED_CHANGED, why);
             return EIO;
         }
         bool reported = atomic_load(&file->reported[index]) & IRPAFS_REPORTED_REPLACED;
-        if (!reported && source_replaced(file, index))
+        if (!reported && source_replaced(file, index, &now))
             report_source(file, index, IRPAFS_REPORTED_REPLACED, NULL);
     }
     return 0;
