@@ -119,7 +119,7 @@ cleanup() {
     fi
   done
   for pid in "${server_pids[@]}"; do
-    kill -0 "$pid" 2>/dev/null && kill "$pid" 2>/dev/null || true
+    if kill -0 "$pid" 2>/dev/null; then kill "$pid" 2>/dev/null || true; fi
   done
   if [ "$keep" -eq 1 ]; then
     echo "bench: work directory kept: $work" >&2
@@ -326,7 +326,7 @@ fi
 for system in "${fuse_systems[@]}"; do
   for field in VmHWM VmRSS; do
     case $field in VmHWM) row=6-rss-peak ;; VmRSS) row=6-rss-after ;; esac
-    printf '%s\t%s\tMiB\t%s\n' $row "$system" \
+    printf '%s\t%s\tMiB\t%s\n' "$row" "$system" \
       "$(awk -v kib="$(rss "${pid[$system]}" $field)" 'BEGIN { printf "%.1f", kib / 1024 }')" >>"$samples"
   done
 done
@@ -366,6 +366,7 @@ if want_case 6 && [ "$standin" -eq 0 ]; then
   log "case 6: manifest load + mount until the first byte is readable ($scale_sizes entries)"
   for ((run = 0; run < runs; run++)); do
     ensure_warm
+    # shellcheck disable=SC2086  # the sizes are words
     for entries in $(rotated "$run" $scale_sizes); do
       mountpoint="$work/mnt/scale-$entries"
       mkdir -p "$mountpoint"
