@@ -375,11 +375,20 @@ static size_t find_data_entry(const irpa_archive *archive, uint64_t position) {
     return low == 0 ? archive->data_count : low - 1;
 }
 
-/* Appends a segment; merges adjacent zero runs. Returns 0 when out of room. */
+/* Whether `next` continues `previous`: zero after zero, or the bytes right
+ * after it in the same source (tensors stored back to back). */
+static int continues(const irpa_segment *previous, const irpa_segment *next) {
+    if (previous->kind != next->kind) return 0;
+    if (next->kind == IRPA_SEGMENT_ZERO) return 1;
+    return next->kind == IRPA_SEGMENT_SOURCE && previous->source == next->source &&
+           previous->source_offset + previous->length == next->source_offset;
+}
+
+/* Appends a segment, merged into the previous one when it continues it.
+ * Returns 0 when out of room. */
 static int push_segment(irpa_segment *segments, size_t max_segments, size_t *count,
                         irpa_segment segment) {
-    if (segment.kind == IRPA_SEGMENT_ZERO && *count > 0 &&
-        segments[*count - 1].kind == IRPA_SEGMENT_ZERO) {
+    if (*count > 0 && continues(&segments[*count - 1], &segment)) {
         segments[*count - 1].length += segment.length;
         return 1;
     }

@@ -257,6 +257,30 @@ static void test_map_windows_agree_with_whole_read(void **state) {
     irpa_archive_free(archive);
 }
 
+/* Tensors stored back to back in a source, and back to back in the
+ * archive, come out as one segment: one copy or splice for all of them. */
+static void test_back_to_back_tensors_map_to_one_segment(void **state) {
+    (void)state;
+    irpa_archive *archive = new_archive();
+    irpa_source source = make_source(4096, 4096);
+    irpa_errors errors = {0};
+    irpa_archive_add_source(archive, &source, &errors);
+    irpa_archive_add_data(archive, "a", 0, 100, 128, NULL, 0, NULL, &errors);
+    irpa_archive_add_data(archive, "b", 0, 228, 64, NULL, 0, NULL, &errors);
+    irpa_archive_add_data(archive, "c", 0, 1000, 64, NULL, 0, NULL, &errors); /* a jump */
+    finish(archive);
+    irpa_segment segments[8];
+    uint64_t covered;
+    size_t count = irpa_archive_map(archive, archive->storage_offset, 256, segments, 8, &covered);
+    assert_int_equal(covered, 256);
+    assert_int_equal(count, 2);
+    assert_int_equal(segments[0].source_offset, 100);
+    assert_int_equal(segments[0].length, 192);
+    assert_int_equal(segments[1].source_offset, 1000);
+    assert_int_equal(segments[1].length, 64);
+    irpa_archive_free(archive);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty_archive_is_4096_bytes),
@@ -266,6 +290,7 @@ int main(void) {
         cmocka_unit_test(test_ranges_past_source_or_overflowing_are_refused),
         cmocka_unit_test(test_tensor_and_archive_over_4_gib),
         cmocka_unit_test(test_map_windows_agree_with_whole_read),
+        cmocka_unit_test(test_back_to_back_tensors_map_to_one_segment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
