@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,12 +54,20 @@ static struct timespec newest_time(struct timespec a, struct timespec b) {
     return a.tv_nsec >= b.tv_nsec ? a : b;
 }
 
+/* Above this many bytes of header and entries, freeing a version gives its
+ * memory back to the system (malloc_trim): glibc would otherwise keep it
+ * in the arena of whichever thread freed it. */
+#define IRPAFS_TRIM_BYTES (1u << 20)
+
 static void version_free(irpafs_file *file) {
+    bool large = file->archive->head_length + file->archive->entry_count * sizeof(irpa_entry) >
+                 IRPAFS_TRIM_BYTES;
     irpa_archive_free(file->archive);
     free(file->manifest_path);
     free(file->reported);
     free(file->path_checked);
     free(file);
+    if (large) malloc_trim(0);
 }
 
 /* Unlinks a version from the list of live ones (table mutex held). */
