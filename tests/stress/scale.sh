@@ -4,7 +4,8 @@
 # `irpa inspect` through the mount, the whole file and random reads agree
 # with `irpa build` output. Timings and the server's memory are printed for
 # information (nothing asserts on them); the per-read cost is shown next to
-# a 10-entry archive of about the same size.
+# a 10-entry archive of about the same size. Five reloads of the manifest
+# leave the server's memory and descriptors where they were.
 source "$(dirname "$0")/../fs/lib.sh"
 source "$(dirname "$0")/common.sh"
 require_fuse
@@ -94,6 +95,30 @@ for name in big few; do
   cat "$work/mnt/$name.irpa" >/dev/null
   echo "cold read of $name.irpa ($(stat -c %s "$work/$name.irpa") bytes): $(since "$t")"
 done
+# Reloads: the manifest touched five times, each version read whole; once
+# the kernel has forgotten the old versions, memory and descriptors are
+# back to where they were (each reload frees the version it replaces).
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status"; }
+fds() { find "/proc/$server_pid/fd" -mindepth 1 -lname 'pipe:*' -o -mindepth 1 -print | wc -l; }
+rss_before=$(rss_kb) fds_before=$(fds)
+for ((i = 0; i < 5; i++)); do
+  inode=$(stat -c %i "$work/mnt/big.irpa")
+  touch "$work/manifests/big.yaml"
+  reloaded() { [ "$(stat -c %i "$work/mnt/big.irpa")" != "$inode" ]; }
+  WAIT_LIMIT=10 wait_for reloaded || fail "big.yaml touched but not reloaded"
+  cat "$work/mnt/big.irpa" >/dev/null
+done
+cmp "$work/mnt/big.irpa" "$work/big.irpa" || fail "the reloaded archive differs from irpa build"
+if sync && echo 2 >/proc/sys/vm/drop_caches 2>/dev/null; then
+  sleep 1
+  echo "VmRSS after 5 reloads: $(rss_kb) kB (before: $rss_before kB)"
+  [ "$(rss_kb)" -le $((rss_before + rss_before / 2 + 8192)) ] ||
+    fail "VmRSS grew from $rss_before kB to $(rss_kb) kB over 5 reloads"
+  fds_back() { [ "$(fds)" -eq "$fds_before" ]; }
+  wait_for fds_back || fail "$(fds) descriptors after 5 reloads, $fds_before before"
+else
+  echo "note: cannot drop the kernel's caches; memory after reloads not checked"
+fi
 kill -0 "$server_pid" || fail "server died"
 stop_server "$work/mnt" "$server_pid"
 echo "ok: a $entries-entry archive mounts and reads back as irpa build writes it"
