@@ -208,7 +208,19 @@ static irpa_segment *map_range(const irpa_archive *archive, uint64_t offset, uin
     return segments;
 }
 
-static bool already_checked(const irpa_segment *segments, size_t index) {
+#define CHECKED_BITS 1024  /* sources whose checks a read tracks in a bitmap */
+
+/* Whether the source of segments[index] was checked for an earlier segment
+ * of the same read; `checked` holds a bit per source below CHECKED_BITS
+ * (O(1)), beyond that the earlier segments are searched. */
+static bool already_checked(const irpa_segment *segments, size_t index, uint64_t *checked) {
+    uint32_t source = segments[index].source;
+    if (source < CHECKED_BITS) {
+        uint64_t bit = UINT64_C(1) << (source % 64);
+        bool before = checked[source / 64] & bit;
+        checked[source / 64] |= bit;
+        return before;
+    }
     for (size_t i = 0; i < index; i++)
         if (segments[i].kind == IRPA_SEGMENT_SOURCE && segments[i].source == segments[index].source)
             return true;
@@ -257,8 +269,10 @@ static void report_source(irpafs_file *file, uint32_t index, unsigned what, cons
 /* Checks each source the segments touch. 0 when all still hold the bytes
  * they had at load; EIO when one was truncated or modified in place. */
 static int check_sources(irpafs_file *file, const irpa_segment *segments, size_t count) {
+    uint64_t checked[CHECKED_BITS / 64] = {0};
     for (size_t i = 0; i < count; i++) {
-        if (segments[i].kind != IRPA_SEGMENT_SOURCE || already_checked(segments, i)) continue;
+        if (segments[i].kind != IRPA_SEGMENT_SOURCE || already_checked(segments, i, checked))
+            continue;
         uint32_t index = segments[i].source;
         char why[256];
         struct stat now;
