@@ -454,6 +454,23 @@ size_t irpa_archive_map(const irpa_archive *archive, uint64_t offset, uint64_t l
     return count;
 }
 
+int irpa_archive_fill(const irpa_archive *archive, const irpa_segment *segments, size_t count,
+                      void *buffer) {
+    uint8_t *out = buffer;
+    for (size_t i = 0; i < count; i++) {
+        const irpa_segment *segment = &segments[i];
+        if (segment->kind == IRPA_SEGMENT_MEMORY)
+            memcpy(out, segment->memory, segment->length);
+        else if (segment->kind == IRPA_SEGMENT_ZERO)
+            memset(out, 0, segment->length);
+        else if (irpa_source_pread(&archive->sources[segment->source], out, segment->length,
+                                   segment->source_offset) != 0)
+            return -1;
+        out += segment->length;
+    }
+    return 0;
+}
+
 int64_t irpa_archive_read(const irpa_archive *archive, uint64_t offset, uint64_t length,
                           void *buffer) {
     uint8_t *out = buffer;
@@ -465,17 +482,8 @@ int64_t irpa_archive_read(const irpa_archive *archive, uint64_t offset, uint64_t
         size_t count = irpa_archive_map(archive, offset + done, length - done, segments, 16,
                                         &covered);
         if (count == 0) break;
-        for (size_t i = 0; i < count; i++) {
-            const irpa_segment *segment = &segments[i];
-            if (segment->kind == IRPA_SEGMENT_MEMORY)
-                memcpy(out + done, segment->memory, segment->length);
-            else if (segment->kind == IRPA_SEGMENT_ZERO)
-                memset(out + done, 0, segment->length);
-            else if (irpa_source_pread(&archive->sources[segment->source], out + done,
-                                       segment->length, segment->source_offset) != 0)
-                return -1;
-            done += segment->length;
-        }
+        if (irpa_archive_fill(archive, segments, count, out + done) != 0) return -1;
+        done += covered;
     }
     return (int64_t)done;
 }

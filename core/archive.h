@@ -129,6 +129,12 @@ typedef struct irpa_segment {
 size_t irpa_archive_map(const irpa_archive *archive, uint64_t offset, uint64_t length,
                         irpa_segment *segments, size_t max_segments, uint64_t *covered);
 
+/* Fills `buffer` with the bytes `count` segments (from irpa_archive_map)
+ * describe, one after the other, reading sources with pread. Returns 0, or
+ * -1 with errno set (EIO when a source is shorter than its snapshot). */
+int irpa_archive_fill(const irpa_archive *archive, const irpa_segment *segments, size_t count,
+                      void *buffer);
+
 /* Fills `buffer` with archive bytes [offset, offset + length) clipped at
  * file_size, reading sources with pread. Returns the bytes filled (0 at or
  * past the end), or -1 with errno set (EIO when a source is shorter than

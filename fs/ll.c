@@ -340,17 +340,8 @@ static int reply_copied(fuse_req_t req, const irpa_archive *archive,
     uint8_t *buffer = copy_buffer();
     if (!buffer) return ENOMEM;
     size_t used = 0;
-    for (size_t i = 0; i < count; i++) {
-        const irpa_segment *segment = &segments[i];
-        if (segment->kind == IRPA_SEGMENT_MEMORY)
-            memcpy(buffer + used, segment->memory, segment->length);
-        else if (segment->kind == IRPA_SEGMENT_ZERO)
-            memset(buffer + used, 0, segment->length);
-        else if (irpa_source_pread(&archive->sources[segment->source], buffer + used,
-                                   segment->length, segment->source_offset) != 0)
-            return EIO;
-        used += (size_t)segment->length;
-    }
+    for (size_t i = 0; i < count; i++) used += (size_t)segments[i].length;
+    if (irpa_archive_fill(archive, segments, count, buffer) != 0) return EIO;
     fuse_reply_buf(req, (const char *)buffer, used);
     return 0;
 }
