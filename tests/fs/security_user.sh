@@ -84,6 +84,9 @@ wait $pid || status=$?
 mounted && fail "still mounted after SIGTERM: $(cat "$work/carol.log")"
 echo "ok"
 INSIDE
-unshare -m --propagation private bash "$work/inside.sh" "$work" "$carol" "$carol_group" "$IRPAFS" \
+# The build directory may not be reachable by other users (a checkout under
+# a 0700 directory): the user runs a copy of the server from the work dir.
+cp "$IRPAFS" "$work/irpafs" && chmod 755 "$work/irpafs"
+unshare -m --propagation private bash "$work/inside.sh" "$work" "$carol" "$carol_group" "$work/irpafs" \
   || fail "the user's server misbehaved (see above)"
 echo "ok: a user's server serves by the rule, refuses what the user cannot read, unmounts at SIGTERM"
