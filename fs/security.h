@@ -15,7 +15,7 @@
  * every directory on each source's canonical path, so that the kernel's
  * default_permissions check on the archive never lets a user read what
  * those bits would not let them read (the exact rule is in
- * tests/fs/SECURITY.md and in security.c). They never depend on the
+ * the README's Security section and in security.c). They never depend on the
  * server's own rights. */
 #ifndef IRPAFS_SECURITY_H
 #define IRPAFS_SECURITY_H

@@ -2,7 +2,7 @@
 # Security of a shared mount (root server, -o allow_other), with two test
 # users: alice (in group models) and bob (not):
 #  - each archive's owner, group and mode follow the rule of
-#    tests/fs/SECURITY.md for several combinations of source and manifest
+#    the README's Security section for several combinations of source and manifest
 #    permissions, and, for every archive and user, reading through the
 #    mount succeeds only if reading every source directly does (the kernel
 #    checks with default_permissions; EACCES otherwise);

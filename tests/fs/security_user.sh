@@ -3,7 +3,7 @@
 # fusermount3, in a private mount namespace where /dev/fuse is usable by
 # everyone (as on a stock Debian host; our CI container has it root-only):
 #  - carol's archives have the owner, group and mode of the rule in
-#    tests/fs/SECURITY.md, and she reads the right bytes;
+#    the README's Security section, and she reads the right bytes;
 #  - a source carol cannot read is refused (Permission denied, logged),
 #    even if root could read it;
 #  - the server holds no capability and has no no_new_privs, so that
