@@ -90,7 +90,7 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
 threads_now() { awk '/^Threads/ {print $2}' "/proc/$pid/status"; }
 # Back in the first state, and the kernel has forgotten what it can.
 settle() {  # WHAT
-  WAIT_LIMIT=10 wait_for serves_first_state || fail "$1: the mount does not serve the first state"
+  WAIT_LIMIT=30 wait_for serves_first_state || fail "$1: the mount does not serve the first state"
   if $can_drop; then
     sync
     echo 2 >/proc/sys/vm/drop_caches

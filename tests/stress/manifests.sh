@@ -85,7 +85,7 @@ changes_show() {
     cmp -s "$work/mnt/m$((count + i)).irpa" "$work/expected/m$((count + i)).irpa" || return 1
   done
 }
-WAIT_LIMIT=10 wait_for changes_show || fail "changes among $count manifests not served"
+WAIT_LIMIT=30 wait_for changes_show || fail "changes among $count manifests not served"
 listed=$(ls "$work/mnt" | grep -c '\.irpa$') || true
 [ "$listed" -eq "$count" ] || fail "$listed archives listed after the changes, not $count"
 grep -qiE "invalid|error|cannot" "$work/server.log" && fail "errors logged: $(head -5 "$work/server.log")"
