@@ -48,4 +48,22 @@ static void fuzz_check_tensors(const irpa_source *source, const irpa_tensor_list
     }
 }
 
+/* Runs `read` (a model.h reader) on the source: success must come with no
+ * error and tensors inside the file, failure with a message. */
+static void fuzz_read_tensors(const irpa_source *source,
+                              int (*read)(const irpa_source *, irpa_tensor_list *,
+                                          irpa_errors *)) {
+    irpa_errors errors = {0};
+    irpa_tensor_list list = {0};
+    (void)irpa_model_detect(source, NULL);
+    if (read(source, &list, &errors) == 0) {
+        if (errors.count != 0) abort();
+        fuzz_check_tensors(source, &list);
+    } else if (errors.count == 0) {
+        abort(); /* a failure must say why */
+    }
+    irpa_tensor_list_free(&list);
+    irpa_errors_clear(&errors);
+}
+
 #endif
