@@ -17,7 +17,16 @@ typedef struct resolved_source {
     size_t file_count;          /* files (shards) it spans */
     int tensors_read;           /* tensor lists below are filled */
     irpa_tensor_list *tensors;  /* per file, file_count of them */
+    struct named_tensor *by_name; /* every tensor sorted by name, built on first lookup */
+    size_t named_count;         /* entries in by_name */
 } resolved_source;
+
+/* A tensor of a source, for lookup by name. */
+typedef struct named_tensor {
+    const char *name;           /* the tensor's name (owned by its list) */
+    uint32_t file;              /* which file of the source */
+    size_t index;               /* its index in that file's list */
+} named_tensor;
 
 typedef struct resolver {
     const irpa_manifest *manifest;
@@ -115,6 +124,7 @@ static void free_resolved(resolver *r) {
         for (size_t f = 0; resolved->tensors && f < resolved->file_count; f++)
             irpa_tensor_list_free(&resolved->tensors[f]);
         free(resolved->tensors);
+        free(resolved->by_name);
     }
     free(r->sources);
 }
@@ -195,19 +205,50 @@ static int add_all_tensors(resolver *r, const irpa_manifest_entry *entry, const 
     return status;
 }
 
+/* Orders by name, then by position in the source, so the first of
+ * equal names (across shards) is the one found. */
+static int compare_named(const void *a, const void *b) {
+    const named_tensor *left = a, *right = b;
+    int order = strcmp(left->name, right->name);
+    if (order) return order;
+    if (left->file != right->file) return left->file < right->file ? -1 : 1;
+    return left->index < right->index ? -1 : left->index > right->index;
+}
+
+/* Sorts a source's tensors by name once, so that each tensor entry is a
+ * binary search rather than a scan of every tensor. */
+static int index_by_name(resolver *r, resolved_source *resolved) {
+    if (resolved->by_name) return 0;
+    size_t count = 0;
+    for (size_t f = 0; f < resolved->file_count; f++) count += resolved->tensors[f].count;
+    resolved->by_name = malloc((count ? count : 1) * sizeof *resolved->by_name);
+    if (!resolved->by_name) return irpa_error(r->errors, "out of memory");
+    for (size_t f = 0; f < resolved->file_count; f++)
+        for (size_t t = 0; t < resolved->tensors[f].count; t++)
+            resolved->by_name[resolved->named_count++] =
+                (named_tensor){resolved->tensors[f].tensors[t].name, (uint32_t)f, t};
+    qsort(resolved->by_name, resolved->named_count, sizeof *resolved->by_name, compare_named);
+    return 0;
+}
+
 static int add_named_tensor(resolver *r, const irpa_manifest_entry *entry, const char *where) {
-    const resolved_source *resolved = &r->sources[entry->source];
-    for (size_t f = 0; f < resolved->file_count; f++) {
-        const irpa_tensor_list *list = &resolved->tensors[f];
-        for (size_t t = 0; t < list->count; t++) {
-            if (strcmp(list->tensors[t].name, entry->tensor) != 0) continue;
-            const char *name = entry->name ? entry->name : entry->tensor;
-            return add_tensor(r, entry, name, resolved->first_file + (uint32_t)f,
-                              &list->tensors[t], 0, where);
-        }
+    resolved_source *resolved = &r->sources[entry->source];
+    if (index_by_name(r, resolved) != 0) return -1;
+    size_t low = 0, high = resolved->named_count; /* first name >= entry->tensor */
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        if (strcmp(resolved->by_name[middle].name, entry->tensor) < 0)
+            low = middle + 1;
+        else
+            high = middle;
     }
-    return irpa_error(r->errors, "%s: source '%s' has no tensor '%s'", where,
-                      r->manifest->sources[entry->source].key, entry->tensor);
+    if (low == resolved->named_count || strcmp(resolved->by_name[low].name, entry->tensor) != 0)
+        return irpa_error(r->errors, "%s: source '%s' has no tensor '%s'", where,
+                          r->manifest->sources[entry->source].key, entry->tensor);
+    const named_tensor *found = &resolved->by_name[low];
+    const char *name = entry->name ? entry->name : entry->tensor;
+    return add_tensor(r, entry, name, resolved->first_file + found->file,
+                      &resolved->tensors[found->file].tensors[found->index], 0, where);
 }
 
 static int add_range(resolver *r, const irpa_manifest_entry *entry, const char *where) {

@@ -64,4 +64,18 @@ grep -qF '`bool_3`  [data]  metadata: PYTORCH:{"type": "Tensor", "dtype": "bool"
 "$IRPA" build -q "$work/pt-gen.yaml" -o "$work/pt-gen.irpa"
 cmp "$work/pt.irpa" "$work/pt-gen.irpa"
 
+# A tensor looked up by name in a sharded source; a missing one is an error
+# at its entry's line.
+cat >"$work/named.yaml" <<EOF
+sources:
+  m: $models/safetensors/sharded/model.safetensors.index.json
+entries:
+  - {source: m, tensor: nope}
+  - {source: m, tensor: float32_35, name: x}
+EOF
+status=0; "$IRPA" check "$work/named.yaml" 2>"$work/named.err" >/dev/null || status=$?
+[ "$status" -eq 2 ] && grep -qx "$work/named.yaml:4:5: source 'm' has no tensor 'nope'" "$work/named.err"
+sed -i '/nope/d' "$work/named.yaml"
+"$IRPA" inspect --manifest "$work/named.yaml" | grep -q '`x`'
+
 echo "ok: $count manifests and every irpa manifest output rebuilt IREE's archives"
