@@ -20,6 +20,7 @@ CASES = [
     ("1-seq-default", "1 dd bs=1M, FUSE cache empty, mount's readahead"),
     ("1-seq-512", "1 dd bs=1M, FUSE cache empty, readahead 512 KiB"),
     ("2-reread", "2 re-read, FUSE page cache hit"),
+    ("2-reread-contiguous", "2 re-read: pages in consecutive frames"),
     ("2-cold", "2 cold read, after drop_caches"),
     ("3-rand-4k-1", "3 fio random 4 KiB preads, 1 thread"),
     ("3-rand-4k-8", "3 fio random 4 KiB preads, 8 threads"),
@@ -65,19 +66,20 @@ def read_meta(path):
 def number(value, unit):
     if unit == "MB/s":
         return "%.0f" % value
-    if unit == "MiB":
+    if unit in ("MiB", "%"):
         return "%.1f" % value
     return "%.0f" % value if value >= 100 else "%.1f" % value if value >= 10 else "%.2f" % value
 
 
 def speed_ratio(irpafs, other, unit):
     """irpafs's speed over the other's: > 1 means irpafs is faster."""
-    if unit == "MiB" or not irpafs or not other:
+    if unit in ("MiB", "%") or not irpafs or not other:
         return None
     return irpafs / other if unit == "MB/s" else other / irpafs
 
 
-def summarize(values, units):
+def summarize(values, units, planned_runs):
+    """Rows of the table; a row measured more often than `planned_runs` says so."""
     rows = []
     for case, description in CASES:
         if case not in units:
@@ -88,6 +90,9 @@ def summarize(values, units):
             runs = values.get((case, system))
             if runs:
                 stats[system] = (statistics.median(runs), min(runs), max(runs), len(runs))
+        counts = {count for _, _, _, count in stats.values()}
+        if planned_runs and counts and max(counts) > planned_runs:
+            description += " (%s runs)" % "/".join(str(c) for c in sorted(counts))
         irpafs = stats.get("irpafs", (None,))[0]
         ratios = {s: speed_ratio(irpafs, stats[s][0], unit) for s in stats if s != "irpafs"}
         peers = [s for s in FUSE_PEERS if ratios.get(s) is not None]
@@ -155,7 +160,8 @@ def main():
     values, units = read_samples(sys.argv[1])
     meta = read_meta(sys.argv[2])
     prefix = sys.argv[3]
-    rows = summarize(values, units)
+    runs = int(meta["runs"]) if meta.get("runs", "").isdigit() else None
+    rows = summarize(values, units, runs)
     legend = ("median (min-max) of %s interleaved runs; Nx = irpafs's speed / that system's "
               "(> 1: irpafs faster; for ms rows the inverse of the time ratio)"
               % meta.get("runs", "?"))
