@@ -66,6 +66,7 @@ static void version_free(irpafs_file *file) {
     free(file->manifest_path);
     free(file->reported);
     free(file->path_checked);
+    free(file->found_unchanged);
     free(file);
     if (large) malloc_trim(0);
 }
@@ -98,10 +99,13 @@ static irpafs_file *version_new(irpafs_table *table, const char *manifest_path,
     size_t slots = archive->source_count ? archive->source_count : 1;
     file->reported = calloc(slots, sizeof *file->reported);
     file->path_checked = calloc(slots, sizeof *file->path_checked);
-    if (!file->manifest_path || !file->reported || !file->path_checked) {
+    file->found_unchanged = calloc(slots, sizeof *file->found_unchanged);
+    if (!file->manifest_path || !file->reported || !file->path_checked ||
+        !file->found_unchanged) {
         free(file->manifest_path);
         free(file->reported);
         free(file->path_checked);
+        free(file->found_unchanged);
         free(file);
         return NULL;
     }

@@ -50,6 +50,7 @@ typedef struct irpafs_file {
     atomic_uint references;       /* owners: the manifest record, the table, each open handle */
     atomic_uint *reported;        /* per source: IRPAFS_REPORTED_* bits already logged */
     atomic_llong *path_checked;   /* per source: when its path was last checked, CLOCK_MONOTONIC_COARSE ms */
+    atomic_llong *found_unchanged; /* per source: when a read last found it unchanged, CLOCK_MONOTONIC ns */
     uint64_t lookups;             /* kernel lookup count (table mutex) */
     bool listed;                  /* the current version of its name, in the directory (table mutex) */
     bool in_inode_table;          /* the table holds a reference (table mutex) */

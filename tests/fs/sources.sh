@@ -4,11 +4,15 @@
 #    never a crash); the server stays up; another archive is fine; the log
 #    says which source changed and how;
 #  - rewritten in place (same size, new mtime): EIO as well;
+#  - small reads (4 KiB, O_DIRECT: one request each, which the server copies
+#    rather than splices) get EIO too, including a read right after the
+#    truncation that trusts the server's check of a moment before;
 #  - touching the manifest reloads it and serves the new source's bytes;
 #  - deleted, or replaced by rename: the old bytes are still served exactly
 #    (through the descriptor opened at load), and the log says so.
 source "$(dirname "$0")/lib.sh"
 require_fuse
+: "${TRUNCATE_RACE:?}"
 reference=$IRPA_TESTDATA/reference
 WAIT_LIMIT=${IRPAFS_RELOAD_LIMIT:-3}
 
@@ -31,10 +35,18 @@ expect_eio() {  # FILE WHAT
   grep -q "Input/output error" <<<"$err" || fail "$2: expected EIO, got: $err"
 }
 alive() { kill -0 "$server_pid" || fail "server died"; mountpoint -q "$mnt" || fail "mount gone"; }
+last_block() { echo $(($(stat -c %s "$1") / 4096 * 4096 - 4096)); }  # FILE: offset of its last full 4 KiB
+expect_small_eio() {  # FILE WHAT: one 4 KiB request at the last full block
+  local err
+  if err=$(dd if="$1" iflag=direct,skip_bytes bs=4096 skip="$(last_block "$1")" count=1 \
+             status=none 2>&1 >/dev/null); then fail "$2: small read succeeded"; fi
+  grep -q "Input/output error" <<<"$err" || fail "$2: small read: expected EIO, got: $err"
+}
 
 # 1. truncate in place
 truncate -s 600000 "$work/llama.gguf"
 expect_eio "$mnt/llama.irpa" "truncated source"
+expect_small_eio "$mnt/llama.irpa" "truncated source"
 # the header (in memory, no source bytes) is still readable: only reads
 # that touch the changed source fail (O_DIRECT, so the read is not widened
 # to pages of readahead)
@@ -67,6 +79,7 @@ with open(path, "r+b") as f:
 os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
 PY
 expect_eio "$mnt/overall.irpa" "source rewritten in place"
+expect_small_eio "$mnt/overall.irpa" "source rewritten in place"
 grep -q "archive overall.irpa: source .*overall.safetensors modified in place" "$log" \
   || fail "rewrite not logged: $(cat "$log")"
 alive
@@ -92,6 +105,16 @@ drop_cache "$mnt/llama.irpa"
 cmp "$mnt/llama.irpa" "$reference/llama-2-tiny-random.irpa" || fail "renamed-over source: bytes differ"
 grep -q "archive llama.irpa: source .*llama.gguf was deleted or replaced" "$log" \
   || fail "replacement not logged: $(cat "$log")"
+alive
+
+# 6. a small read, the source truncated, the same small read at once: EIO
+copy_model gguf/llama-2-tiny-random.gguf "$work/race.gguf"
+"$IRPA" manifest "$work/race.gguf" -o "$work/manifests/race.yaml"
+wait_for test -e "$mnt/race.irpa" || fail "race.irpa did not appear"
+"$TRUNCATE_RACE" "$mnt/race.irpa" "$work/race.gguf" 600000 "$(last_block "$mnt/race.irpa")" \
+  || fail "small read right after a truncation"
+grep -q "archive race.irpa: source .*race.gguf truncated from 1750560 to 600000 bytes" "$log" \
+  || fail "truncation under a small read not logged: $(cat "$log")"
 alive
 stop_irpafs "$mnt" "$server_pid"
 echo "ok: changed sources give EIO, reload picks them up, deleted/replaced ones keep their bytes"
