@@ -176,7 +176,8 @@ static int serve(struct fuse_args *args, const struct fuse_cmdline_opts *options
         irpa_errors_clear(&errors);
     }
     /* The loop returns a negative errno on failure, the signal's number
-     * when SIGINT/SIGTERM/SIGHUP ended it: a normal stop. */
+     * when SIGINT or SIGTERM ended it (SIGHUP too if the watch could not
+     * start; otherwise SIGHUP rescans, see watch.h): a normal stop. */
     status = run_session(session, options) < 0 ? 1 : 0;
     irpafs_watch_stop(watch);
 unmount:

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,8 +25,51 @@ struct irpafs_watch {
     struct fuse_session *session;   /* where to send invalidations */
     int inotify_fd;                 /* inotify instance watching the directory */
     int stop_fd;                    /* eventfd: readable once stop is asked */
+    int rescan_fd;                  /* eventfd: readable after SIGHUP */
     pthread_t thread;               /* the watching thread */
 };
+
+/* The rescan_fd SIGHUP writes to, -1 when SIGHUP is not ours: session data
+ * (a process serves one mount, so it has at most one watch). */
+static volatile sig_atomic_t sighup_fd = -1;
+
+static void on_sighup(int signal_number) {
+    (void)signal_number;
+    int saved_errno = errno;
+    uint64_t one = 1;
+    int fd = sighup_fd;
+    if (fd >= 0 && write(fd, &one, sizeof one) < 0) { /* a full counter: already pending */ }
+    errno = saved_errno;
+}
+
+/* SIGHUP rescans from now on, instead of ending the server (libfuse's
+ * handler, installed before us). */
+static void take_sighup(irpafs_watch *watch) {
+    sighup_fd = watch->rescan_fd;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_sighup;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    if (sigaction(SIGHUP, &action, NULL) != 0)
+        irpafs_log(LOG_WARNING, "SIGHUP will end the server: sigaction: %s", strerror(errno));
+}
+
+/* Ignores SIGHUP while the server stops (the watch and its descriptors go). */
+static void release_sighup(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = SIG_IGN;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGHUP, &action, NULL);
+    sighup_fd = -1;
+}
+
+/* Reads an eventfd's counter back to zero; whether it was set. */
+static bool consume(int eventfd_fd) {
+    uint64_t count = 0;
+    return read(eventfd_fd, &count, sizeof count) == (ssize_t)sizeof count && count > 0;
+}
 
 static int64_t now_ms(void) {
     struct timespec now;
@@ -83,9 +127,10 @@ static void *watch_thread(void *argument) {
     int64_t first_event = -1, last_event = -1, last_scan = now_ms();
     for (;;) {
         int64_t wait = next_scan(first_event, last_event, last_scan) - now_ms();
-        struct pollfd fds[2] = {{.fd = watch->stop_fd, .events = POLLIN},
-                                {.fd = watch->inotify_fd, .events = POLLIN}};
-        int ready = poll(fds, 2, wait > 0 ? (int)wait : 0);
+        struct pollfd fds[3] = {{.fd = watch->stop_fd, .events = POLLIN},
+                                {.fd = watch->inotify_fd, .events = POLLIN},
+                                {.fd = watch->rescan_fd, .events = POLLIN}};
+        int ready = poll(fds, 3, wait > 0 ? (int)wait : 0);
         if (ready < 0 && errno != EINTR) {
             irpafs_log(LOG_ERR, "watching %s: poll: %s", irpafs_table_directory(watch->table),
                        strerror(errno));
@@ -96,7 +141,10 @@ static void *watch_thread(void *argument) {
             last_event = now_ms();
             if (first_event < 0) first_event = last_event;
         }
-        if (now_ms() >= next_scan(first_event, last_event, last_scan)) {
+        bool asked = ready > 0 && (fds[2].revents & POLLIN) && consume(watch->rescan_fd);
+        if (asked)
+            irpafs_log(LOG_INFO, "SIGHUP: rescanning %s", irpafs_table_directory(watch->table));
+        if (asked || now_ms() >= next_scan(first_event, last_event, last_scan)) {
             rescan(watch);
             first_event = last_event = -1;
             last_scan = now_ms();
@@ -115,17 +163,22 @@ irpafs_watch *irpafs_watch_start(irpafs_table *table, struct fuse_session *sessi
     watch->table = table;
     watch->session = session;
     watch->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    watch->rescan_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     watch->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
     const char *directory = irpafs_table_directory(table);
-    if (watch->stop_fd < 0 || watch->inotify_fd < 0 ||
+    if (watch->stop_fd < 0 || watch->rescan_fd < 0 || watch->inotify_fd < 0 ||
         inotify_add_watch(watch->inotify_fd, directory, WATCH_EVENTS) < 0) {
         irpa_error(errors, "cannot watch %s: %s", directory, strerror(errno));
     } else {
         int error = pthread_create(&watch->thread, NULL, watch_thread, watch);
-        if (error == 0) return watch;
+        if (error == 0) {
+            take_sighup(watch);
+            return watch;
+        }
         irpa_error(errors, "cannot start the watching thread: %s", strerror(error));
     }
     if (watch->stop_fd >= 0) close(watch->stop_fd);
+    if (watch->rescan_fd >= 0) close(watch->rescan_fd);
     if (watch->inotify_fd >= 0) close(watch->inotify_fd);
     free(watch);
     return NULL;
@@ -133,11 +186,13 @@ irpafs_watch *irpafs_watch_start(irpafs_table *table, struct fuse_session *sessi
 
 void irpafs_watch_stop(irpafs_watch *watch) {
     if (!watch) return;
+    release_sighup();
     uint64_t one = 1;
     if (write(watch->stop_fd, &one, sizeof one) != (ssize_t)sizeof one)
         irpafs_log(LOG_WARNING, "cannot wake the watching thread: %s", strerror(errno));
     pthread_join(watch->thread, NULL);
     close(watch->stop_fd);
+    close(watch->rescan_fd);
     close(watch->inotify_fd);
     free(watch);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Live manifests: adding, changing and removing a manifest in the watched
 # directory shows in the mount without remounting (polled, bounded), and a
-# file that is open keeps serving the version it was opened with.
+# file that is open keeps serving the version it was opened with. SIGHUP
+# rescans at once instead of ending the server.
 source "$(dirname "$0")/lib.sh"
 require_fuse
 : "${CHECK_MMAP:?}"
@@ -60,6 +61,24 @@ cp "$work/manifests/dummy.yaml.bak" "$work/manifests/.hidden.yaml"
 gone_dummy() { [ ! -e "$mnt/dummy.irpa" ]; }
 wait_for gone_dummy || fail "renamed-away manifest still visible"
 [ "$(ls "$mnt")" = llama.irpa ] || fail "listing: $(ls "$mnt")"
+
+# SIGHUP rescans at once and the server goes on serving. A manifest that is
+# a symlink to a file elsewhere: editing that file is nothing inotify on the
+# directory sees, so SIGHUP is how to have it picked up without waiting.
+"$IRPA" manifest "$models/gguf/dummy.gguf" -o "$work/staging/linked.yaml"
+ln -s "$work/staging/linked.yaml" "$work/manifests/linked.yaml"
+wait_for test -f "$mnt/linked.irpa" || fail "symlinked manifest not visible"
+cmp "$mnt/linked.irpa" "$reference/dummy.irpa" || fail "symlinked manifest: bytes"
+"$IRPA" manifest "$models/safetensors/overall.safetensors" -o "$work/staging/linked.yaml.new"
+mv "$work/staging/linked.yaml.new" "$work/staging/linked.yaml"
+kill -HUP "$server_pid"
+linked_changed() { drop_cache "$mnt/linked.irpa"; cmp "$mnt/linked.irpa" "$reference/overall.irpa"; }
+wait_for linked_changed || fail "symlinked manifest edited, then SIGHUP: old bytes"
+kill -0 "$server_pid" || fail "SIGHUP ended the server"
+mountpoint -q "$mnt" || fail "SIGHUP: mount gone"
+grep -q "SIGHUP: rescanning" "$work/server.log" || fail "SIGHUP not logged: $(cat "$work/server.log")"
+rm "$work/manifests/linked.yaml"
+wait_for test ! -e "$mnt/linked.irpa" || fail "removed symlinked manifest still visible"
 
 # The same name, unchanged, keeps its inode number across mounts.
 mv "$work/manifests/dummy.yaml.bak" "$work/manifests/dummy.yaml"
