@@ -4,13 +4,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define CHUNK_BYTES (64u << 20)  /* most bytes handled between progress calls */
-#define COPY_BUFFER (1u << 20)   /* the read/write fallback's buffer */
+#define COPY_BUFFER (512u << 10) /* the read/write copy's buffer (1 MiB writes were slow on ext4) */
+#define PAGE_BYTES 4096u         /* pages: what decides between the two ways to copy */
 
 typedef struct writer {
     const irpa_archive *archive;
@@ -18,6 +20,7 @@ typedef struct writer {
     const char *out_name;    /* for messages */
     uint8_t *buffer;         /* COPY_BUFFER bytes, zeroed for zero runs; lazily allocated */
     int copy_file_range_ok;  /* 0 once the kernel refused copy_file_range for this pair */
+    uint64_t position;       /* archive offset of the next byte written */
     irpa_errors *errors;
 } writer;
 
@@ -74,10 +77,16 @@ static int copy_by_reading(writer *w, const irpa_source *source, uint64_t offset
     return 0;
 }
 
-/* Copies in the kernel with copy_file_range; falls back when refused. */
+/* Copies in the kernel with copy_file_range when the source range sits at
+ * the same place within its pages as its place in the archive (whole pages
+ * map onto whole pages, and file systems that share extents can). Otherwise
+ * each page written straddles two source pages, and copy_file_range took
+ * 0.38-0.47 s per GiB against 0.25-0.31 s through a 512 KiB buffer (ext4,
+ * Linux 6.18): then, and when the kernel refuses, it copies by reading. */
 static int copy_source(writer *w, const irpa_source *source, uint64_t offset,
                        uint64_t length) {
-    while (length > 0 && w->copy_file_range_ok) {
+    bool pages_line_up = offset % PAGE_BYTES == w->position % PAGE_BYTES;
+    while (length > 0 && w->copy_file_range_ok && pages_line_up) {
         loff_t source_offset = (loff_t)offset;
         size_t chunk = length > (1u << 30) ? (1u << 30) : (size_t)length;
         ssize_t copied = copy_file_range(source->fd, &source_offset, w->fd, NULL, chunk, 0);
@@ -106,18 +115,24 @@ static int check_source(writer *w, const irpa_source *source) {
 }
 
 static int write_segment(writer *w, const irpa_segment *segment) {
+    int status = -1;
     switch (segment->kind) {
     case IRPA_SEGMENT_MEMORY:
-        return write_all(w, segment->memory, segment->length);
+        status = write_all(w, segment->memory, segment->length);
+        break;
     case IRPA_SEGMENT_ZERO:
-        return write_zeros(w, segment->length);
+        status = write_zeros(w, segment->length);
+        break;
     case IRPA_SEGMENT_SOURCE: {
         const irpa_source *source = &w->archive->sources[segment->source];
-        if (check_source(w, source) != 0) return -1;
-        return copy_source(w, source, segment->source_offset, segment->length);
+        status = check_source(w, source) != 0
+                     ? -1
+                     : copy_source(w, source, segment->source_offset, segment->length);
+        break;
     }
     }
-    return -1;
+    w->position += segment->length;
+    return status;
 }
 
 int irpa_build_write_fd(const irpa_archive *archive, int fd, const char *out_name,

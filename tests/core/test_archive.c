@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include "build.h"
 
 static uint64_t get_u64(const uint8_t *at) {
     uint64_t value = 0;
@@ -281,6 +282,60 @@ static void test_back_to_back_tensors_map_to_one_segment(void **state) {
     irpa_archive_free(archive);
 }
 
+/* An archive of two 1 MiB tensors of one source: the first at a source
+ * offset on the same place within a page as its place in the archive (so
+ * irpa build copies it with copy_file_range), the second a page offset
+ * that differs by 100 bytes (copied through a buffer). */
+static irpa_archive *two_tensor_archive(irpa_source *source, uint64_t first_offset,
+                                        uint64_t second_offset) {
+    irpa_errors errors = {0};
+    irpa_archive *archive = new_archive();
+    assert_int_equal(irpa_archive_add_source(archive, source, &errors), 0);
+    assert_int_equal(irpa_archive_add_data(archive, "lined_up", 0, first_offset, 1 << 20, NULL,
+                                           0, NULL, &errors), 0);
+    assert_int_equal(irpa_archive_add_data(archive, "shifted", 0, second_offset, 1 << 20, NULL,
+                                           0, NULL, &errors), 0);
+    finish(archive);
+    return archive;
+}
+
+static void test_build_writes_what_read_returns_both_ways(void **state) {
+    (void)state;
+    /* A first layout tells where the tensors land in the archive. */
+    irpa_source probe = make_source(4 << 20, 4 << 20);
+    irpa_archive *layout = two_tensor_archive(&probe, 0, 0);
+    uint64_t first_at = layout->storage_offset + layout->entries[0].storage_offset;
+    uint64_t second_at = layout->storage_offset + layout->entries[1].storage_offset;
+    irpa_archive_free(layout);
+
+    irpa_source source = make_source(4 << 20, 4 << 20);
+    irpa_archive *archive =
+        two_tensor_archive(&source, 4096 + first_at % 4096, 8192 + (second_at + 100) % 4096);
+    char path[] = "/tmp/irpa-test-build-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    irpa_errors errors = {0};
+    assert_int_equal(irpa_build_to_path(archive, path, NULL, NULL, &errors), 0);
+    uint8_t *expected = read_all(archive);
+    uint8_t *built = malloc(archive->file_size);
+    fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, built, archive->file_size, 0), (ssize_t)archive->file_size);
+    assert_int_equal(lseek(fd, 0, SEEK_END), (off_t)archive->file_size);
+    close(fd);
+    unlink(path);
+    assert_memory_equal(built, expected, archive->file_size);
+    /* and the bytes are the source's, where the entries say */
+    const uint8_t *shifted = expected + second_at;
+    uint64_t shifted_source = 8192 + (second_at + 100) % 4096;
+    for (uint64_t i = 0; i < 1 << 20; i += 4099)
+        assert_int_equal(shifted[i], (uint8_t)((shifted_source + i) * 7 + 3));
+    free(expected);
+    free(built);
+    irpa_archive_free(archive);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty_archive_is_4096_bytes),
@@ -291,6 +346,7 @@ int main(void) {
         cmocka_unit_test(test_tensor_and_archive_over_4_gib),
         cmocka_unit_test(test_map_windows_agree_with_whole_read),
         cmocka_unit_test(test_back_to_back_tensors_map_to_one_segment),
+        cmocka_unit_test(test_build_writes_what_read_returns_both_ways),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
