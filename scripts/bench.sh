@@ -47,6 +47,8 @@ done
 for number in "$size_mib" "$tensors" "$runs"; do
   [[ $number =~ ^[1-9][0-9]*$ ]] || { echo "bench: not a positive number: $number" >&2; exit 2; }
 done
+# Re-read, cold and 4 KiB rows are cheap and move most from run to run.
+noisy_runs=$((2 * runs))
 want_case() { [[ ,$cases, == *,$1,* ]]; }
 if [ "$(id -u)" -ne 0 ]; then
   echo "bench: run as root (it mounts, drops caches and sets the mounts' readahead)" >&2
@@ -258,8 +260,8 @@ if want_case 2; then
   # untimed to clear the readahead marks) before the timed dd, twice as many
   # runs as elsewhere since one run takes a second, and the share of pages
   # in consecutive frames is recorded beside each sample.
-  log "case 2: re-read (FUSE page cache hit), $((2 * runs)) runs, cache refilled each run"
-  for ((run = 0; run < 2 * runs; run++)); do
+  log "case 2: re-read (FUSE page cache hit), $noisy_runs runs, cache refilled each run"
+  for ((run = 0; run < noisy_runs; run++)); do
     ensure_warm
     for system in $(rotated "$run" "${systems[@]}"); do
       if [ "$system" != plain ]; then
@@ -274,8 +276,8 @@ if want_case 2; then
   done
   # Cold reads of the same file move by +-30% from run to run on a virtual
   # disk: twice as many runs here too.
-  log "case 2: cold read (after drop_caches), $((2 * runs)) runs"
-  for ((run = 0; run < 2 * runs; run++)); do
+  log "case 2: cold read (after drop_caches), $noisy_runs runs"
+  for ((run = 0; run < noisy_runs; run++)); do
     for system in $(rotated "$run" "${systems[@]}"); do
       sync
       echo 3 >/proc/sys/vm/drop_caches
@@ -298,7 +300,7 @@ if want_case 3; then
       per_job=$((total / jobs / mib * mib))
       [ "$per_job" -le "$region" ] || per_job=$region
       block_runs=$runs
-      [ $block = 1m ] || block_runs=$((2 * runs))
+      [ $block = 1m ] || block_runs=$noisy_runs
       for ((run = 0; run < block_runs; run++)); do
         ensure_warm
         for system in $(rotated "$run" "${systems[@]}"); do
