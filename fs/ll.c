@@ -318,14 +318,21 @@ static int check_sources(irpafs_file *file, const irpa_segment *segments, size_t
     return 0;
 }
 
-/* A buffer vector for the segments; NULL on ENOMEM. */
-static struct fuse_bufvec *bufvec_for(const irpa_archive *archive, const irpa_segment *segments,
-                                      size_t count) {
+/* Buffers a reply of these segments takes: one per segment, a zero run one
+ * per ZERO_BUFFER_SIZE of the shared zero buffer. */
+static size_t reply_buffers(const irpa_segment *segments, size_t count) {
     size_t buffers = 0;
     for (size_t i = 0; i < count; i++)
         buffers += segments[i].kind == IRPA_SEGMENT_ZERO
                        ? (size_t)((segments[i].length + ZERO_BUFFER_SIZE - 1) / ZERO_BUFFER_SIZE)
                        : 1;
+    return buffers;
+}
+
+/* A buffer vector for the segments; NULL on ENOMEM. */
+static struct fuse_bufvec *bufvec_for(const irpa_archive *archive, const irpa_segment *segments,
+                                      size_t count) {
+    size_t buffers = reply_buffers(segments, count);
     struct fuse_bufvec *vector =
         calloc(1, sizeof *vector + (buffers ? buffers - 1 : 0) * sizeof vector->buf[0]);
     if (!vector) return NULL;
@@ -357,11 +364,7 @@ static struct fuse_bufvec *bufvec_for(const irpa_archive *archive, const irpa_se
 /* Whether libfuse can splice a reply of these segments (see above). */
 static bool splice_fits(const irpa_segment *segments, size_t count, size_t size) {
     size_t page = page_size;
-    size_t buffers = 0;
-    for (size_t i = 0; i < count; i++)
-        buffers += segments[i].kind == IRPA_SEGMENT_ZERO
-                       ? (size_t)((segments[i].length + ZERO_BUFFER_SIZE - 1) / ZERO_BUFFER_SIZE)
-                       : 1;
+    size_t buffers = reply_buffers(segments, count);
     return size >= 2 * page && page * (buffers + 3) + size + 16 <= pipe_capacity;
 }
 
