@@ -309,7 +309,7 @@ if want_case 3; then
             --rw=randread --bs=$block --ioengine=psync --thread --numjobs=$jobs \
             --size=$region --offset_increment=$region --io_size=$per_job --invalidate=0 \
             --group_reporting --output-format=json --output="$work/fio.json" >/dev/null
-          sample "3-rand-$block-$jobs" "$system" MB/s "$(python3 -c '
+          sample "3-rand-$block-$jobs" "$system" MB/s "$(/usr/bin/python3 -c '
 import json, sys
 print("%.0f" % (json.load(open(sys.argv[1]))["jobs"][0]["read"]["bw_bytes"] / 1e6))
 ' "$work/fio.json")"
@@ -422,5 +422,5 @@ meta loadavg "$(cut -d' ' -f1-3 /proc/loadavg)"
 meta archive "$archive_bytes bytes, $tensors tensors"
 meta runs "$runs"
 meta seconds "$(($(date +%s) - script_start))"
-python3 "$bench_dir/report.py" "$samples" "$meta" "$root/bench-results/$stamp"
+/usr/bin/python3 "$bench_dir/report.py" "$samples" "$meta" "$root/bench-results/$stamp"
 log "done in $(($(date +%s) - script_start)) s; results in bench-results/$stamp.{txt,tsv,md}"

@@ -33,7 +33,9 @@ run_build() { # NAME DIR [meson args...]
     failed=$((failed + 1))
     return
   fi
-  meson test -C "$dir" --print-errorlogs --num-processes 2 "${suites[@]}"
+  # Timeouts three times the ones in meson.build: a shared 2-core machine
+  # can run twice as slow as the last run, and the ASan build slower still.
+  meson test -C "$dir" --print-errorlogs --num-processes 2 --timeout-multiplier 3 "${suites[@]}"
   local log="$dir/meson-logs/testlog.json"
   local ok bad
   ok=$(grep -c '"result": "OK"' "$log" 2>/dev/null) || ok=0

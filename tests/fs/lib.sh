@@ -52,11 +52,13 @@ fail() {
   exit 1
 }
 
-# Polls COMMAND... every 50 ms for up to WAIT_LIMIT seconds (default 5);
+# Polls COMMAND... every 50 ms for up to WAIT_LIMIT seconds (default 20: what
+# takes a moment on a quiet machine can take ten times as long on a loaded
+# 2-core one under ASan; a bound only decides how long a failure takes);
 # 0 as soon as it succeeds, 1 when the time is up.
 wait_for() {
   local i
-  for ((i = 0; i < ${WAIT_LIMIT:-5} * 20; i++)); do
+  for ((i = 0; i < ${WAIT_LIMIT:-20} * 20; i++)); do
     "$@" >/dev/null 2>&1 && return 0
     sleep 0.05
   done
@@ -83,7 +85,7 @@ start_irpafs() {  # NAME MANIFESTS MOUNTPOINT [ARGS...]
   server_pid=$!
   servers+=("$server_pid")
   local i
-  for i in $(seq 100); do
+  for i in $(seq 600); do
     mountpoint -q "$mnt" && return 0
     if ! kill -0 "$server_pid" 2>/dev/null; then
       if grep -qiE "fuse: device not found|Operation not permitted|Permission denied|fusermount" \
@@ -94,18 +96,18 @@ start_irpafs() {  # NAME MANIFESTS MOUNTPOINT [ARGS...]
     fi
     sleep 0.05
   done
-  fail "irpafs did not mount $mnt within 5 s"
+  fail "irpafs did not mount $mnt within 30 s"
 }
 
-# Waits (bounded, 5 s) for server PID to exit; fails unless it exits with
+# Waits (bounded, 30 s) for server PID to exit; fails unless it exits with
 # status 0 and its mount at MOUNTPOINT is gone.
 expect_clean_exit() {  # PID MOUNTPOINT WHAT
   local i
-  for i in $(seq 100); do
+  for i in $(seq 600); do
     kill -0 "$1" 2>/dev/null || break
     sleep 0.05
   done
-  kill -0 "$1" 2>/dev/null && fail "irpafs (pid $1) still running 5 s after $3"
+  kill -0 "$1" 2>/dev/null && fail "irpafs (pid $1) still running 30 s after $3"
   local status=0
   wait "$1" || status=$?
   [ "$status" -eq 0 ] || fail "irpafs exited with status $status after $3"

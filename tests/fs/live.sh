@@ -10,7 +10,7 @@ reference=$IRPA_TESTDATA/reference
 models=$IRPA_TESTDATA/models
 # Reload is designed to take well under a second (inotify, <= 300 ms of
 # debounce); the bound here is looser so a loaded CI machine cannot fail it.
-WAIT_LIMIT=${IRPAFS_RELOAD_LIMIT:-3}
+WAIT_LIMIT=${IRPAFS_RELOAD_LIMIT:-15}
 
 mkdir -p "$work/manifests" "$work/staging"
 "$IRPA" manifest "$models/gguf/dummy.gguf" -o "$work/manifests/dummy.yaml"

@@ -91,7 +91,7 @@ check() {  # WHAT READAHEAD_KB
   fi
   pid=$(pgrep -n -f -- "irpafs .* $mnt -o ") || { echo "$1: no server"; exit 1; }
   umount "$mnt"
-  for i in $(seq 100); do
+  for i in $(seq 600); do
     state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || break
     [ "$state" = Z ] && break
     sleep 0.05

@@ -112,7 +112,7 @@ mkdir -m 755 "$work/later"
 source_file acl root:root 644
 # user:bob:--- on a 0644 file: bob cannot read it, whatever the mode bits say
 acl=yes
-python3 - "$src/acl" "$(id -u "$bob")" <<'PY' || acl=no
+/usr/bin/python3 - "$src/acl" "$(id -u "$bob")" <<'PY' || acl=no
 import struct, sys
 entries = [(1, 6, 0xffffffff), (2, 0, int(sys.argv[2])), (4, 4, 0xffffffff),
            (0x10, 4, 0xffffffff), (0x20, 4, 0xffffffff)]
@@ -307,7 +307,7 @@ kill -STOP "$stuck_pid"
 manifest alice-stuck "$alice:$alice_group" 644 "$work/stuck/root-public.irpa"
 manifest alice-after "$alice:$alice_group" 644 "$src/public"
 gave_up() { grep -q "alice-stuck.yaml:3:.*cannot open source .*Connection timed out" "$log"; }
-WAIT_LIMIT=25 wait_for gave_up || fail "opening a hung source did not time out: $(cat "$log")"
+WAIT_LIMIT=40 wait_for gave_up || fail "opening a hung source did not time out: $(cat "$log")"
 after() { [ -e "$mnt/alice-after.irpa" ]; }
 wait_for after || fail "the scan did not go on after the hung source"
 kill -CONT "$stuck_pid"
@@ -316,19 +316,19 @@ stuck_pid=
 # ---- a refused manifest fixed with chmod go-w is served -------------------------
 chmod go-w "$work/manifests/group-writable.yaml"
 fixed() { [ "$(stat -c %a "$mnt/group-writable.irpa")" = 444 ]; }
-WAIT_LIMIT=8 wait_for fixed || fail "group-writable.irpa not served after chmod go-w: $(cat "$log")"
+WAIT_LIMIT=30 wait_for fixed || fail "group-writable.irpa not served after chmod go-w: $(cat "$log")"
 
 # ---- permissions changed after loading: the archive follows (rescan, ~5 s) -------
 expect_read "$bob" root-later yes
 attributes_are() { [ "$(stat -c '%U %G %a' "$mnt/$1.irpa")" = "$2" ]; }
 chmod 640 "$work/later/later"
-WAIT_LIMIT=15 wait_for attributes_are root-later "root root 440" \
+WAIT_LIMIT=30 wait_for attributes_are root-later "root root 440" \
   || fail "root-later.irpa did not follow chmod 640 of its source: $(stat -c '%U %G %a' "$mnt/root-later.irpa")"
 expect_read "$bob" root-later no
 chmod 644 "$work/later/later"
-WAIT_LIMIT=15 wait_for attributes_are root-later "root root 444" || fail "root-later.irpa: chmod 644 not followed"
+WAIT_LIMIT=30 wait_for attributes_are root-later "root root 444" || fail "root-later.irpa: chmod 644 not followed"
 chmod 700 "$work/later"
-WAIT_LIMIT=15 wait_for attributes_are root-later "root root 400" \
+WAIT_LIMIT=30 wait_for attributes_are root-later "root root 400" \
   || fail "root-later.irpa did not follow chmod 700 of its source's directory"
 expect_read "$bob" root-later no
 

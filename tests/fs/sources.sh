@@ -14,7 +14,7 @@ source "$(dirname "$0")/lib.sh"
 require_fuse
 : "${TRUNCATE_RACE:?}"
 reference=$IRPA_TESTDATA/reference
-WAIT_LIMIT=${IRPAFS_RELOAD_LIMIT:-3}
+WAIT_LIMIT=${IRPAFS_RELOAD_LIMIT:-15}
 
 mkdir -p "$work/manifests"
 copy_model gguf/llama-2-tiny-random.gguf "$work/llama.gguf"
@@ -67,7 +67,7 @@ served_again() { drop_cache "$mnt/llama.irpa"; cmp "$mnt/llama.irpa" "$reference
 wait_for served_again || fail "not served again after touching the manifest"
 
 # 3. rewrite in place with the same size and different bytes: EIO, not new bytes
-python3 - "$work/overall.safetensors" <<'PY'
+/usr/bin/python3 - "$work/overall.safetensors" <<'PY'
 import os, sys
 path = sys.argv[1]
 st = os.stat(path)

@@ -34,7 +34,7 @@ grep -qF "| \`first\`  [data] from $model offset 100  metadata: hello: metadata"
 grep -qF "| \`second\`  [data] from $model offset 4096" "$work/plan.txt"
 grep -qF "| \`ones\`  [splat pattern 0000803f]" "$work/plan.txt"
 grep -qF "| \`first\`  [data]  metadata: hello: metadata" "$work/built.txt"
-"$IRPA" inspect --json --manifest "$work/m.yaml" | python3 -c '
+"$IRPA" inspect --json --manifest "$work/m.yaml" | /usr/bin/python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 e = {x["name"]: x for x in d["entries"]}

@@ -8,6 +8,7 @@ set -euo pipefail
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0
+json_checks=()  # "KIND FILE [ARG]" lines for the one python3 run at the end
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 count=0
@@ -25,14 +26,9 @@ for archive in "$IRPA_TESTDATA"/reference/*.irpa; do
   diff -u "$dump" "$work/$name.columns" || fail "$name: columns differ from $name.dump.txt"
   rows=$(grep -c '^ .* | `' "$dump" || true)
   "$IRPA" inspect --json "$archive" >"$work/$name.json" || fail "$name: --json failed"
-  python3 -m json.tool "$work/$name.json" >/dev/null || fail "$name: --json is not JSON"
-  entries=$(python3 -c '
-import json, sys
-d = json.load(open(sys.argv[1]))
-assert d["valid"] is True and d["errors"] == [] and d["read_with"] == "mmap", d
-print(len([e for e in d["entries"] if e["type"] in ("data", "splat")]))' "$work/$name.json") \
-    || fail "$name: --json content"
-  [ "$entries" = "$rows" ] || fail "$name: --json has $entries entries, dump has $rows"
+  # Checked below, all JSON files by one python3: valid, no errors, read with mmap, and as many
+  # data and splat entries as the dump has rows.
+  json_checks+=("reference $work/$name.json $rows")
 done
 [ "$count" -ge 8 ] || fail "only $count reference archives found"
 
@@ -41,9 +37,8 @@ done
   >"$work/two.txt" || fail "two archives"
 [ "$(grep -c '^// Parameter scope' "$work/two.txt")" = 2 ] || fail "two listings expected"
 "$IRPA" inspect --json "$IRPA_TESTDATA/reference/dummy.irpa" \
-  "$IRPA_TESTDATA/reference/overall.irpa" | python3 -c '
-import json, sys; d = json.load(sys.stdin); assert isinstance(d, list) and len(d) == 2' \
-  || fail "--json with two archives is not an array of two"
+  "$IRPA_TESTDATA/reference/overall.irpa" >"$work/two.json" || fail "--json with two archives"
+json_checks+=("array $work/two.json 2")
 
 # '-' reads standard input and lists the same.
 "$IRPA" inspect - <"$IRPA_TESTDATA/reference/tiny-edit.irpa" >"$work/stdin.txt" \
@@ -62,10 +57,7 @@ set -e
 grep -qF "irpa: $work/bad.irpa: offset 16: next_header_offset 1 is not 0" "$work/bad.err" \
   || fail "malformed archive: message: $(cat "$work/bad.err")"
 "$IRPA" inspect --json "$work/bad.irpa" >"$work/bad.json" 2>/dev/null && fail "--json: exit 0"
-python3 -c '
-import json, sys; d = json.load(open(sys.argv[1]))
-assert d["valid"] is False and "next_header_offset" in d["errors"][0]' "$work/bad.json" \
-  || fail "--json of a malformed archive"
+json_checks+=("malformed $work/bad.json")
 
 # Not an archive at all, a missing file, usage errors.
 set +e
@@ -80,6 +72,28 @@ set -e
 [ "$usage" = 2 ] && grep -q '^usage: irpa inspect' "$work/usage.err" || fail "usage: $usage"
 [ "$bogus" = 2 ] || fail "unknown option: exit $bogus"
 [ "$help" = 0 ] && grep -q -- '--manifest' "$work/help.out" || fail "--help"
+
+# Every JSON output above, checked by one python3 (/usr/bin/python3: the python3 first on PATH
+# can be a version-manager shim that takes up to a second to start).
+printf '%s\n' "${json_checks[@]}" | /usr/bin/python3 -c '
+import json, sys
+failed = 0
+for line in sys.stdin:
+    kind, path, *arg = line.split()
+    try:
+        d = json.load(open(path))
+        if kind == "reference":
+            assert d["valid"] is True and d["errors"] == [] and d["read_with"] == "mmap", d
+            entries = len([e for e in d["entries"] if e["type"] in ("data", "splat")])
+            assert entries == int(arg[0]), f"--json has {entries} entries, the dump {arg[0]} rows"
+        elif kind == "array":
+            assert isinstance(d, list) and len(d) == int(arg[0]), "not an array of two"
+        elif kind == "malformed":
+            assert d["valid"] is False and "next_header_offset" in d["errors"][0], d
+    except Exception as e:
+        print(f"FAIL: {kind} {path}: {e!r}")
+        failed += 1
+sys.exit(1 if failed else 0)' || fail "--json content (see above)"
 
 [ "$failures" = 0 ] || { echo "$failures failure(s)"; exit 1; }
 echo "ok: $count reference archives listed as iree-dump-parameters does"
