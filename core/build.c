@@ -182,11 +182,88 @@ static void sync_directory_of(const char *path) {
     free(copy);
 }
 
-int irpa_build_to_path(const irpa_archive *archive, const char *out_path,
-                       irpa_progress_fn progress, void *context, irpa_errors *errors) {
-    if (!strcmp(out_path, "-"))
-        return irpa_build_write_fd(archive, STDOUT_FILENO, "<stdout>", progress, context,
-                                   errors);
+/* `out_path`, or DIR/<archive name> when it names an existing directory.
+ * Returns a new string, or NULL with an error. */
+static char *destination_path(const irpa_archive *archive, const char *out_path,
+                              irpa_errors *errors) {
+    struct stat st;
+    size_t length = strlen(out_path);
+    if (length == 0) {
+        irpa_error(errors, "the output path is empty");
+        return NULL;
+    }
+    bool is_directory = stat(out_path, &st) == 0 && S_ISDIR(st.st_mode);
+    if (!is_directory && out_path[length - 1] == '/') {
+        irpa_error(errors, "%s: no such directory", out_path);
+        return NULL;
+    }
+    if (!is_directory) {
+        char *copy = strdup(out_path);
+        if (!copy) irpa_error(errors, "out of memory");
+        return copy;
+    }
+    if (!archive->name) {
+        irpa_error(errors, "%s: is a directory, and the archive has no name to write in it",
+                   out_path);
+        return NULL;
+    }
+    char *joined = NULL;
+    if (asprintf(&joined, "%s%s%s", out_path, out_path[length - 1] == '/' ? "" : "/",
+                 archive->name) < 0) {
+        irpa_error(errors, "out of memory");
+        return NULL;
+    }
+    return joined;
+}
+
+/* Why renaming a new file onto an existing `target` in the directory
+ * `parent` would fail or do harm; NULL when it would not. */
+static const char *replace_problem(const irpa_archive *archive, const struct stat *target,
+                                   const struct stat *parent) {
+    if (S_ISDIR(target->st_mode)) return "is a directory";
+    if (!S_ISREG(target->st_mode))
+        return "exists and is not a regular file (irpa build replaces OUT with a new file; "
+               "-o - writes to standard output)";
+    for (size_t i = 0; i < archive->source_count; i++)
+        if (archive->sources[i].dev == target->st_dev && archive->sources[i].ino == target->st_ino)
+            return "is a source of this archive; building would replace it";
+    uid_t me = geteuid();
+    if ((parent->st_mode & S_ISVTX) && me != 0 && target->st_uid != me && parent->st_uid != me)
+        return "belongs to another user in a sticky directory: it cannot be replaced";
+    return NULL;
+}
+
+/* Checks, before a byte is written, that the archive can be renamed onto
+ * `path`: its directory exists and takes new files, and `path` is not
+ * something a rename cannot or must not replace. Returns 0 or -1. */
+static int check_destination(const irpa_archive *archive, const char *path,
+                             irpa_errors *errors) {
+    char *copy = strdup(path);
+    if (!copy) return irpa_error(errors, "out of memory");
+    const char *directory = dirname(copy);
+    struct stat parent, target;
+    int status = 0;
+    if (stat(directory, &parent) != 0)
+        status = irpa_error(errors, "%s: directory '%s': %s", path, directory,
+                            errno == ENOENT ? "does not exist" : strerror(errno));
+    else if (!S_ISDIR(parent.st_mode))
+        status = irpa_error(errors, "%s: '%s' is not a directory", path, directory);
+    else if (access(directory, W_OK | X_OK) != 0)
+        status = irpa_error(errors, "%s: cannot create files in directory '%s': %s", path,
+                            directory, strerror(errno));
+    else if (stat(path, &target) == 0) {
+        const char *problem = replace_problem(archive, &target, &parent);
+        if (problem) status = irpa_error(errors, "%s: %s", path, problem);
+    } else if (errno != ENOENT) {
+        status = irpa_error(errors, "%s: %s", path, strerror(errno));
+    }
+    free(copy);
+    return status;
+}
+
+/* Writes to a temporary file beside `path`, then renames it onto `path`. */
+static int write_atomically(const irpa_archive *archive, const char *out_path,
+                            irpa_progress_fn progress, void *context, irpa_errors *errors) {
     char *temporary = temporary_path(out_path);
     if (!temporary) return irpa_error(errors, "out of memory");
     int fd = mkostemp(temporary, O_CLOEXEC);
@@ -215,5 +292,18 @@ int irpa_build_to_path(const irpa_archive *archive, const char *out_path,
     else
         sync_directory_of(out_path);
     free(temporary);
+    return status;
+}
+
+int irpa_build_to_path(const irpa_archive *archive, const char *out_path,
+                       irpa_progress_fn progress, void *context, irpa_errors *errors) {
+    if (!strcmp(out_path, "-"))
+        return irpa_build_write_fd(archive, STDOUT_FILENO, "<stdout>", progress, context,
+                                   errors);
+    char *destination = destination_path(archive, out_path, errors);
+    if (!destination) return -1;
+    int status = check_destination(archive, destination, errors);
+    if (status == 0) status = write_atomically(archive, destination, progress, context, errors);
+    free(destination);
     return status;
 }

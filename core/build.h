@@ -24,7 +24,10 @@ int irpa_build_write_fd(const irpa_archive *archive, int fd, const char *out_nam
                         irpa_progress_fn progress, void *context, irpa_errors *errors);
 
 /* Writes the archive to `out_path` atomically ("-" = standard output, not
- * atomic). Returns 0 or -1. */
+ * atomic); an existing directory gets DIR/<archive name> (the manifest's
+ * `archive:`). Before writing a byte, checks that the directory exists and
+ * takes new files and that the target is not a directory, a device, a FIFO
+ * or one of the archive's sources. Returns 0 or -1. */
 int irpa_build_to_path(const irpa_archive *archive, const char *out_path,
                        irpa_progress_fn progress, void *context, irpa_errors *errors);
 

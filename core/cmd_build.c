@@ -1,4 +1,4 @@
-/* irpa build MANIFEST -o OUT: materialize the archive a manifest describes. */
+/* irpa build MANIFEST -o OUT|DIR: materialize the archive a manifest describes. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -66,6 +66,8 @@ static int on_progress(uint64_t done, uint64_t total, void *context) {
 
 static void usage(FILE *out) {
     fprintf(out, "usage: irpa build MANIFEST -o OUT.irpa   (-o - writes to standard output)\n"
+                 "       irpa build MANIFEST -o DIR        (writes DIR/ARCHIVE, the manifest's\n"
+                 "                                          'archive:' or its name with .irpa)\n"
                  "  -q, --quiet   no progress bar\n");
 }
 

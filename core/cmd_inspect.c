@@ -1,12 +1,12 @@
 /* cmd_inspect.c: `irpa inspect`, listing and checking archives.
  *
- *   irpa inspect [--json] FILE.irpa...   list and check archives
+ *   irpa inspect [--json] [--strict] FILE.irpa...   list and check archives
  *   irpa inspect [--json] --manifest M   where each entry of M's archive comes from
  *
  * Text output is iree-dump-parameters' listing with each entry's type and
- * metadata appended; notes go to stderr as "note: ..." lines, errors as
- * "irpa: ..." lines. Exit status: 0 ok, 1 I/O error, 2 malformed archive or
- * usage error. */
+ * metadata appended; notes go to stderr as "note: ..." lines, errors and
+ * warnings as "irpa: ..." lines. Exit status: 0 ok (warnings allowed unless
+ * --strict), 1 I/O error, 2 malformed archive or usage error. */
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -22,6 +22,7 @@
 
 typedef struct inspect_options {
     bool json;                 /* --json: JSON instead of text */
+    bool strict;               /* --strict: warnings fail like errors */
     const char *manifest;      /* --manifest M: explain M's archive instead of files */
     char **files;              /* archive paths given */
     int file_count;            /* paths in files */
@@ -29,19 +30,23 @@ typedef struct inspect_options {
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: irpa inspect [--json] FILE.irpa...   ('-' reads standard input)\n"
+            "usage: irpa inspect [--json] [--strict] FILE.irpa...   ('-' reads standard input)\n"
             "       irpa inspect [--json] --manifest MANIFEST.yaml\n"
             "\n"
             "Lists and checks IREE parameter archives: the same columns as IREE's\n"
             "iree-dump-parameters (start, end, length, key), then each entry's type and\n"
-            "metadata. Every problem is reported with the file, byte offset and field.\n"
+            "metadata. Every problem is reported with the file, byte offset and field:\n"
+            "errors for what IREE rejects or what is unsafe to use, warnings for what\n"
+            "IREE accepts but its own builder never writes.\n"
             "\n"
             "  --json               one JSON object per archive (an array for several)\n"
+            "  --strict             warnings fail too (exit status 2)\n"
             "  --manifest M.yaml    where each entry's bytes come from (source, offset)\n"
             "                       and where they land in the archive M describes\n"
             "  -h, --help           this help\n"
             "\n"
-            "Exit status: 0 ok, 1 I/O error, 2 malformed archive or usage error.\n");
+            "Exit status: 0 ok (warnings allowed unless --strict), 1 I/O error,\n"
+            "2 malformed archive or usage error.\n");
 }
 
 /* Parses the arguments; returns -1 (after printing why) on a usage error. */
@@ -64,6 +69,8 @@ static int parse_options(int argc, char **argv, inspect_options *options, bool *
             *help = true;
         } else if (!strcmp(arg, "--json")) {
             options->json = true;
+        } else if (!strcmp(arg, "--strict")) {
+            options->strict = true;
         } else if (!strcmp(arg, "--manifest") || !strcmp(arg, "-m")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "irpa inspect: %s needs a manifest path\n", arg);
@@ -89,8 +96,9 @@ static int parse_options(int argc, char **argv, inspect_options *options, bool *
     return 0;
 }
 
-static void print_notes(const irpa_listing *listing) {
+static void print_notes_and_warnings(const irpa_listing *listing) {
     irpa_errors_print(&listing->notes, stderr, "note: ");
+    irpa_errors_print(&listing->warnings, stderr, "irpa: ");
 }
 
 #define STDIN_LIMIT (1ull << 30)  /* largest archive read from standard input */
@@ -144,16 +152,17 @@ static int inspect_one(const char *path, const inspect_options *options, json_t 
     irpa_listing listing;
     uint8_t *stdin_bytes = NULL;
     int result = inspect_path(path, &listing, &stdin_bytes, &errors);
-    int status = result == IRPA_INSPECT_OK          ? IRPA_EXIT_OK
-                 : result == IRPA_INSPECT_IO_ERROR ? IRPA_EXIT_FAILURE
-                                                   : IRPA_EXIT_BAD_INPUT;
+    bool warned = options->strict && listing.warnings.count > 0;
+    int status = result == IRPA_INSPECT_IO_ERROR              ? IRPA_EXIT_FAILURE
+                 : result == IRPA_INSPECT_MALFORMED || warned ? IRPA_EXIT_BAD_INPUT
+                                                              : IRPA_EXIT_OK;
     if (options->json && result != IRPA_INSPECT_IO_ERROR) {
         json_t *object = irpa_listing_to_json(&listing, &errors);
         if (!object || json_array_append_new(array, object) != 0) status = IRPA_EXIT_FAILURE;
     } else if (result == IRPA_INSPECT_OK) {
         irpa_listing_print_text(&listing, stdout);
     }
-    print_notes(&listing);
+    print_notes_and_warnings(&listing);
     irpa_errors_print(&errors, stderr, "irpa: ");
     irpa_errors_clear(&errors);
     irpa_listing_free(&listing);

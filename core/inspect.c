@@ -85,30 +85,48 @@ static bool add_overflows(uint64_t a, uint64_t b, uint64_t *sum) {
 
 static bool is_power_of_two(uint64_t value) { return value && !(value & (value - 1)); }
 
-/* Appends "PATH: offset N: MESSAGE" to `list`. */
-static void vreport(irpa_errors *list, const char *path, uint64_t offset, const char *fmt,
+/* How bad a finding is (inspect.h): an error (IREE rejects the archive, or
+ * using it would be unsafe) or a warning (IREE accepts it, its builder never
+ * writes it). */
+typedef enum severity {
+    SEVERITY_ERROR,
+    SEVERITY_WARNING,
+} severity;
+
+/* Appends "PATH: offset N: [warning: ]MESSAGE" to the list of its severity. */
+static void vreport(reader *r, severity level, uint64_t offset, const char *fmt,
                     va_list args) {
     char *message = NULL;
     if (vasprintf(&message, fmt, args) < 0) message = NULL;
-    irpa_error(list, "%s: offset %" PRIu64 ": %s", path, offset,
+    irpa_errors *list = level == SEVERITY_ERROR ? r->errors : &r->listing->warnings;
+    irpa_error(list, "%s: offset %" PRIu64 ": %s%s", r->path, offset,
+               level == SEVERITY_WARNING ? "warning: " : "",
                message ? message : "out of memory");
     free(message);
+    if (level == SEVERITY_ERROR) r->error_count++;
+}
+
+__attribute__((format(printf, 4, 5)))
+static void report(reader *r, severity level, uint64_t offset, const char *fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    vreport(r, level, offset, fmt, args);
+    va_end(args);
 }
 
 __attribute__((format(printf, 3, 4)))
 static void fail(reader *r, uint64_t offset, const char *fmt, ...) {
     va_list args;
     va_start(args, fmt);
-    vreport(r->errors, r->path, offset, fmt, args);
+    vreport(r, SEVERITY_ERROR, offset, fmt, args);
     va_end(args);
-    r->error_count++;
 }
 
 __attribute__((format(printf, 3, 4)))
-static void note(reader *r, uint64_t offset, const char *fmt, ...) {
+static void warn(reader *r, uint64_t offset, const char *fmt, ...) {
     va_list args;
     va_start(args, fmt);
-    vreport(&r->listing->notes, r->path, offset, fmt, args);
+    vreport(r, SEVERITY_WARNING, offset, fmt, args);
     va_end(args);
 }
 
@@ -270,7 +288,17 @@ static bool check_header_prefix(reader *r) {
     return readable;
 }
 
-/* Checks one segment against overflow, the file and the header. */
+/* Storage overlapping a structure is an error: a parameter's bytes would be
+ * the archive's own header, entries or names, and writing the parameter
+ * (IREE can write parameters in place) would corrupt them. The entry and
+ * metadata segments overlapping the header or each other is only strange. */
+static severity overlap_severity(uint64_t segment_field, uint64_t other_field) {
+    bool storage = segment_field == AT_STORAGE_SEGMENT || other_field == AT_STORAGE_SEGMENT;
+    return storage ? SEVERITY_ERROR : SEVERITY_WARNING;
+}
+
+/* Checks one segment against overflow, the file and the header; false when
+ * it does not lie inside the file. */
 static bool check_segment(reader *r, const char *name, uint64_t field_offset,
                           irpa_listing_range segment) {
     uint64_t end;
@@ -286,11 +314,10 @@ static bool check_segment(reader *r, const char *name, uint64_t field_offset,
              name, segment.offset, segment.length, r->size);
         return false;
     }
-    if (segment.offset < HEADER_SIZE) {
-        fail(r, field_offset, "%s [%" PRIu64 ", %" PRIu64 ") overlaps the header [0, %d)",
-             name, segment.offset, end, HEADER_SIZE);
-        return false;
-    }
+    if (segment.offset < HEADER_SIZE)
+        report(r, overlap_severity(field_offset, AT_MAGIC /* the header */), field_offset,
+               "%s [%" PRIu64 ", %" PRIu64 ") overlaps the header [0, %d)", name,
+               segment.offset, end, HEADER_SIZE);
     return true;
 }
 
@@ -310,10 +337,10 @@ static void check_segments_disjoint(reader *r) {
         for (int earlier = 0; earlier < later; earlier++) {
             irpa_listing_range a = segments[later].range, b = segments[earlier].range;
             if (!ranges_overlap(a, b)) continue;
-            fail(r, segments[later].at, "%s [%" PRIu64 ", %" PRIu64 ") overlaps %s [%" PRIu64
-                 ", %" PRIu64 ")", segments[later].name, a.offset, a.offset + a.length,
-                 segments[earlier].name, b.offset, b.offset + b.length);
-            r->segments_valid = false;
+            report(r, overlap_severity(segments[later].at, segments[earlier].at),
+                   segments[later].at, "%s [%" PRIu64 ", %" PRIu64 ") overlaps %s [%" PRIu64
+                   ", %" PRIu64 ")", segments[later].name, a.offset, a.offset + a.length,
+                   segments[earlier].name, b.offset, b.offset + b.length);
         }
 }
 
@@ -323,7 +350,7 @@ static void check_header(reader *r) {
         fail(r, AT_NEXT_HEADER, "next_header_offset %" PRIu64
              " is not 0: chained archives are not supported", h->next_header_offset);
     if (h->flags != 0)
-        note(r, AT_FLAGS, "header flags 0x%" PRIx64 " are not 0", h->flags);
+        warn(r, AT_FLAGS, "header flags 0x%" PRIx64 " are not 0 (IREE ignores them)", h->flags);
     bool entry_ok = check_segment(r, "entry_segment", AT_ENTRY_SEGMENT, h->entry_segment);
     bool metadata_ok =
         check_segment(r, "metadata_segment", AT_METADATA_SEGMENT, h->metadata_segment);
@@ -332,7 +359,8 @@ static void check_header(reader *r) {
     r->segments_valid = entry_ok && metadata_ok && storage_ok;
     if (r->segments_valid) check_segments_disjoint(r);
     if (r->size % FILE_ALIGNMENT != 0)
-        note(r, 0, "file size %" PRIu64 " is not a multiple of %d", r->size, FILE_ALIGNMENT);
+        warn(r, 0, "file size %" PRIu64 " is not a multiple of %d (IREE's builder pads to it)",
+             r->size, FILE_ALIGNMENT);
 }
 
 /* ---- entries ------------------------------------------------------------ */
@@ -390,7 +418,7 @@ static bool read_entry_strings(reader *r, irpa_listing_entry *entry, uint64_t in
         ok = false;
     }
     if (ok && name_length == 0 && irpa_listing_entry_is_parameter(entry))
-        note(r, entry->entry_offset + AT_NAME, "entry %" PRIu64 " has an empty name", index);
+        warn(r, entry->entry_offset + AT_NAME, "entry %" PRIu64 " has an empty name", index);
     return ok;
 }
 
@@ -410,23 +438,26 @@ static bool read_data_entry(reader *r, irpa_listing_entry *entry, uint64_t index
     uint64_t alignment = entry->minimum_alignment;
     if (alignment == 0) return true;
     if (!is_power_of_two(alignment))
-        note(r, entry->entry_offset + AT_MINIMUM_ALIGNMENT,
+        warn(r, entry->entry_offset + AT_MINIMUM_ALIGNMENT,
              "entry %" PRIu64 ": minimum_alignment %" PRIu64 " is not a power of two", index,
              alignment);
-    if (entry->storage_offset % alignment != 0) {
-        fail(r, field, "entry %" PRIu64 ": storage.offset %" PRIu64
+    if (entry->storage_offset % alignment != 0)
+        warn(r, field, "entry %" PRIu64 ": storage.offset %" PRIu64
              " is not a multiple of minimum_alignment %" PRIu64, index,
              entry->storage_offset, alignment);
-        return false;
-    }
-    if (entry->length > 0 && entry->start % alignment != 0)
-        note(r, field, "entry %" PRIu64 ": data at file offset %" PRIu64
+    else if (entry->length > 0 && entry->start % alignment != 0)
+        warn(r, field, "entry %" PRIu64 ": data at file offset %" PRIu64
              " is not aligned to minimum_alignment %" PRIu64
              " (storage_segment.offset %" PRIu64 " is not)", index, entry->start, alignment,
              storage.offset);
     return true;
 }
 
+/* A splat repeats pattern_length bytes over length bytes. Errors: a
+ * pattern_length above 16 (IREE rejects it), 0, or one that does not divide
+ * length (the parameter's bytes are then undefined). Warnings (IREE accepts
+ * them, its builder never writes them): a pattern_length that is not a power
+ * of two, pattern bytes past pattern_length, a minimum_alignment (ignored). */
 static bool read_splat_entry(reader *r, irpa_listing_entry *entry, uint64_t index) {
     const uint8_t *at = r->bytes + entry->entry_offset;
     entry->length = read_u64(at + AT_SPLAT_LENGTH);
@@ -434,27 +465,34 @@ static bool read_splat_entry(reader *r, irpa_listing_entry *entry, uint64_t inde
     entry->pattern_length = at[AT_PATTERN_LENGTH];
     uint8_t pattern_length = entry->pattern_length;
     uint64_t field = entry->entry_offset + AT_PATTERN_LENGTH;
-    if (!is_power_of_two(pattern_length) || pattern_length > sizeof entry->pattern) {
-        fail(r, field, "entry %" PRIu64 ": splat pattern_length %u is not 1, 2, 4, 8 or 16",
-             index, (unsigned)pattern_length);
+    if (pattern_length == 0 || pattern_length > sizeof entry->pattern) {
+        fail(r, field, "entry %" PRIu64 ": splat pattern_length %u is not 1, 2, 4, 8 or 16 (%s)",
+             index, (unsigned)pattern_length,
+             pattern_length ? "IREE rejects more than 16" : "nothing to repeat");
         return false;
     }
+    if (!is_power_of_two(pattern_length))
+        warn(r, field, "entry %" PRIu64 ": splat pattern_length %u is not 1, 2, 4, 8 or 16",
+             index, (unsigned)pattern_length);
     bool ok = true;
     if (entry->length % pattern_length != 0) {
         fail(r, entry->entry_offset + AT_SPLAT_LENGTH, "entry %" PRIu64 ": splat length %" PRIu64
-             " is not a multiple of pattern_length %u", index, entry->length,
-             (unsigned)pattern_length);
+             " is not a multiple of pattern_length %u", index,
+             entry->length, (unsigned)pattern_length);
         ok = false;
     }
     for (size_t i = pattern_length; i < sizeof entry->pattern; i++)
         if (entry->pattern[i] != 0) {
-            fail(r, entry->entry_offset + AT_PATTERN + i,
+            warn(r, entry->entry_offset + AT_PATTERN + i,
                  "non-zero padding at offset %" PRIu64 " (entry %" PRIu64
                  ": pattern byte %zu is past pattern_length %u)",
                  entry->entry_offset + AT_PATTERN + i, index, i, (unsigned)pattern_length);
-            ok = false;
             break;
         }
+    if (entry->minimum_alignment != 0)
+        warn(r, entry->entry_offset + AT_MINIMUM_ALIGNMENT, "entry %" PRIu64
+             ": splat minimum_alignment %" PRIu64 " is not 0 (IREE ignores it)", index,
+             entry->minimum_alignment);
     return ok;
 }
 
@@ -498,11 +536,11 @@ static bool read_entry_body(reader *r, irpa_listing_entry *entry, uint64_t index
         return false;
     }
     if (entry->entry_size > needed)
-        note(r, entry->entry_offset + AT_ENTRY_SIZE, "entry %" PRIu64 ": entry_size %" PRIu64
+        warn(r, entry->entry_offset + AT_ENTRY_SIZE, "entry %" PRIu64 ": entry_size %" PRIu64
              " is larger than a %s entry (%" PRIu64 " bytes)", index, entry->entry_size,
              irpa_inspect_type_name(entry->type), needed);
     if (entry->type == IRPA_INSPECT_TYPE_SKIP) {
-        note(r, entry->entry_offset, "entry %" PRIu64 " is a skip entry (ignored by readers)",
+        warn(r, entry->entry_offset, "entry %" PRIu64 " is a skip entry (ignored by readers)",
              index);
         return true;
     }
@@ -531,7 +569,7 @@ static void walk_entries(reader *r) {
         }
     }
     if (h->entry_segment.offset % ENTRY_ALIGNMENT != 0 && h->entry_count > 0)
-        note(r, AT_ENTRY_SEGMENT, "entry_segment.offset %" PRIu64
+        warn(r, AT_ENTRY_SEGMENT, "entry_segment.offset %" PRIu64
              " is not a multiple of 16: entries are not 16-aligned", h->entry_segment.offset);
     uint64_t position = h->entry_segment.offset;
     uint64_t remaining = h->entry_segment.length;
@@ -561,7 +599,7 @@ static void walk_entries(reader *r) {
         }
         remember_used(r, position, entry->entry_size);
         if (entry->flags != 0)
-            note(r, position + AT_ENTRY_FLAGS, "entry %" PRIu64 ": flags 0x%" PRIx64
+            warn(r, position + AT_ENTRY_FLAGS, "entry %" PRIu64 ": flags 0x%" PRIx64
                  " are not 0", index, entry->flags);
         bool strings_ok = read_entry_strings(r, entry, index);
         bool body_ok = read_entry_body(r, entry, index);
@@ -714,8 +752,8 @@ static void check_duplicate_names(reader *r) {
             continue;
         }
         char *name = escaped_name(entry->name, entry->name_length, MESSAGE_NAME_LIMIT);
-        fail(r, entry->entry_offset + AT_NAME, "entry %" PRIu64 ": duplicate name `%s` "
-             "(entry %" PRIu64 " at offset %" PRIu64 " has it too)", indices[i],
+        warn(r, entry->entry_offset + AT_NAME, "entry %" PRIu64 ": duplicate name `%s` "
+             "(entry %" PRIu64 " at offset %" PRIu64 " has it too; IREE uses the first)", indices[i],
              name ? name : "?", indices[first], original->entry_offset);
         free(name);
     }
@@ -734,7 +772,7 @@ static void check_data_overlaps(reader *r) {
         if (furthest && entry->start < furthest->end) {
             char *name = escaped_name(entry->name, entry->name_length, MESSAGE_NAME_LIMIT);
             char *other = escaped_name(furthest->name, furthest->name_length, MESSAGE_NAME_LIMIT);
-            note(r, entry->entry_offset + AT_STORAGE, "entry %" PRIu64 " `%s` data [%" PRIu64
+            warn(r, entry->entry_offset + AT_STORAGE, "entry %" PRIu64 " `%s` data [%" PRIu64
                  ", %" PRIu64 ") overlaps entry %" PRIu64 " `%s` data [%" PRIu64 ", %" PRIu64 ")",
                  indices[i], name ? name : "?", entry->start, entry->end, furthest_index,
                  other ? other : "?", furthest->start, furthest->end);
@@ -759,7 +797,7 @@ static int compare_used(const void *a, const void *b) {
 static void check_zero(reader *r, uint64_t start, uint64_t end) {
     for (uint64_t at = start; at < end; at++)
         if (r->bytes[at] != 0) {
-            fail(r, at, "non-zero padding at offset %" PRIu64 " (byte 0x%02x outside the header, "
+            warn(r, at, "non-zero padding at offset %" PRIu64 " (byte 0x%02x outside the header, "
                  "entries, names, metadata and data)", at, r->bytes[at]);
             return;
         }
@@ -894,6 +932,7 @@ void irpa_listing_free(irpa_listing *listing) {
     free(listing->buffer);
     free(listing->entries);
     free(listing->path);
+    irpa_errors_clear(&listing->warnings);
     irpa_errors_clear(&listing->notes);
     memset(listing, 0, sizeof *listing);
 }

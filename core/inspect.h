@@ -1,39 +1,50 @@
 /* inspect.h: reading and validating an IRPA v0 archive.
  *
  * The reader checks everything IREE's parser checks (runtime/src/iree/io/
- * formats/irpa/irpa_parser.c, see ../shared/docs/irpa-format.md) and more:
+ * formats/irpa/irpa_parser.c, see ../shared/docs/irpa-format.md) and more.
+ * Each finding has a severity, kept apart by the list it goes to:
  *
- *   errors (the archive is malformed; IREE or a careful reader would fail):
+ *   errors (IREE rejects the archive, or using it is unsafe or undefined):
  *     - file shorter than the 88-byte header, wrong magic, version other
- *       than 0.0, header_size other than 88
- *     - next_header_offset != 0 (chained archives are unsupported)
- *     - a segment whose offset + length overflows 64 bits, passes the end
- *       of the file, or overlaps the header or another segment
+ *       than 0.0, header_size other than 88 (IREE rejects)
+ *     - next_header_offset != 0 (chained archives: IREE misreads them)
+ *     - a segment past the end of the file (IREE rejects); one whose offset
+ *       + length overflows 64 bits (IREE's check wraps: out-of-bounds reads)
+ *     - the storage segment overlapping the header or another segment (a
+ *       parameter's bytes would be the archive's structures; writing it,
+ *       which IREE can do in place, corrupts them)
  *     - entry_count that the entry segment cannot hold; an entry header or
  *       entry_size past the entry segment; entry_size below the size its
- *       type needs (skip 60, data 76, splat 85)
- *     - external (type 3) and unknown entry types
+ *       type needs (skip 60, data 76, splat 85); external (type 3) and
+ *       unknown entry types (IREE rejects all of these)
  *     - name or metadata references outside the metadata segment, data
- *       ranges outside the storage segment (with 64-bit overflow checks)
- *     - names and metadata blobs that share bytes (each is written once)
- *     - a data entry's storage.offset not a multiple of its minimum_alignment
- *     - splat pattern_length not 1, 2, 4, 8 or 16; splat length not a
- *       multiple of pattern_length
- *     - duplicate names
+ *       ranges outside the storage segment (IREE rejects; 64-bit overflow
+ *       of offset + length, which IREE's check misses, too)
+ *     - names and metadata blobs that share bytes (IREE copies each entry's
+ *       name and metadata: a small file could make it allocate gigabytes)
+ *     - splat pattern_length 0 or above 16 (IREE rejects above 16), splat
+ *       length not a multiple of pattern_length (the bytes are undefined)
+ *   warnings (IREE accepts the archive; its builder never writes this):
  *     - non-zero padding: any byte not in the header, an entry, a name, a
- *       metadata blob or a data range must be zero (the pattern bytes past
- *       pattern_length too); checked only when no other error was found,
- *       since until then the structures are not all known
- *   notes (legal, but not what IREE's builder writes):
+ *       metadata blob or a data range (the pattern bytes past
+ *       pattern_length too); checked only when no error was found, since
+ *       until then the structures are not all known
+ *     - the entry and metadata segments overlapping the header or each other
+ *     - a data entry's storage.offset not a multiple of its
+ *       minimum_alignment, data not aligned in the file, a minimum_alignment
+ *       that is not a power of two; a splat's minimum_alignment other than
+ *       0; a splat pattern_length of 3, 5, 6, 7 or 9 to 15
+ *     - duplicate names (IREE uses the first), overlapping data ranges
  *     - entries not 16-aligned, non-zero flags, entry_size larger than the
- *       type needs, skip entries, empty names, data not aligned in the file,
- *       a file size that is not a multiple of 4096
- *     - overlapping data ranges
+ *       type needs, skip entries, empty names, a file size that is not a
+ *       multiple of 4096
+ *   notes (about how the file was read, not about the archive):
  *     - irpa_inspect_file: mmap failed and the file was read instead
  *
  * Every message is one line naming the file, the byte offset of the field
  * and the field: "x.irpa: offset 40: entry_segment.offset 4096 + length 76
- * is past the end of the file (4096 bytes)". All errors are reported, not
+ * is past the end of the file (4096 bytes)"; a warning says so after the
+ * offset ("x.irpa: offset 90: warning: non-zero padding ..."). All errors are reported, not
  * only the first, as long as the structures after an error can still be
  * located safely.
  *
@@ -49,7 +60,7 @@
 #include "errors.h"
 
 /* Return values of irpa_inspect_memory and irpa_inspect_file. */
-#define IRPA_INSPECT_OK 0          /* a valid archive (notes are allowed) */
+#define IRPA_INSPECT_OK 0          /* no errors (warnings and notes are allowed) */
 #define IRPA_INSPECT_MALFORMED -1  /* errors were reported; the listing holds what was read */
 #define IRPA_INSPECT_IO_ERROR -2   /* the file could not be opened, mapped or read */
 
@@ -107,6 +118,7 @@ typedef struct irpa_listing {
     irpa_listing_entry *entries;  /* entries read, in table order, owned */
     uint64_t entry_count;         /* entries held (less than declared if the walk stopped) */
     uint64_t total_bytes;         /* sum of the lengths of splat and data entries */
+    irpa_errors warnings;         /* one-line warnings, "PATH: offset N: warning: ..." */
     irpa_errors notes;            /* one-line notes, prefixed like errors */
     void *mapping;                /* irpa_inspect_file: the mmap'd file, owned; else NULL */
     uint8_t *buffer;              /* irpa_inspect_file: the file read into memory, owned */
@@ -114,7 +126,8 @@ typedef struct irpa_listing {
 
 /* Reads and checks the archive held in bytes [0, size). `path` names it in
  * messages. Fills *out (which must be freed with irpa_listing_free, whatever
- * the result), appends every error to `errors` and every note to out->notes.
+ * the result), appends every error to `errors`, every warning to
+ * out->warnings and every note to out->notes.
  * Names and metadata point into `bytes`, which must outlive the listing.
  * Returns IRPA_INSPECT_OK or IRPA_INSPECT_MALFORMED. */
 int irpa_inspect_memory(const char *path, const uint8_t *bytes, uint64_t size,
@@ -157,8 +170,9 @@ void irpa_print_columns(FILE *out, bool has_range, uint64_t start, uint64_t end,
 void irpa_print_metadata(FILE *out, const uint8_t *metadata, uint64_t length);
 
 /* Prints the listing as one JSON object (Jansson), followed by a newline:
- * path, file_size, read_with, valid, header, entries, total_bytes, notes and
- * the messages in `errors` (may be NULL). Returns 0, or -1 when out of memory. */
+ * path, file_size, read_with, valid (no errors), header, entries,
+ * total_bytes, then the messages by severity: errors (those in `errors`, may
+ * be NULL), warnings and notes. Returns 0, or -1 when out of memory. */
 int irpa_listing_print_json(const irpa_listing *listing, const irpa_errors *errors,
                             FILE *out);
 

@@ -232,8 +232,9 @@ void *irpa_listing_to_json(const irpa_listing *listing, const irpa_errors *error
                                                          : json_null()) &&
               put(object, "entries", json_entries(listing)) &&
               put(object, "total_bytes", json_u64(listing->total_bytes)) &&
-              put(object, "notes", json_messages(&listing->notes)) &&
-              put(object, "errors", json_messages(errors));
+              put(object, "errors", json_messages(errors)) &&
+              put(object, "warnings", json_messages(&listing->warnings)) &&
+              put(object, "notes", json_messages(&listing->notes));
     if (ok) return object;
     json_decref(object);
     return NULL;

@@ -17,6 +17,7 @@ YAML
 [ ! -s err.txt ] || { echo "stderr is not a terminal: no progress expected"; cat err.txt; exit 1; }
 [ -f out.irpa ] && [ "$(stat -c %s out.irpa)" -eq 4096 ]
 cp out.irpa before.irpa
+cp src.bin before.src
 
 # 1. A bad manifest: exit 2, the existing output untouched, no temporary file.
 cat >bad.yaml <<'YAML'
@@ -36,10 +37,46 @@ if [ "$(id -u)" -ne 0 ]; then
   status=0; "$IRPA" build ok.yaml -o ro/x.irpa 2>err.txt || status=$?
   [ "$status" -eq 1 ] && [ -z "$(ls -A ro)" ]
 fi
-status=0; "$IRPA" build ok.yaml -o no/such/dir/x.irpa 2>err.txt || status=$?
-[ "$status" -eq 1 ] && grep -q 'no/such/dir/x.irpa: cannot create a temporary file' err.txt
 
-# 3. Interrupted: a large (sparse) build killed with SIGINT and SIGTERM leaves
+# 3. The destination is checked before a byte is written: under a 1 KiB file
+#    size limit (the archive is 4 KiB) a build that started writing would be
+#    killed by SIGXFSZ; these must end with one line naming the path, exit 1.
+refused() {  # refused OUT MESSAGE
+  status=0; (ulimit -f 1; exec "$IRPA" build ok.yaml -o "$1") 2>err.txt || status=$?
+  [ "$status" -eq 1 ] && [ "$(cat err.txt)" = "irpa build: $2" ] \
+    || { echo "-o '$1': exit $status, expected 1 and 'irpa build: $2':"; cat err.txt; exit 1; }
+}
+refused no/such/dir/x.irpa "no/such/dir/x.irpa: directory 'no/such/dir': does not exist"
+refused newdir/ "newdir/: no such directory"
+refused ok.yaml/x.irpa "ok.yaml/x.irpa: 'ok.yaml' is not a directory"
+refused src.bin "src.bin: is a source of this archive; building would replace it"
+cmp -s src.bin before.src || { echo "the source was replaced"; exit 1; }
+mkfifo fifo
+refused fifo "fifo: exists and is not a regular file (irpa build replaces OUT with a new file; \
+-o - writes to standard output)"
+[ -p fifo ] && rm fifo
+mkdir -p taken/ok.irpa
+refused taken "taken/ok.irpa: is a directory"
+rmdir taken/ok.irpa taken
+if [ "$(id -u)" -eq 0 ]; then  # root writes anywhere; /proc takes no files
+  status=0; (ulimit -f 1; exec "$IRPA" build ok.yaml -o /proc/irpa-test.irpa) 2>err.txt || status=$?
+  [ "$status" -eq 1 ] && grep -q '^irpa build: /proc/irpa-test.irpa: ' err.txt \
+    || { echo "/proc: exit $status"; cat err.txt; exit 1; }
+else
+  refused ro/x.irpa "ro/x.irpa: cannot create files in directory 'ro': Permission denied"
+fi
+
+# 4. -o DIR writes DIR/<archive name>: the manifest's 'archive:', else its
+#    file name with .irpa.
+mkdir outdir
+"$IRPA" build ok.yaml -o outdir && cmp outdir/ok.irpa out.irpa
+"$IRPA" build ok.yaml -o outdir/ && cmp outdir/ok.irpa out.irpa
+{ echo 'archive: other.irpa'; cat ok.yaml; } >named.yaml
+"$IRPA" build named.yaml -o outdir && cmp outdir/other.irpa out.irpa
+[ "$(ls -A outdir | sort | tr '\n' ' ')" = "ok.irpa other.irpa " ] || { ls -A outdir; exit 1; }
+rm -r outdir
+
+# 5. Interrupted: a large (sparse) build killed with SIGINT and SIGTERM leaves
 #    either nothing or the complete file, and no temporary file.
 truncate -s 3G big.bin
 cat >big.yaml <<'YAML'
@@ -58,13 +95,13 @@ for signal in INT TERM; do
   rm -f big.irpa
 done
 
-# 4. On a terminal, a progress bar with bytes, rate and time left.
+# 6. On a terminal, a progress bar with bytes, rate and time left.
 if command -v script >/dev/null; then
   script -qec "'$IRPA' build ok.yaml -o tty.irpa" /dev/null >tty.txt
   grep -q '4.0 KiB / 4.0 KiB.*/s.*left' tty.txt || { echo "no progress bar:"; cat -v tty.txt; exit 1; }
   cmp tty.irpa out.irpa && rm tty.irpa
 fi
 
-# 5. No temporary files after any of the above.
+# 7. No temporary files after any of the above.
 [ -z "$(ls -A | grep '^\.' || true)" ]
 echo ok

@@ -59,6 +59,30 @@ grep -qF "irpa: $work/bad.irpa: offset 16: next_header_offset 1 is not 0" "$work
 "$IRPA" inspect --json "$work/bad.irpa" >"$work/bad.json" 2>/dev/null && fail "--json: exit 0"
 json_checks+=("malformed $work/bad.json")
 
+# What IREE loads but its builder never writes (a non-zero padding byte) is a
+# warning: the listing, one located line on stderr, exit 0; --strict exits 2;
+# --json carries it under "warnings" and stays valid. Errors stay errors.
+cp "$IRPA_TESTDATA/reference/dummy.irpa" "$work/padded.irpa"
+chmod u+w "$work/padded.irpa"
+printf '\x07' | dd of="$work/padded.irpa" bs=1 seek=90 conv=notrunc status=none
+set +e
+"$IRPA" inspect "$work/padded.irpa" >"$work/padded.out" 2>"$work/padded.err"; lenient=$?
+"$IRPA" inspect --strict "$work/padded.irpa" >/dev/null 2>"$work/strict.err"; strict=$?
+"$IRPA" inspect --json "$work/padded.irpa" >"$work/padded.json" 2>/dev/null; json=$?
+"$IRPA" inspect --strict "$work/bad.irpa" >/dev/null 2>&1; strict_bad=$?
+set -e
+[ "$lenient" = 0 ] || fail "warning only: exit $lenient, expected 0"
+grep -q '^// Parameter scope' "$work/padded.out" || fail "warning only: no listing"
+[ "$(cat "$work/padded.err")" = "irpa: $work/padded.irpa: offset 90: warning: non-zero padding \
+at offset 90 (byte 0x07 outside the header, entries, names, metadata and data)" ] \
+  || fail "warning line: $(cat "$work/padded.err")"
+[ "$strict" = 2 ] || fail "--strict with a warning: exit $strict, expected 2"
+cmp -s "$work/padded.err" "$work/strict.err" || fail "--strict: different stderr"
+[ "$json" = 0 ] && grep -q '"valid": true' "$work/padded.json" \
+  && grep -A1 '"warnings": \[' "$work/padded.json" | grep -q 'offset 90: warning: non-zero' \
+  || fail "--json of a warning: exit $json: $(cat "$work/padded.json")"
+[ "$strict_bad" = 2 ] || fail "--strict with an error: exit $strict_bad"
+
 # Not an archive at all, a missing file, usage errors.
 set +e
 "$IRPA" inspect "$IRPA_TESTDATA/reference/README.md" 2>"$work/magic.err"; magic=$?
@@ -71,7 +95,8 @@ set -e
 [ "$missing" = 1 ] && grep -q 'cannot open' "$work/missing.err" || fail "missing: $missing"
 [ "$usage" = 2 ] && grep -q '^usage: irpa inspect' "$work/usage.err" || fail "usage: $usage"
 [ "$bogus" = 2 ] || fail "unknown option: exit $bogus"
-[ "$help" = 0 ] && grep -q -- '--manifest' "$work/help.out" || fail "--help"
+[ "$help" = 0 ] && grep -q -- '--manifest' "$work/help.out" && grep -q -- '--strict' "$work/help.out" \
+  || fail "--help"
 
 # Every JSON output above, checked by one python3 (/usr/bin/python3: the python3 first on PATH
 # can be a version-manager shim that takes up to a second to start).
