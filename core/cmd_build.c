@@ -111,6 +111,10 @@ int irpa_cmd_build(int argc, char **argv) {
     sigset_t previous;
     sigprocmask(SIG_BLOCK, &state.interrupts, &previous);
     signal(SIGPIPE, SIG_IGN);
+    /* A file-size limit (ulimit -f) then fails the write with EFBIG, which is
+     * reported and cleaned up like a full disk, instead of killing us with
+     * the temporary file left behind. */
+    signal(SIGXFSZ, SIG_IGN);
     int status = irpa_build_to_path(archive, out_path, on_progress, &state, &errors);
     irpa_archive_free(archive);
     if (status != 0) {

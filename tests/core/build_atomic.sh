@@ -58,6 +58,7 @@ refused fifo "fifo: exists and is not a regular file (irpa build replaces OUT wi
 mkdir -p taken/ok.irpa
 refused taken "taken/ok.irpa: is a directory"
 rmdir taken/ok.irpa taken
+
 if [ "$(id -u)" -eq 0 ]; then  # root writes anywhere; /proc takes no files
   status=0; (ulimit -f 1; exec "$IRPA" build ok.yaml -o /proc/irpa-test.irpa) 2>err.txt || status=$?
   [ "$status" -eq 1 ] && grep -q '^irpa build: /proc/irpa-test.irpa: ' err.txt \
@@ -65,6 +66,13 @@ if [ "$(id -u)" -eq 0 ]; then  # root writes anywhere; /proc takes no files
 else
   refused ro/x.irpa "ro/x.irpa: cannot create files in directory 'ro': Permission denied"
 fi
+
+# 3b. A file-size limit hit while writing (ulimit -f 1: the archive is 4 KiB) is
+#     a write error like a full disk: exit 1, one line, nothing left behind.
+status=0; (ulimit -f 1; exec "$IRPA" build ok.yaml -o limited.irpa) 2>err.txt || status=$?
+[ "$status" -eq 1 ] && grep -q 'File too large' err.txt && [ "$(wc -l <err.txt)" -eq 1 ] \
+  || { echo "file-size limit: exit $status:"; cat err.txt; exit 1; }
+[ -z "$(ls -A | grep -E '^(limited|\.limited)')" ] || { echo "left behind:"; ls -A; exit 1; }
 
 # 4. -o DIR writes DIR/<archive name>: the manifest's 'archive:', else its
 #    file name with .irpa.
