@@ -3,18 +3,22 @@
  *
  * Layout: u64 little-endian header length N, N bytes of JSON, then the data
  * section, which runs to the end of the file. The JSON is an object: an
- * optional "__metadata__" (string -> string) and, per tensor,
+ * optional "__metadata__" (null, or an object of strings) and, per tensor,
  * {"dtype": "F16", "shape": [..], "data_offsets": [begin, end]} with the
  * offsets relative to the data section (8 + N).
  *
- * Checks are those of Hugging Face's safetensors crate (the reference
- * reader): N at most 100,000,000; strict JSON (duplicate keys rejected);
- * end >= begin; end - begin = product(shape) * bits / 8 with overflow
- * checks and whole bytes; the tensors, sorted by offsets, cover the data
- * section exactly, with no hole and no overlap, up to the end of the file.
- * The dtypes are those of the crate's Dtype enum (BOOL, F4, F6_E2M3,
- * F6_E3M2, U8, I8, F8_E5M2, F8_E4M3, F8_E8M0, I16, U16, F16, BF16, I32, U32,
- * F32, C64, F64, I64, U64), with bit sizes 4 for F4 and 6 for the F6 types. */
+ * We accept what Hugging Face's safetensors crate (the reference reader)
+ * accepts and reject what it rejects, rule by rule; tests/model/
+ * SAFETENSORS_RULES.md lists each rule, the crate's behaviour, ours and the
+ * test case that checks it, including the few places where we differ on
+ * purpose (duplicate keys, which the format forbids, are rejected) or
+ * because of the JSON library. In short: N at most 100,000,000; strict
+ * JSON, arrays and objects nested at most 127 deep; end >= begin;
+ * end - begin = product(shape) * bits / 8 with overflow checks and whole
+ * bytes; the tensors, sorted by offsets, cover the data section exactly,
+ * with no hole and no overlap, up to the end of the file. Unknown keys of a
+ * tensor are ignored. The dtypes are those of the crate's Dtype enum (see
+ * safetensors_dtypes), with bit sizes 4 for F4 and 6 for the F6 types. */
 #include "model.h"
 
 #include <inttypes.h>
@@ -26,6 +30,7 @@
 #define SAFETENSORS_MAX_HEADER_BYTES 100000000u /* the crate's MAX_HEADER_SIZE */
 #define SAFETENSORS_INDEX_MAX_BYTES 100000000u  /* largest index file read */
 #define SHOWN_NAME_BYTES 120                    /* bytes of a name kept for messages */
+#define SAFETENSORS_MAX_NESTING 127             /* serde_json's recursion limit, 128, less one */
 
 typedef struct safetensors_dtype {
     const char *name;         /* as the header spells it */
@@ -43,6 +48,8 @@ static const safetensors_dtype safetensors_dtypes[] = {
     {"F8_E5M2", 8, "float8_e5m2"},
     {"F8_E4M3", 8, "float8_e4m3fn"},
     {"F8_E8M0", 8, NULL},
+    {"F8_E4M3FNUZ", 8, "float8_e4m3fnuz"},
+    {"F8_E5M2FNUZ", 8, "float8_e5m2fnuz"},
     {"I16", 16, "int16"},
     {"U16", 16, "uint16"},
     {"F16", 16, "float16"},
@@ -56,9 +63,13 @@ static const safetensors_dtype safetensors_dtypes[] = {
     {"U64", 64, "uint64"},
 };
 
-static const safetensors_dtype *find_dtype(const char *name) {
+/* The dtype spelt by the `length` bytes at `name` (which may hold a NUL). */
+static const safetensors_dtype *find_dtype(const char *name, size_t length) {
     for (size_t i = 0; i < sizeof safetensors_dtypes / sizeof safetensors_dtypes[0]; i++) {
-        if (strcmp(safetensors_dtypes[i].name, name) == 0) return &safetensors_dtypes[i];
+        const char *known = safetensors_dtypes[i].name;
+        if (strlen(known) == length && memcmp(known, name, length) == 0) {
+            return &safetensors_dtypes[i];
+        }
     }
     return NULL;
 }
@@ -76,6 +87,25 @@ static uint64_t read_le64(const unsigned char bytes[8]) {
     uint64_t value = 0;
     for (int i = 7; i >= 0; i--) value = value << 8 | bytes[i];
     return value;
+}
+
+/* Whether `value` nests arrays and objects more than `levels` deep (a
+ * container counts as one level, a scalar as none). */
+static bool nests_deeper_than(json_t *value, unsigned levels) {
+    if (!json_is_object(value) && !json_is_array(value)) return false;
+    if (levels == 0) return true;
+    if (json_is_array(value)) {
+        for (size_t i = 0; i < json_array_size(value); i++) {
+            if (nests_deeper_than(json_array_get(value, i), levels - 1)) return true;
+        }
+        return false;
+    }
+    const char *key;
+    json_t *member;
+    json_object_foreach(value, key, member) {
+        if (nests_deeper_than(member, levels - 1)) return true;
+    }
+    return false;
 }
 
 /* Reads and parses the JSON header; sets *data_start (8 + N). */
@@ -122,7 +152,8 @@ static json_t *load_header(const irpa_source *source, uint64_t *data_start, irpa
                NULL;
     }
     json_error_t json_error;
-    json_t *root = json_loadb(text, header_length, JSON_REJECT_DUPLICATES, &json_error);
+    json_t *root = json_loadb(text, header_length, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+                              &json_error);
     free(text);
     if (!root) {
         return irpa_error(errors, "%s: header is not valid JSON: line %d column %d: %s", path,
@@ -133,13 +164,24 @@ static json_t *load_header(const irpa_source *source, uint64_t *data_start, irpa
         json_decref(root);
         return irpa_error(errors, "%s: header is not a JSON object", path), NULL;
     }
+    if (nests_deeper_than(root, SAFETENSORS_MAX_NESTING)) {
+        json_decref(root);
+        return irpa_error(errors,
+                          "%s: header nests arrays and objects more than %d deep (the "
+                          "reference reader's limit)",
+                          path, SAFETENSORS_MAX_NESTING),
+               NULL;
+    }
     *data_start = 8 + header_length;
     return root;
 }
 
+/* "__metadata__" is null (as absent) or an object of strings. */
 static int check_metadata(const irpa_source *source, json_t *metadata, irpa_errors *errors) {
+    if (json_is_null(metadata)) return 0;
     if (!json_is_object(metadata)) {
-        return irpa_error(errors, "%s: __metadata__ is not an object of strings", source->path);
+        return irpa_error(errors, "%s: __metadata__ is neither null nor an object of strings",
+                          source->path);
     }
     const char *key;
     json_t *value;
@@ -210,6 +252,48 @@ static int expected_bytes(const irpa_source *source, const char *shown, const ir
     return 0;
 }
 
+/* Field `key` of a tensor entry; or, for the array form
+ * [dtype, shape, data_offsets] that the reference reader also takes (serde
+ * reads a struct from an array of its fields), the field at `position`. */
+static json_t *entry_field(json_t *info, size_t position, const char *key) {
+    return json_is_array(info) ? json_array_get(info, position) : json_object_get(info, key);
+}
+
+/* The name a "dtype" value spells: a string, or serde's other spelling of an
+ * enum value, {"F16": null}. */
+static bool dtype_spelling(json_t *value, const char **name, size_t *length) {
+    if (json_is_string(value)) {
+        *name = json_string_value(value);
+        *length = json_string_length(value);
+        return true;
+    }
+    void *only = json_is_object(value) && json_object_size(value) == 1 ? json_object_iter(value)
+                                                                       : NULL;
+    if (!only || !json_is_null(json_object_iter_value(only))) return false;
+    *name = json_object_iter_key(only);
+    *length = strlen(*name);
+    return true;
+}
+
+static const safetensors_dtype *read_dtype(const irpa_source *source, const char *shown,
+                                           json_t *value, irpa_errors *errors) {
+    const char *name = NULL;
+    size_t length = 0;
+    if (!dtype_spelling(value, &name, &length)) {
+        irpa_error(errors, "%s: tensor '%s': missing or non-string \"dtype\"", source->path,
+                   shown);
+        return NULL;
+    }
+    const safetensors_dtype *dtype = find_dtype(name, length);
+    if (!dtype) {
+        char dtype_shown[SHOWN_NAME_BYTES];
+        printable_name(name, dtype_shown, sizeof dtype_shown);
+        irpa_error(errors, "%s: tensor '%s': unsupported dtype '%s'", source->path, shown,
+                   dtype_shown);
+    }
+    return dtype;
+}
+
 static int read_tensor_entry(const irpa_source *source, const char *name, json_t *info,
                              uint64_t data_start, irpa_tensor *tensor, irpa_errors *errors) {
     const char *path = source->path;
@@ -217,24 +301,22 @@ static int read_tensor_entry(const irpa_source *source, const char *name, json_t
     printable_name(name, shown, sizeof shown);
     tensor->name = strdup(name);
     if (!tensor->name) return irpa_error(errors, "%s: out of memory", path);
-    if (!json_is_object(info)) {
+    if (json_is_array(info) && json_array_size(info) != 3) {
+        return irpa_error(errors,
+                          "%s: tensor '%s': entry is an array of %zu values, not "
+                          "[dtype, shape, data_offsets]",
+                          path, shown, json_array_size(info));
+    }
+    if (!json_is_object(info) && !json_is_array(info)) {
         return irpa_error(errors, "%s: tensor '%s': entry is not an object", path, shown);
     }
-    json_t *dtype_value = json_object_get(info, "dtype");
-    json_t *offsets = json_object_get(info, "data_offsets");
-    if (!json_is_string(dtype_value)) {
-        return irpa_error(errors, "%s: tensor '%s': missing or non-string \"dtype\"", path, shown);
-    }
-    const safetensors_dtype *dtype = find_dtype(json_string_value(dtype_value));
-    if (!dtype) {
-        char dtype_shown[SHOWN_NAME_BYTES];
-        printable_name(json_string_value(dtype_value), dtype_shown, sizeof dtype_shown);
-        return irpa_error(errors, "%s: tensor '%s': unsupported dtype '%s'", path, shown,
-                          dtype_shown);
-    }
+    const safetensors_dtype *dtype = read_dtype(source, shown, entry_field(info, 0, "dtype"),
+                                                errors);
+    if (!dtype) return -1;
+    json_t *offsets = entry_field(info, 2, "data_offsets");
     snprintf(tensor->dtype, sizeof tensor->dtype, "%s", dtype->name);
     tensor->torch_dtype = dtype->torch_dtype;
-    if (read_shape(source, shown, json_object_get(info, "shape"), tensor, errors) != 0) return -1;
+    if (read_shape(source, shown, entry_field(info, 1, "shape"), tensor, errors) != 0) return -1;
 
     uint64_t begin = 0, end = 0;
     if (!json_is_array(offsets) || json_array_size(offsets) != 2 ||
