@@ -31,9 +31,9 @@ static void usage(FILE *out) {
     fprintf(out, "usage: irpa COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < COMMAND_COUNT; i++)
         fprintf(out, "  irpa %s\n", commands[i].summary);
-    fprintf(out, "\n'irpa help COMMAND' or 'irpa COMMAND --help' for a command's options. "
-                 "Exit status: 0 ok,\n1 system error, 2 bad usage or input. "
-                 "See irpa(1) and irpa-manifest(5).\n");
+    fprintf(out, "\n'irpa help COMMAND' or 'irpa COMMAND --help' for a command's options;\n"
+                 "irpa(1), irpa-manifest(5). Exit status: 0 ok, 1 system error, "
+                 "2 bad usage or input.\n");
 }
 
 static void unknown_command(const char *name) {
