@@ -211,13 +211,17 @@ static void report_syntax_error(loader *loader, const yaml_parser_t *parser, con
         return;
     }
     /* libyaml's own words for a tab in indentation ("found character that
-     * cannot start any token", or worse) do not say what is wrong. */
-    irpa_position at;
-    if (find_indentation_tab(text, length, parser->problem_mark.line, &at)) {
-        report(loader, at, "a tab in indentation; YAML indents with spaces only");
+     * cannot start any token") do not say what is wrong. The tab is blamed
+     * when the scanner stopped at it, or names a tab itself; a tab where
+     * YAML allows one (in [flow] collections) is not blamed for an error
+     * elsewhere on its line. */
+    irpa_position at = position_of_mark(parser->problem_mark), tab_at;
+    if (parser->error == YAML_SCANNER_ERROR &&
+        find_indentation_tab(text, length, parser->problem_mark.line, &tab_at) &&
+        ((tab_at.line == at.line && tab_at.column == at.column) || strstr(problem, "tab"))) {
+        report(loader, tab_at, "a tab in indentation; YAML indents with spaces only");
         return;
     }
-    at = position_of_mark(parser->problem_mark);
     if (parser->context) {
         irpa_position context_at = position_of_mark(parser->context_mark);
         report(loader, at, "YAML syntax error: %s (%s at %u:%u); expected valid YAML", problem,

@@ -405,8 +405,8 @@ static void test_yaml_syntax_errors(void **state) {
     assert_int_equal(mismatches, 0);
 }
 
-/* A tab in indentation is named as such, where it is, whatever libyaml
- * makes of it; a tab elsewhere is not blamed. */
+/* A tab in indentation that stops libyaml's scanner is named as such, where
+ * it is; a tab elsewhere is not blamed. */
 static void test_tab_in_indentation(void **state) {
     (void)state;
     expect_error("sources:\n  st: a.gguf\nentries:\n\t- source: st\n",
@@ -417,7 +417,13 @@ static void test_tab_in_indentation(void **state) {
                  PATH ":4:4: a tab in indentation; YAML indents with spaces only");
     expect_error("sources:\n\tst: a.gguf\nentries:\n  - source: st\n",
                  PATH ":2:1: a tab in indentation; YAML indents with spaces only");
-    /* A tab after a value is fine YAML; a later error is not the tab's. */
+    expect_error("entries:\n  - name: a\n    metadata: |\n   \tx\n",
+                 PATH ":4:4: a tab in indentation; YAML indents with spaces only");
+    /* Tabs may indent [flow] collections: an error elsewhere on the line is
+     * not the tab's. Nor is one after a tab that follows a value. */
+    expect_error("entries: [\n\ta, @b]\n",
+                 PATH ":2:5: YAML syntax error: found character that cannot start any token "
+                 "(while scanning for the next token at 2:5); expected valid YAML");
     expect_error("entries:\t\n  - name: a\t\n  name: b\n",
                  PATH ":3:3: YAML syntax error: did not find expected '-' indicator "
                  "(while parsing a block collection at 2:3); expected valid YAML");
