@@ -44,6 +44,7 @@ expect "--help --output --quiet" irpa build --
 expect "--json" irpa inspect --j
 expect "a.yaml b.yml models.d" irpa inspect --manifest ""
 expect "c.irpa models.d" irpa build a.yaml -o ""
+expect "a.yaml" irpa inspect --manifest = a
 expect "pytorch" irpa manifest d.gguf --metadata ""
 expect "" irpa manifest d.gguf --include ""
 expect "build check inspect manifest" irpa help ""
