@@ -176,6 +176,27 @@ static irpa_position position_of_offset(const char *text, size_t length, size_t 
     return at;
 }
 
+/* Where the first tab in the indentation of line `line` (0-based) is: among
+ * the spaces, tabs and '-' sequence indicators before the line's content.
+ * Returns false when there is none. */
+static bool find_indentation_tab(const char *text, size_t length, size_t line,
+                                 irpa_position *at) {
+    size_t start = 0;
+    for (size_t newlines = 0; newlines < line; newlines++) {
+        const char *newline = memchr(text + start, '\n', length - start);
+        if (!newline) return false;
+        start = (size_t)(newline - text) + 1;
+    }
+    for (size_t i = start; i < length && (text[i] == ' ' || text[i] == '\t' || text[i] == '-');
+         i++) {
+        if (text[i] != '\t') continue;
+        at->line = line >= UINT32_MAX ? UINT32_MAX : (uint32_t)line + 1;
+        at->column = i - start >= UINT32_MAX ? UINT32_MAX : (uint32_t)(i - start) + 1;
+        return true;
+    }
+    return false;
+}
+
 static void report_syntax_error(loader *loader, const yaml_parser_t *parser, const char *text,
                                 size_t length) {
     if (parser->error == YAML_MEMORY_ERROR) {
@@ -189,7 +210,18 @@ static void report_syntax_error(loader *loader, const yaml_parser_t *parser, con
                problem, parser->problem_value >= 0 ? (unsigned)parser->problem_value : 0u);
         return;
     }
-    irpa_position at = position_of_mark(parser->problem_mark);
+    /* libyaml's own words for a tab in indentation ("found character that
+     * cannot start any token") do not say what is wrong. The tab is blamed
+     * when the scanner stopped at it, or names a tab itself; a tab where
+     * YAML allows one (in [flow] collections) is not blamed for an error
+     * elsewhere on its line. */
+    irpa_position at = position_of_mark(parser->problem_mark), tab_at;
+    if (parser->error == YAML_SCANNER_ERROR &&
+        find_indentation_tab(text, length, parser->problem_mark.line, &tab_at) &&
+        ((tab_at.line == at.line && tab_at.column == at.column) || strstr(problem, "tab"))) {
+        report(loader, tab_at, "a tab in indentation; YAML indents with spaces only");
+        return;
+    }
     if (parser->context) {
         irpa_position context_at = position_of_mark(parser->context_mark);
         report(loader, at, "YAML syntax error: %s (%s at %u:%u); expected valid YAML", problem,

@@ -80,7 +80,7 @@ fi
 build="$root/build-bench"
 log "building irpa and irpafs (release) in $build"
 if [ ! -f "$build/build.ninja" ]; then
-  meson setup "$build" -Dbuildtype=release >"$root/build-bench.setup.log" 2>&1 ||
+  meson setup "$build" -Dbuildtype=release -Dtests=enabled >"$root/build-bench.setup.log" 2>&1 ||
     { cat "$root/build-bench.setup.log" >&2; exit 1; }
 fi
 ninja -C "$build" core/irpa fs/irpafs tests/make_model >"$root/build-bench.ninja.log" 2>&1 ||

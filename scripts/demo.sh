@@ -14,7 +14,8 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
 step "build (release)"
-[ -d "$build" ] || meson setup "$build" -Dbuildtype=release >/dev/null
+# -Dtests=enabled: the sample model comes from tests/make_model.
+[ -d "$build" ] || meson setup "$build" -Dbuildtype=release -Dtests=enabled >/dev/null
 ninja -C "$build" >/dev/null
 irpa="$build/core/irpa"
 irpafs="$build/fs/irpafs"

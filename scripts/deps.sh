@@ -9,6 +9,7 @@ packages=(
   libyaml-dev libjansson-dev                                  # manifests, safetensors headers
   libcmocka-dev                                               # unit tests
   python3 bsdextrautils util-linux procps psmisc             # tests: json.tool, hexdump, mount tools
+  groff-base man-db mandoc                                    # tests: man page lint
 )
 
 missing=()

@@ -43,9 +43,10 @@ run_build() { # NAME DIR [meson args...]
   passed=$((passed + ok)); failed=$((failed + bad))
 }
 
-run_build gcc build-test -Dbuildtype=debugoptimized
+# Warnings are errors here (not in a user's build: see meson.build).
+run_build gcc build-test -Dbuildtype=debugoptimized --werror -Dtests=enabled
 CC=clang run_build "clang ASan+UBSan" build-test-asan \
-  -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+  -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false --werror -Dtests=enabled
 
 # The README's first command must keep working: run the demo end to end.
 if [ ${#suites[@]} -eq 0 ]; then

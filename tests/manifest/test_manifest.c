@@ -405,6 +405,31 @@ static void test_yaml_syntax_errors(void **state) {
     assert_int_equal(mismatches, 0);
 }
 
+/* A tab in indentation that stops libyaml's scanner is named as such, where
+ * it is; a tab elsewhere is not blamed. */
+static void test_tab_in_indentation(void **state) {
+    (void)state;
+    expect_error("sources:\n  st: a.gguf\nentries:\n\t- source: st\n",
+                 PATH ":4:1: a tab in indentation; YAML indents with spaces only");
+    expect_error("sources:\n  st: a.gguf\nentries:\n  - source: st\n  \t exclude: [a]\n",
+                 PATH ":5:3: a tab in indentation; YAML indents with spaces only");
+    expect_error("sources:\n  st: a.gguf\nentries:\n  -\tsource: st\n",
+                 PATH ":4:4: a tab in indentation; YAML indents with spaces only");
+    expect_error("sources:\n\tst: a.gguf\nentries:\n  - source: st\n",
+                 PATH ":2:1: a tab in indentation; YAML indents with spaces only");
+    expect_error("entries:\n  - name: a\n    metadata: |\n   \tx\n",
+                 PATH ":4:4: a tab in indentation; YAML indents with spaces only");
+    /* Tabs may indent [flow] collections: an error elsewhere on the line is
+     * not the tab's. Nor is one after a tab that follows a value. */
+    expect_error("entries: [\n\ta, @b]\n",
+                 PATH ":2:5: YAML syntax error: found character that cannot start any token "
+                 "(while scanning for the next token at 2:5); expected valid YAML");
+    expect_error("entries:\t\n  - name: a\t\n  name: b\n",
+                 PATH ":3:3: YAML syntax error: did not find expected '-' indicator "
+                 "(while parsing a block collection at 2:3); expected valid YAML");
+    assert_int_equal(mismatches, 0);
+}
+
 static void test_empty_and_wrong_root(void **state) {
     (void)state;
     expect_error("", PATH ":1:1: manifest is empty; expected a mapping with 'entries:' (see manifests/README.md)");
@@ -714,6 +739,7 @@ int main(void) {
         cmocka_unit_test(test_many_entries),
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_yaml_syntax_errors),
+        cmocka_unit_test(test_tab_in_indentation),
         cmocka_unit_test(test_empty_and_wrong_root),
         cmocka_unit_test(test_aliases_and_depth),
         cmocka_unit_test(test_unknown_keys),
