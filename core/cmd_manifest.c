@@ -30,6 +30,7 @@ typedef struct options {
     string_list splat;        /* --splat globs */
     string_list splat_value;  /* per --splat: "TYPE=VALUE", or "" for a zero splat */
     int pytorch;           /* --metadata pytorch */
+    int relative;          /* --relative: source paths relative to the manifest's folder */
 } options;
 
 /* What the archive does not keep about an entry: its tensor's type and shape. */
@@ -131,28 +132,76 @@ static irpa_manifest *command_line_manifest(char **sources, size_t source_count,
     return m;
 }
 
-/* `path` as seen from `directory` (both made absolute): "../models/x.gguf". */
-static char *relative_to(const char *path, const char *directory) {
-    char absolute[PATH_MAX], base[PATH_MAX];
-    if (!realpath(path, absolute) || !realpath(directory, base)) return strdup(path);
-    size_t matched = 0;
-    while (absolute[matched] && absolute[matched] == base[matched]) matched++;
-    size_t common; /* index of the '/' ending the directories both share */
-    if (base[matched] == 0 && absolute[matched] == '/') {
-        common = matched;
-    } else {
-        while (matched > 0 && absolute[matched - 1] != '/') matched--;
-        common = matched - 1;
+/* Drops "." components and repeated '/' of an absolute path, in place
+ * ("/a/./b//c" -> "/a/b/c"). ".." is kept: taking it away lexically would
+ * be wrong after a symlink. */
+static void drop_dot_components(char *path) {
+    char *out = path;
+    const char *in = path;
+    while (*in) {
+        in += strspn(in, "/");
+        size_t length = strcspn(in, "/");
+        if (length && !(length == 1 && in[0] == '.')) {
+            *out++ = '/';
+            memmove(out, in, length);
+            out += length;
+        }
+        in += length;
     }
-    size_t ups = 0; /* directories of base below the shared ones */
-    for (const char *c = base + common; *c; c++)
-        if (*c == '/' && c[1]) ups++;
-    const char *below = absolute + common + 1;
+    if (out == path) *out++ = '/';
+    *out = 0;
+}
+
+/* `path` as the user typed it, made absolute: a relative path gets the
+ * current directory in front. Symlinks are not resolved, so a link to a
+ * model stays the link. NULL when the current directory is unknown. */
+static char *absolute_path(const char *path) {
+    char *joined = NULL;
+    if (path[0] == '/') {
+        joined = strdup(path);
+    } else {
+        char *current = getcwd(NULL, 0);
+        if (current && asprintf(&joined, "%s/%s", current, path) < 0) joined = NULL;
+        free(current);
+    }
+    if (joined) drop_dot_components(joined);
+    return joined;
+}
+
+/* An absolute path (from absolute_path) as seen from `directory`, for
+ * --relative. The loader joins the manifest's directory and the path, and
+ * the kernel then takes each ".." from the directory's real location, so
+ * the ".."s are counted on realpath(directory); the source's own path keeps
+ * its symlinks: only the leading directories it shares, name for name, with
+ * that real path are replaced by ".."s. NULL when `directory` cannot be
+ * resolved. */
+static char *relative_path(const char *absolute, const char *directory) {
+    char *base = realpath(directory, NULL);
+    if (!base) return NULL;
+    const char *below = absolute, *base_rest = base;
+    for (;;) {
+        const char *name = below + strspn(below, "/");
+        const char *base_name = base_rest + strspn(base_rest, "/");
+        size_t length = strcspn(name, "/"), base_length = strcspn(base_name, "/");
+        if (!base_length || !name[length] || length != base_length ||
+            memcmp(name, base_name, length) != 0)
+            break;
+        below = name + length;
+        base_rest = base_name + base_length;
+    }
+    size_t ups = 0; /* directories of the real base below the shared ones */
+    for (const char *c = base_rest + strspn(base_rest, "/"); *c; c += strspn(c, "/")) {
+        ups++;
+        c += strcspn(c, "/");
+    }
+    below += strspn(below, "/");
     char *result = malloc(3 * ups + strlen(below) + 1);
-    if (!result) return NULL;
-    result[0] = 0;
-    for (size_t i = 0; i < ups; i++) strcat(result, "../");
-    strcat(result, below);
+    if (result) {
+        result[0] = 0;
+        for (size_t i = 0; i < ups; i++) strcat(result, "../");
+        strcat(result, below);
+    }
+    free(base);
     return result;
 }
 
@@ -171,17 +220,65 @@ static void put_quoted(FILE *out, const uint8_t *bytes, uint64_t length) {
     fputc('"', out);
 }
 
+/* The sources the written manifest names: those an entry draws bytes
+ * from (not, say, a safetensors index, whose shards are named instead),
+ * keyed s0, s1... in archive order, each file once. */
+typedef struct written_sources {
+    char **paths;  /* per archive source: the path to write, owned; NULL when unused */
+    long *keys;    /* per archive source: its key number, -1 when unused */
+    size_t count;  /* archive sources */
+} written_sources;
+
+static void free_written(written_sources *written) {
+    for (size_t i = 0; written->paths && i < written->count; i++) free(written->paths[i]);
+    free(written->paths);
+    free(written->keys);
+}
+
+/* Fills `written` for the archive: absolute paths, or with `relative` paths
+ * relative to the folder the manifest is written to. */
+static int name_sources(const irpa_archive *archive, const options *opts,
+                        written_sources *written, irpa_errors *errors) {
+    written->count = archive->source_count;
+    written->paths = calloc(written->count + 1, sizeof *written->paths);
+    written->keys = malloc((written->count + 1) * sizeof *written->keys);
+    if (!written->paths || !written->keys) return irpa_error(errors, "out of memory");
+    for (size_t i = 0; i < written->count; i++) written->keys[i] = -1;
+    for (size_t i = 0; i < archive->entry_count; i++)
+        if (archive->entries[i].type == IRPA_ENTRY_DATA) written->keys[archive->entries[i].source] = 0;
+    char *directory_copy = strdup(opts->out_path ? opts->out_path : ".");
+    if (!directory_copy) return irpa_error(errors, "out of memory");
+    const char *directory = dirname(directory_copy);
+    long next_key = 0;
+    int status = 0;
+    for (size_t i = 0; status == 0 && i < written->count; i++) {
+        if (written->keys[i] < 0) continue;
+        written->keys[i] = next_key++;
+        const char *path = archive->sources[i].path;
+        char *absolute = absolute_path(path);
+        if (!absolute)
+            status = irpa_error(errors, "%s: cannot make the path absolute: %s", path,
+                                strerror(errno));
+        else if (!opts->relative)
+            written->paths[i] = absolute, absolute = NULL;
+        else if (!(written->paths[i] = relative_path(absolute, directory)))
+            status = irpa_error(errors, "%s: cannot resolve the manifest's folder: %s",
+                                directory, strerror(errno));
+        free(absolute);
+    }
+    free(directory_copy);
+    return status;
+}
+
 static void print_manifest(FILE *out, const irpa_archive *archive, const tensor_notes *notes,
-                           const char *out_directory) {
+                           const written_sources *written) {
     fprintf(out, "# written by `irpa manifest`: every entry is an explicit byte range of a source\n");
-    fprintf(out, "sources:\n");
-    for (size_t i = 0; i < archive->source_count; i++) {
-        char *path = relative_to(archive->sources[i].path, out_directory);
-        fprintf(out, "  s%zu: ", i);
-        put_quoted(out, (const uint8_t *)(path ? path : archive->sources[i].path),
-                   strlen(path ? path : archive->sources[i].path));
+    fprintf(out, "sources:%s\n", archive->data_count ? "" : " {}");
+    for (size_t i = 0; i < written->count; i++) {
+        if (written->keys[i] < 0) continue;
+        fprintf(out, "  s%ld: ", written->keys[i]);
+        put_quoted(out, (const uint8_t *)written->paths[i], strlen(written->paths[i]));
         fprintf(out, "\n");
-        free(path);
     }
     fprintf(out, "entries:%s\n", archive->entry_count ? "" : " []");
     for (size_t i = 0; i < archive->entry_count; i++) {
@@ -191,8 +288,9 @@ static void print_manifest(FILE *out, const irpa_archive *archive, const tensor_
         put_quoted(out, (const uint8_t *)entry->name, entry->name_length);
         fprintf(out, comment ? "   # %s\n" : "\n", comment);
         if (entry->type == IRPA_ENTRY_DATA) {
-            fprintf(out, "    source: s%u\n    offset: %llu\n    length: %llu\n", entry->source,
-                    (unsigned long long)entry->source_offset, (unsigned long long)entry->length);
+            fprintf(out, "    source: s%ld\n    offset: %llu\n    length: %llu\n",
+                    written->keys[entry->source], (unsigned long long)entry->source_offset,
+                    (unsigned long long)entry->length);
         } else if (i < notes->count && notes->splats[i]) {
             const char *spec = notes->splats[i], *equals = strchr(spec, '=');
             fprintf(out, "    splat: {type: %.*s, value: %s}\n    length: %llu\n",
@@ -212,17 +310,15 @@ static void print_manifest(FILE *out, const irpa_archive *archive, const tensor_
 
 /* Writes the text to the output path via a temporary file and rename. */
 static int write_output(const char *out_path, const irpa_archive *archive,
-                        const tensor_notes *notes, irpa_errors *errors) {
+                        const tensor_notes *notes, const written_sources *written,
+                        irpa_errors *errors) {
     if (!out_path) {
-        print_manifest(stdout, archive, notes, ".");
+        print_manifest(stdout, archive, notes, written);
         return fflush(stdout) == 0 ? 0 : irpa_error(errors, "<stdout>: write failed");
     }
-    char *directory_copy = strdup(out_path);
     char *temporary = NULL;
-    if (!directory_copy || asprintf(&temporary, "%s.tmp.XXXXXX", out_path) < 0) {
-        free(directory_copy);
+    if (asprintf(&temporary, "%s.tmp.XXXXXX", out_path) < 0)
         return irpa_error(errors, "out of memory");
-    }
     int status = 0;
     int fd = mkstemp(temporary);
     FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
@@ -233,7 +329,7 @@ static int write_output(const char *out_path, const irpa_archive *archive,
         mode_t mask = umask(0);
         umask(mask);
         fchmod(fd, 0666 & ~mask);
-        print_manifest(out, archive, notes, dirname(directory_copy));
+        print_manifest(out, archive, notes, written);
         if (fflush(out) != 0 || fsync(fileno(out)) != 0)
             status = irpa_error(errors, "%s: write failed: %s", out_path, strerror(errno));
         if (fclose(out) != 0 && status == 0)
@@ -243,17 +339,19 @@ static int write_output(const char *out_path, const irpa_archive *archive,
     }
     if (status != 0 && fd >= 0) unlink(temporary);
     free(temporary);
-    free(directory_copy);
     return status;
 }
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: irpa manifest SOURCE... [-o M.yaml] [--include GLOB] [--exclude GLOB]\n"
-            "                      [--rename FROM=TO] [--splat GLOB[=TYPE=VALUE]] [--metadata pytorch]\n"
+            "usage: irpa manifest SOURCE... [-o M.yaml] [--relative] [--include GLOB]\n"
+            "                      [--exclude GLOB] [--rename FROM=TO] [--splat GLOB[=TYPE=VALUE]]\n"
+            "                      [--metadata pytorch]\n"
             "SOURCE: a .gguf, .safetensors or model.safetensors.index.json file. Options may\n"
             "repeat; globs match tensor names, renames replace a name prefix (first match);\n"
-            "--splat makes matching tensors zero splats, or splats of VALUE as TYPE (f32=1.0).\n");
+            "--splat makes matching tensors zero splats, or splats of VALUE as TYPE (f32=1.0).\n"
+            "Source paths are written absolute, as given (symlinks kept); --relative writes\n"
+            "them relative to the folder of M.yaml (of the current directory for -o - or none).\n");
 }
 
 static int parse_options(int argc, char **argv, options *opts) {
@@ -261,13 +359,15 @@ static int parse_options(int argc, char **argv, options *opts) {
         {"output", required_argument, NULL, 'o'},   {"include", required_argument, NULL, 'i'},
         {"exclude", required_argument, NULL, 'x'},  {"rename", required_argument, NULL, 'r'},
         {"splat", required_argument, NULL, 's'},    {"metadata", required_argument, NULL, 'm'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+        {"relative", no_argument, NULL, 'R'},       {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     int option;
     optind = 1;
     while ((option = getopt_long(argc, argv, "o:h", long_options, NULL)) != -1) {
         char *equals;
         switch (option) {
-        case 'o': opts->out_path = optarg; break;
+        case 'o': opts->out_path = strcmp(optarg, "-") ? optarg : NULL; break;
+        case 'R': opts->relative = 1; break;
         case 'i': push(&opts->include, optarg); break;
         case 'x': push(&opts->exclude, optarg); break;
         case 's':
@@ -320,11 +420,14 @@ int irpa_cmd_manifest(int argc, char **argv) {
     irpa_manifest *manifest = NULL;
     irpa_archive *archive = NULL;
     tensor_notes notes = {.opts = &opts};
+    written_sources written = {0};
     if (parsed == 0) {
         manifest = command_line_manifest(argv + optind, (size_t)(argc - optind), &opts);
         archive = manifest ? irpa_resolve_hooked(manifest, note_tensor, &notes, &errors) : NULL;
-        if (!archive) status = IRPA_EXIT_BAD_INPUT;
-        else if (write_output(opts.out_path, archive, &notes, &errors) != 0)
+        if (!archive)
+            status = IRPA_EXIT_BAD_INPUT;
+        else if (name_sources(archive, &opts, &written, &errors) != 0 ||
+                 write_output(opts.out_path, archive, &notes, &written, &errors) != 0)
             status = IRPA_EXIT_FAILURE;
     }
     irpa_errors_print(&errors, stderr, "irpa manifest: ");
@@ -332,6 +435,7 @@ int irpa_cmd_manifest(int argc, char **argv) {
     for (size_t i = 0; i < notes.count; i++) free(notes.comments[i]);
     free(notes.comments);
     free(notes.splats);
+    free_written(&written);
     irpa_archive_free(archive);
     irpa_manifest_free(manifest);
     free_list(&opts.include);
