@@ -1,10 +1,10 @@
 /* resolve.h: from a loaded manifest to a laid-out archive.
  *
  * Opens each distinct source file once (source.h: a file named by several
- * keys, paths or index entries shares one descriptor), reads GGUF/safetensors headers for
- * entries that name tensors (model.h), expands whole-model entries with
- * their include/exclude/rename/splat rules, adds every entry to an archive
- * in manifest order and lays it out (archive.h). Errors carry the manifest
+ * keys, paths or index entries shares one descriptor), reads GGUF/safetensors
+ * headers for entries that name tensors (model.h), expands whole-model
+ * entries with their include/exclude/rename/splat rules, adds every entry to
+ * an archive in manifest order and lays it out (archive.h). Errors carry the manifest
  * position of the entry or source they concern. */
 #ifndef IRPA_RESOLVE_H
 #define IRPA_RESOLVE_H
