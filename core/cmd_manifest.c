@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,15 +30,28 @@ typedef struct options {
     string_list include, exclude, rename_from, rename_to;
     string_list splat;        /* --splat globs */
     string_list splat_value;  /* per --splat: "TYPE=VALUE", or "" for a zero splat */
+    string_list splat_option; /* per --splat: the option's text, for messages */
     int pytorch;           /* --metadata pytorch */
     int relative;          /* --relative: source paths relative to the manifest's folder */
 } options;
 
-/* What the archive does not keep about an entry: its tensor's type and shape. */
+#define RULE_KINDS 4 /* include, exclude, rename, splat (irpa_rule_kind) */
+
+/* A typed --splat over tensors of another dtype: the first, and how many. */
+typedef struct splat_misfit {
+    size_t count;         /* tensors it does not fit */
+    char *tensor;         /* the first one's name, owned */
+    char dtype[16];       /* the first one's dtype */
+} splat_misfit;
+
+/* What the archive does not keep about an entry (its tensor's type and
+ * shape), and how the command line's rules fared across all sources. */
 typedef struct tensor_notes {
     char **comments;      /* per entry index: "F16 [4096, 32000]", owned; NULL when none */
     const char **splats;  /* per entry index: "TYPE=VALUE" of a typed --splat, or NULL */
     size_t count;         /* slots in both arrays */
+    size_t *uses[RULE_KINDS]; /* per rule kind, per option: tensors it applied to */
+    splat_misfit *misfits;    /* per --splat */
     const options *opts;  /* the command line */
 } tensor_notes;
 
@@ -60,6 +74,37 @@ static char **copy_strings(const string_list *list) {
     return copy;
 }
 
+/* Whether a typed splat ("f32=1.0") fills `tensor` with its value: the
+ * tensor's dtype is the splat's type (BOOL takes u8 or i8), and its length
+ * a multiple of the type's width. An f32 pattern over F64 or F8 data would
+ * write other numbers, or not fit. */
+static int splat_fits(const char *typed, const irpa_tensor *tensor) {
+    size_t type_length = strcspn(typed, "=");
+    char type[16];
+    snprintf(type, sizeof type, "%.*s", (int)type_length, typed);
+    uint8_t pattern[16], width = 1;
+    if (irpa_splat_encode(type, typed + type_length + 1, pattern, &width, NULL, 0) !=
+        IRPA_SPLAT_OK)
+        return 0;
+    int same_type = strcasecmp(type, tensor->dtype) == 0 ||
+                    (strcmp(tensor->dtype, "BOOL") == 0 && width == 1 && type[0] != 'f');
+    return same_type && tensor->length % width == 0;
+}
+
+static void note_misfit(splat_misfit *misfit, const irpa_tensor *tensor) {
+    if (misfit->count++ == 0) {
+        misfit->tensor = strdup(tensor->name);
+        snprintf(misfit->dtype, sizeof misfit->dtype, "%s", tensor->dtype);
+    }
+}
+
+static void note_rule(void *context, size_t manifest_entry, irpa_rule_kind kind,
+                      size_t rule_index) {
+    (void)manifest_entry; /* every source has the same rules: the command line's */
+    tensor_notes *notes = context;
+    notes->uses[kind][rule_index]++;
+}
+
 static void note_tensor(void *context, size_t entry_index, const irpa_tensor *tensor) {
     tensor_notes *notes = context;
     if (entry_index >= notes->count) {
@@ -76,7 +121,9 @@ static void note_tensor(void *context, size_t entry_index, const irpa_tensor *te
     const string_list *globs = &notes->opts->splat;
     for (size_t i = 0; i < globs->count; i++) {
         if (!irpa_glob_match(globs->items[i], tensor->name)) continue;
-        if (notes->opts->splat_value.items[i][0]) notes->splats[entry_index] = notes->opts->splat_value.items[i];
+        const char *typed = notes->opts->splat_value.items[i];
+        if (typed[0] && !splat_fits(typed, tensor)) note_misfit(&notes->misfits[i], tensor);
+        if (typed[0]) notes->splats[entry_index] = typed;
         break;
     }
     char *text = NULL;
@@ -104,9 +151,7 @@ static irpa_manifest *command_line_manifest(char **sources, size_t source_count,
     if (!m->path || !m->sources || !m->entries) return m;
     for (size_t i = 0; i < source_count; i++) {
         irpa_manifest_source *source = &m->sources[i];
-        char key[32];
-        snprintf(key, sizeof key, "s%zu", i);
-        source->key = strdup(key);
+        source->key = strdup(sources[i]); /* messages name the source as typed */
         source->path = strdup(sources[i]);
         source->resolved_path = strdup(sources[i]);
         source->position = (irpa_position){1, (uint32_t)i + 1};
@@ -354,6 +399,22 @@ static void usage(FILE *out) {
             "them relative to the folder of M.yaml (of the current directory for -o - or none).\n");
 }
 
+/* Checks the TYPE=VALUE of `--splat GLOB=TYPE=VALUE` as a manifest's
+ * `splat: {type: TYPE, value: VALUE}` is checked. */
+static int check_typed_splat(const char *option, const char *typed) {
+    size_t type_length = strcspn(typed, "=");
+    char *type = strndup(typed, type_length);
+    uint8_t pattern[16], width;
+    char why[256];
+    irpa_splat_fault fault =
+        type ? irpa_splat_encode(type, typed + type_length + 1, pattern, &width, why, sizeof why)
+             : IRPA_SPLAT_BAD_TYPE;
+    if (fault != IRPA_SPLAT_OK)
+        fprintf(stderr, "irpa manifest: --splat '%s': %s\n", option, type ? why : "out of memory");
+    free(type);
+    return fault == IRPA_SPLAT_OK ? 0 : -1;
+}
+
 static int parse_options(int argc, char **argv, options *opts) {
     static const struct option long_options[] = {
         {"output", required_argument, NULL, 'o'},   {"include", required_argument, NULL, 'i'},
@@ -377,6 +438,8 @@ static int parse_options(int argc, char **argv, options *opts) {
                         optarg);
                 return -1;
             }
+            if (equals && check_typed_splat(optarg, equals + 1) != 0) return -1;
+            push(&opts->splat_option, optarg);
             if (equals) *equals = 0;
             push(&opts->splat, optarg);
             push(&opts->splat_value, equals ? equals + 1 : "");
@@ -412,6 +475,68 @@ static int parse_options(int argc, char **argv, options *opts) {
     return 0;
 }
 
+static int start_notes(tensor_notes *notes) {
+    const options *opts = notes->opts;
+    const size_t counts[RULE_KINDS] = {
+        [IRPA_RULE_INCLUDE] = opts->include.count, [IRPA_RULE_EXCLUDE] = opts->exclude.count,
+        [IRPA_RULE_RENAME] = opts->rename_from.count, [IRPA_RULE_SPLAT] = opts->splat.count};
+    int failed = 0;
+    for (int kind = 0; kind < RULE_KINDS; kind++)
+        failed |= !(notes->uses[kind] = calloc(counts[kind] + 1, sizeof *notes->uses[kind]));
+    notes->misfits = calloc(opts->splat.count + 1, sizeof *notes->misfits);
+    return failed || !notes->misfits ? -1 : 0;
+}
+
+static void free_notes(tensor_notes *notes) {
+    for (size_t i = 0; i < notes->count; i++) free(notes->comments[i]);
+    free(notes->comments);
+    free(notes->splats);
+    for (int kind = 0; kind < RULE_KINDS; kind++) free(notes->uses[kind]);
+    for (size_t i = 0; notes->misfits && i < notes->opts->splat.count; i++)
+        free(notes->misfits[i].tensor);
+    free(notes->misfits);
+}
+
+/* Every option must do something: a glob that matches no tensor of any
+ * source, a rename that renames none, and a typed splat over tensors of
+ * another dtype are errors. */
+static int check_rules(const tensor_notes *notes, irpa_errors *errors) {
+    const options *opts = notes->opts;
+    size_t errors_before = errors->count;
+    for (size_t i = 0; i < opts->include.count; i++)
+        if (!notes->uses[IRPA_RULE_INCLUDE][i])
+            irpa_error(errors, "--include '%s' matches no tensor", opts->include.items[i]);
+    for (size_t i = 0; i < opts->exclude.count; i++)
+        if (!notes->uses[IRPA_RULE_EXCLUDE][i])
+            irpa_error(errors, "--exclude '%s' matches no tensor%s", opts->exclude.items[i],
+                       opts->include.count ? " that --include keeps" : "");
+    for (size_t i = 0; i < opts->rename_from.count; i++)
+        if (!notes->uses[IRPA_RULE_RENAME][i])
+            irpa_error(errors, "--rename '%s=%s' renames no tensor: no name kept starts with "
+                       "'%s', or an earlier --rename takes each one that does",
+                       opts->rename_from.items[i], opts->rename_to.items[i],
+                       opts->rename_from.items[i]);
+    for (size_t i = 0; i < opts->splat.count; i++) {
+        const splat_misfit *misfit = &notes->misfits[i];
+        const char *option = opts->splat_option.items[i];
+        if (!notes->uses[IRPA_RULE_SPLAT][i]) {
+            irpa_error(errors, "--splat '%s' matches no tensor%s", option,
+                       opts->include.count || opts->exclude.count ? " that is kept" : "");
+        } else if (misfit->count) {
+            size_t type_length = strcspn(opts->splat_value.items[i], "=");
+            char more[64] = "";
+            if (misfit->count > 1)
+                snprintf(more, sizeof more, " (nor are %zu more it matches)", misfit->count - 1);
+            irpa_error(errors, "--splat '%s': tensor '%s' is %s, not %.*s%s; a typed splat "
+                       "must have the tensor's dtype (or use a zero splat: --splat '%s')",
+                       option, misfit->tensor ? misfit->tensor : "?", misfit->dtype,
+                       (int)type_length, opts->splat_value.items[i], more,
+                       opts->splat.items[i]);
+        }
+    }
+    return errors->count == errors_before ? 0 : -1;
+}
+
 int irpa_cmd_manifest(int argc, char **argv) {
     options opts = {0};
     int parsed = parse_options(argc, argv, &opts);
@@ -421,10 +546,14 @@ int irpa_cmd_manifest(int argc, char **argv) {
     irpa_archive *archive = NULL;
     tensor_notes notes = {.opts = &opts};
     written_sources written = {0};
-    if (parsed == 0) {
+    if (parsed == 0 && start_notes(&notes) != 0) {
+        irpa_error(&errors, "out of memory");
+        status = IRPA_EXIT_FAILURE;
+    } else if (parsed == 0) {
         manifest = command_line_manifest(argv + optind, (size_t)(argc - optind), &opts);
-        archive = manifest ? irpa_resolve_hooked(manifest, note_tensor, &notes, &errors) : NULL;
-        if (!archive)
+        irpa_resolve_hooks hooks = {note_tensor, note_rule, &notes};
+        archive = manifest ? irpa_resolve_hooked(manifest, &hooks, &errors) : NULL;
+        if (!archive || check_rules(&notes, &errors) != 0)
             status = IRPA_EXIT_BAD_INPUT;
         else if (name_sources(archive, &opts, &written, &errors) != 0 ||
                  write_output(opts.out_path, archive, &notes, &written, &errors) != 0)
@@ -432,9 +561,7 @@ int irpa_cmd_manifest(int argc, char **argv) {
     }
     irpa_errors_print(&errors, stderr, "irpa manifest: ");
     irpa_errors_clear(&errors);
-    for (size_t i = 0; i < notes.count; i++) free(notes.comments[i]);
-    free(notes.comments);
-    free(notes.splats);
+    free_notes(&notes);
     free_written(&written);
     irpa_archive_free(archive);
     irpa_manifest_free(manifest);
@@ -442,6 +569,7 @@ int irpa_cmd_manifest(int argc, char **argv) {
     free_list(&opts.exclude);
     free_list(&opts.splat);
     free_list(&opts.splat_value);
+    free_list(&opts.splat_option);
     free_list(&opts.rename_from);
     free_list(&opts.rename_to);
     return status;
