@@ -4,7 +4,10 @@
  * (one whole-model entry per SOURCE, with the command line's include,
  * exclude, rename and splat rules), resolves it exactly as `irpa build`
  * would, and prints every resulting entry as an explicit range or splat,
- * each with a comment giving the tensor's dtype and shape. */
+ * each with a comment giving the tensor's dtype and shape. Every option is
+ * checked (against all sources together) before anything is written. The
+ * sources are written by absolute path as given, symlinks kept, or with
+ * --relative relative to the manifest's folder. */
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
