@@ -125,6 +125,12 @@ void irpa_archive_free(irpa_archive *archive) {
     free(archive);
 }
 
+long irpa_archive_find(const irpa_archive *archive, const char *name) {
+    if (!archive->names || !archive->names->capacity) return -1;
+    size_t held = *name_slot(archive, name, strlen(name));
+    return held ? (long)held - 1 : -1;
+}
+
 long irpa_archive_add_source(irpa_archive *archive, irpa_source *source, irpa_errors *errors) {
     irpa_source *grown =
         realloc(archive->sources, (archive->source_count + 1) * sizeof *grown);

@@ -85,6 +85,9 @@ void irpa_archive_free(irpa_archive *archive);
  * zeroed). Returns its index, or -1. */
 long irpa_archive_add_source(irpa_archive *archive, irpa_source *source, irpa_errors *errors);
 
+/* The index of the entry named `name`, or -1 when there is none. */
+long irpa_archive_find(const irpa_archive *archive, const char *name);
+
 /* Adds a data entry: `length` bytes at `source_offset` of source `source`.
  * Checks the range against the source's size and 64-bit overflow, and the
  * name against the names already added. `where` prefixes errors ("m.yaml:7:5");

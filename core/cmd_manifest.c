@@ -4,7 +4,10 @@
  * (one whole-model entry per SOURCE, with the command line's include,
  * exclude, rename and splat rules), resolves it exactly as `irpa build`
  * would, and prints every resulting entry as an explicit range or splat,
- * each with a comment giving the tensor's dtype and shape. */
+ * each with a comment giving the tensor's dtype and shape. Every option is
+ * checked (against all sources together) before anything is written. The
+ * sources are written by absolute path as given, symlinks kept, or with
+ * --relative relative to the manifest's folder. */
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -12,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,14 +33,28 @@ typedef struct options {
     string_list include, exclude, rename_from, rename_to;
     string_list splat;        /* --splat globs */
     string_list splat_value;  /* per --splat: "TYPE=VALUE", or "" for a zero splat */
+    string_list splat_option; /* per --splat: the option's text, for messages */
     int pytorch;           /* --metadata pytorch */
+    int relative;          /* --relative: source paths relative to the manifest's folder */
 } options;
 
-/* What the archive does not keep about an entry: its tensor's type and shape. */
+#define RULE_KINDS 4 /* include, exclude, rename, splat (irpa_rule_kind) */
+
+/* A typed --splat over tensors of another dtype: the first, and how many. */
+typedef struct splat_misfit {
+    size_t count;         /* tensors it does not fit */
+    char *tensor;         /* the first one's name, owned */
+    char dtype[16];       /* the first one's dtype */
+} splat_misfit;
+
+/* What the archive does not keep about an entry (its tensor's type and
+ * shape), and how the command line's rules fared across all sources. */
 typedef struct tensor_notes {
     char **comments;      /* per entry index: "F16 [4096, 32000]", owned; NULL when none */
     const char **splats;  /* per entry index: "TYPE=VALUE" of a typed --splat, or NULL */
     size_t count;         /* slots in both arrays */
+    size_t *uses[RULE_KINDS]; /* per rule kind, per option: tensors it applied to */
+    splat_misfit *misfits;    /* per --splat */
     const options *opts;  /* the command line */
 } tensor_notes;
 
@@ -59,6 +77,37 @@ static char **copy_strings(const string_list *list) {
     return copy;
 }
 
+/* Whether a typed splat ("f32=1.0") fills `tensor` with its value: the
+ * tensor's dtype is the splat's type (BOOL takes u8 or i8), and its length
+ * a multiple of the type's width. An f32 pattern over F64 or F8 data would
+ * write other numbers, or not fit. */
+static int splat_fits(const char *typed, const irpa_tensor *tensor) {
+    size_t type_length = strcspn(typed, "=");
+    char type[16];
+    snprintf(type, sizeof type, "%.*s", (int)type_length, typed);
+    uint8_t pattern[16], width = 1;
+    if (irpa_splat_encode(type, typed + type_length + 1, pattern, &width, NULL, 0) !=
+        IRPA_SPLAT_OK)
+        return 0;
+    int same_type = strcasecmp(type, tensor->dtype) == 0 ||
+                    (strcmp(tensor->dtype, "BOOL") == 0 && width == 1 && type[0] != 'f');
+    return same_type && tensor->length % width == 0;
+}
+
+static void note_misfit(splat_misfit *misfit, const irpa_tensor *tensor) {
+    if (misfit->count++ == 0) {
+        misfit->tensor = strdup(tensor->name);
+        snprintf(misfit->dtype, sizeof misfit->dtype, "%s", tensor->dtype);
+    }
+}
+
+static void note_rule(void *context, size_t manifest_entry, irpa_rule_kind kind,
+                      size_t rule_index) {
+    (void)manifest_entry; /* every source has the same rules: the command line's */
+    tensor_notes *notes = context;
+    notes->uses[kind][rule_index]++;
+}
+
 static void note_tensor(void *context, size_t entry_index, const irpa_tensor *tensor) {
     tensor_notes *notes = context;
     if (entry_index >= notes->count) {
@@ -75,7 +124,9 @@ static void note_tensor(void *context, size_t entry_index, const irpa_tensor *te
     const string_list *globs = &notes->opts->splat;
     for (size_t i = 0; i < globs->count; i++) {
         if (!irpa_glob_match(globs->items[i], tensor->name)) continue;
-        if (notes->opts->splat_value.items[i][0]) notes->splats[entry_index] = notes->opts->splat_value.items[i];
+        const char *typed = notes->opts->splat_value.items[i];
+        if (typed[0] && !splat_fits(typed, tensor)) note_misfit(&notes->misfits[i], tensor);
+        if (typed[0]) notes->splats[entry_index] = typed;
         break;
     }
     char *text = NULL;
@@ -103,9 +154,7 @@ static irpa_manifest *command_line_manifest(char **sources, size_t source_count,
     if (!m->path || !m->sources || !m->entries) return m;
     for (size_t i = 0; i < source_count; i++) {
         irpa_manifest_source *source = &m->sources[i];
-        char key[32];
-        snprintf(key, sizeof key, "s%zu", i);
-        source->key = strdup(key);
+        source->key = strdup(sources[i]); /* messages name the source as typed */
         source->path = strdup(sources[i]);
         source->resolved_path = strdup(sources[i]);
         source->position = (irpa_position){1, (uint32_t)i + 1};
@@ -131,28 +180,76 @@ static irpa_manifest *command_line_manifest(char **sources, size_t source_count,
     return m;
 }
 
-/* `path` as seen from `directory` (both made absolute): "../models/x.gguf". */
-static char *relative_to(const char *path, const char *directory) {
-    char absolute[PATH_MAX], base[PATH_MAX];
-    if (!realpath(path, absolute) || !realpath(directory, base)) return strdup(path);
-    size_t matched = 0;
-    while (absolute[matched] && absolute[matched] == base[matched]) matched++;
-    size_t common; /* index of the '/' ending the directories both share */
-    if (base[matched] == 0 && absolute[matched] == '/') {
-        common = matched;
-    } else {
-        while (matched > 0 && absolute[matched - 1] != '/') matched--;
-        common = matched - 1;
+/* Drops "." components and repeated '/' of an absolute path, in place
+ * ("/a/./b//c" -> "/a/b/c"). ".." is kept: taking it away lexically would
+ * be wrong after a symlink. */
+static void drop_dot_components(char *path) {
+    char *out = path;
+    const char *in = path;
+    while (*in) {
+        in += strspn(in, "/");
+        size_t length = strcspn(in, "/");
+        if (length && !(length == 1 && in[0] == '.')) {
+            *out++ = '/';
+            memmove(out, in, length);
+            out += length;
+        }
+        in += length;
     }
-    size_t ups = 0; /* directories of base below the shared ones */
-    for (const char *c = base + common; *c; c++)
-        if (*c == '/' && c[1]) ups++;
-    const char *below = absolute + common + 1;
+    if (out == path) *out++ = '/';
+    *out = 0;
+}
+
+/* `path` as the user typed it, made absolute: a relative path gets the
+ * current directory in front. Symlinks are not resolved, so a link to a
+ * model stays the link. NULL when the current directory is unknown. */
+static char *absolute_path(const char *path) {
+    char *joined = NULL;
+    if (path[0] == '/') {
+        joined = strdup(path);
+    } else {
+        char *current = getcwd(NULL, 0);
+        if (current && asprintf(&joined, "%s/%s", current, path) < 0) joined = NULL;
+        free(current);
+    }
+    if (joined) drop_dot_components(joined);
+    return joined;
+}
+
+/* An absolute path (from absolute_path) as seen from `directory`, for
+ * --relative. The loader joins the manifest's directory and the path, and
+ * the kernel then takes each ".." from the directory's real location, so
+ * the ".."s are counted on realpath(directory); the source's own path keeps
+ * its symlinks: only the leading directories it shares, name for name, with
+ * that real path are replaced by ".."s. NULL when `directory` cannot be
+ * resolved. */
+static char *relative_path(const char *absolute, const char *directory) {
+    char *base = realpath(directory, NULL);
+    if (!base) return NULL;
+    const char *below = absolute, *base_rest = base;
+    for (;;) {
+        const char *name = below + strspn(below, "/");
+        const char *base_name = base_rest + strspn(base_rest, "/");
+        size_t length = strcspn(name, "/"), base_length = strcspn(base_name, "/");
+        if (!base_length || !name[length] || length != base_length ||
+            memcmp(name, base_name, length) != 0)
+            break;
+        below = name + length;
+        base_rest = base_name + base_length;
+    }
+    size_t ups = 0; /* directories of the real base below the shared ones */
+    for (const char *c = base_rest + strspn(base_rest, "/"); *c; c += strspn(c, "/")) {
+        ups++;
+        c += strcspn(c, "/");
+    }
+    below += strspn(below, "/");
     char *result = malloc(3 * ups + strlen(below) + 1);
-    if (!result) return NULL;
-    result[0] = 0;
-    for (size_t i = 0; i < ups; i++) strcat(result, "../");
-    strcat(result, below);
+    if (result) {
+        result[0] = 0;
+        for (size_t i = 0; i < ups; i++) strcat(result, "../");
+        strcat(result, below);
+    }
+    free(base);
     return result;
 }
 
@@ -171,17 +268,65 @@ static void put_quoted(FILE *out, const uint8_t *bytes, uint64_t length) {
     fputc('"', out);
 }
 
+/* The sources the written manifest names: those an entry draws bytes
+ * from (not, say, a safetensors index, whose shards are named instead),
+ * keyed s0, s1... in archive order, each file once. */
+typedef struct written_sources {
+    char **paths;  /* per archive source: the path to write, owned; NULL when unused */
+    long *keys;    /* per archive source: its key number, -1 when unused */
+    size_t count;  /* archive sources */
+} written_sources;
+
+static void free_written(written_sources *written) {
+    for (size_t i = 0; written->paths && i < written->count; i++) free(written->paths[i]);
+    free(written->paths);
+    free(written->keys);
+}
+
+/* Fills `written` for the archive: absolute paths, or with `relative` paths
+ * relative to the folder the manifest is written to. */
+static int name_sources(const irpa_archive *archive, const options *opts,
+                        written_sources *written, irpa_errors *errors) {
+    written->count = archive->source_count;
+    written->paths = calloc(written->count + 1, sizeof *written->paths);
+    written->keys = malloc((written->count + 1) * sizeof *written->keys);
+    if (!written->paths || !written->keys) return irpa_error(errors, "out of memory");
+    for (size_t i = 0; i < written->count; i++) written->keys[i] = -1;
+    for (size_t i = 0; i < archive->entry_count; i++)
+        if (archive->entries[i].type == IRPA_ENTRY_DATA) written->keys[archive->entries[i].source] = 0;
+    char *directory_copy = strdup(opts->out_path ? opts->out_path : ".");
+    if (!directory_copy) return irpa_error(errors, "out of memory");
+    const char *directory = dirname(directory_copy);
+    long next_key = 0;
+    int status = 0;
+    for (size_t i = 0; status == 0 && i < written->count; i++) {
+        if (written->keys[i] < 0) continue;
+        written->keys[i] = next_key++;
+        const char *path = archive->sources[i].path;
+        char *absolute = absolute_path(path);
+        if (!absolute)
+            status = irpa_error(errors, "%s: cannot make the path absolute: %s", path,
+                                strerror(errno));
+        else if (!opts->relative)
+            written->paths[i] = absolute, absolute = NULL;
+        else if (!(written->paths[i] = relative_path(absolute, directory)))
+            status = irpa_error(errors, "%s: cannot resolve the manifest's folder: %s",
+                                directory, strerror(errno));
+        free(absolute);
+    }
+    free(directory_copy);
+    return status;
+}
+
 static void print_manifest(FILE *out, const irpa_archive *archive, const tensor_notes *notes,
-                           const char *out_directory) {
+                           const written_sources *written) {
     fprintf(out, "# written by `irpa manifest`: every entry is an explicit byte range of a source\n");
-    fprintf(out, "sources:\n");
-    for (size_t i = 0; i < archive->source_count; i++) {
-        char *path = relative_to(archive->sources[i].path, out_directory);
-        fprintf(out, "  s%zu: ", i);
-        put_quoted(out, (const uint8_t *)(path ? path : archive->sources[i].path),
-                   strlen(path ? path : archive->sources[i].path));
+    fprintf(out, "sources:%s\n", archive->data_count ? "" : " {}");
+    for (size_t i = 0; i < written->count; i++) {
+        if (written->keys[i] < 0) continue;
+        fprintf(out, "  s%ld: ", written->keys[i]);
+        put_quoted(out, (const uint8_t *)written->paths[i], strlen(written->paths[i]));
         fprintf(out, "\n");
-        free(path);
     }
     fprintf(out, "entries:%s\n", archive->entry_count ? "" : " []");
     for (size_t i = 0; i < archive->entry_count; i++) {
@@ -191,8 +336,9 @@ static void print_manifest(FILE *out, const irpa_archive *archive, const tensor_
         put_quoted(out, (const uint8_t *)entry->name, entry->name_length);
         fprintf(out, comment ? "   # %s\n" : "\n", comment);
         if (entry->type == IRPA_ENTRY_DATA) {
-            fprintf(out, "    source: s%u\n    offset: %llu\n    length: %llu\n", entry->source,
-                    (unsigned long long)entry->source_offset, (unsigned long long)entry->length);
+            fprintf(out, "    source: s%ld\n    offset: %llu\n    length: %llu\n",
+                    written->keys[entry->source], (unsigned long long)entry->source_offset,
+                    (unsigned long long)entry->length);
         } else if (i < notes->count && notes->splats[i]) {
             const char *spec = notes->splats[i], *equals = strchr(spec, '=');
             fprintf(out, "    splat: {type: %.*s, value: %s}\n    length: %llu\n",
@@ -212,17 +358,15 @@ static void print_manifest(FILE *out, const irpa_archive *archive, const tensor_
 
 /* Writes the text to the output path via a temporary file and rename. */
 static int write_output(const char *out_path, const irpa_archive *archive,
-                        const tensor_notes *notes, irpa_errors *errors) {
+                        const tensor_notes *notes, const written_sources *written,
+                        irpa_errors *errors) {
     if (!out_path) {
-        print_manifest(stdout, archive, notes, ".");
+        print_manifest(stdout, archive, notes, written);
         return fflush(stdout) == 0 ? 0 : irpa_error(errors, "<stdout>: write failed");
     }
-    char *directory_copy = strdup(out_path);
     char *temporary = NULL;
-    if (!directory_copy || asprintf(&temporary, "%s.tmp.XXXXXX", out_path) < 0) {
-        free(directory_copy);
+    if (asprintf(&temporary, "%s.tmp.XXXXXX", out_path) < 0)
         return irpa_error(errors, "out of memory");
-    }
     int status = 0;
     int fd = mkstemp(temporary);
     FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
@@ -233,7 +377,7 @@ static int write_output(const char *out_path, const irpa_archive *archive,
         mode_t mask = umask(0);
         umask(mask);
         fchmod(fd, 0666 & ~mask);
-        print_manifest(out, archive, notes, dirname(directory_copy));
+        print_manifest(out, archive, notes, written);
         if (fflush(out) != 0 || fsync(fileno(out)) != 0)
             status = irpa_error(errors, "%s: write failed: %s", out_path, strerror(errno));
         if (fclose(out) != 0 && status == 0)
@@ -243,17 +387,35 @@ static int write_output(const char *out_path, const irpa_archive *archive,
     }
     if (status != 0 && fd >= 0) unlink(temporary);
     free(temporary);
-    free(directory_copy);
     return status;
 }
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: irpa manifest SOURCE... [-o M.yaml] [--include GLOB] [--exclude GLOB]\n"
-            "                      [--rename FROM=TO] [--splat GLOB[=TYPE=VALUE]] [--metadata pytorch]\n"
+            "usage: irpa manifest SOURCE... [-o M.yaml] [--relative] [--include GLOB]\n"
+            "                      [--exclude GLOB] [--rename FROM=TO] [--splat GLOB[=TYPE=VALUE]]\n"
+            "                      [--metadata pytorch]\n"
             "SOURCE: a .gguf, .safetensors or model.safetensors.index.json file. Options may\n"
             "repeat; globs match tensor names, renames replace a name prefix (first match);\n"
-            "--splat makes matching tensors zero splats, or splats of VALUE as TYPE (f32=1.0).\n");
+            "--splat makes matching tensors zero splats, or splats of VALUE as TYPE (f32=1.0).\n"
+            "Source paths are written absolute, as given (symlinks kept); --relative writes\n"
+            "them relative to the folder of M.yaml (of the current directory for -o - or none).\n");
+}
+
+/* Checks the TYPE=VALUE of `--splat GLOB=TYPE=VALUE` as a manifest's
+ * `splat: {type: TYPE, value: VALUE}` is checked. */
+static int check_typed_splat(const char *option, const char *typed) {
+    size_t type_length = strcspn(typed, "=");
+    char *type = strndup(typed, type_length);
+    uint8_t pattern[16], width;
+    char why[256];
+    irpa_splat_fault fault =
+        type ? irpa_splat_encode(type, typed + type_length + 1, pattern, &width, why, sizeof why)
+             : IRPA_SPLAT_BAD_TYPE;
+    if (fault != IRPA_SPLAT_OK)
+        fprintf(stderr, "irpa manifest: --splat '%s': %s\n", option, type ? why : "out of memory");
+    free(type);
+    return fault == IRPA_SPLAT_OK ? 0 : -1;
 }
 
 static int parse_options(int argc, char **argv, options *opts) {
@@ -261,13 +423,15 @@ static int parse_options(int argc, char **argv, options *opts) {
         {"output", required_argument, NULL, 'o'},   {"include", required_argument, NULL, 'i'},
         {"exclude", required_argument, NULL, 'x'},  {"rename", required_argument, NULL, 'r'},
         {"splat", required_argument, NULL, 's'},    {"metadata", required_argument, NULL, 'm'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+        {"relative", no_argument, NULL, 'R'},       {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     int option;
     optind = 1;
     while ((option = getopt_long(argc, argv, "o:h", long_options, NULL)) != -1) {
         char *equals;
         switch (option) {
-        case 'o': opts->out_path = optarg; break;
+        case 'o': opts->out_path = strcmp(optarg, "-") ? optarg : NULL; break;
+        case 'R': opts->relative = 1; break;
         case 'i': push(&opts->include, optarg); break;
         case 'x': push(&opts->exclude, optarg); break;
         case 's':
@@ -277,6 +441,8 @@ static int parse_options(int argc, char **argv, options *opts) {
                         optarg);
                 return -1;
             }
+            if (equals && check_typed_splat(optarg, equals + 1) != 0) return -1;
+            push(&opts->splat_option, optarg);
             if (equals) *equals = 0;
             push(&opts->splat, optarg);
             push(&opts->splat_value, equals ? equals + 1 : "");
@@ -312,6 +478,68 @@ static int parse_options(int argc, char **argv, options *opts) {
     return 0;
 }
 
+static int start_notes(tensor_notes *notes) {
+    const options *opts = notes->opts;
+    const size_t counts[RULE_KINDS] = {
+        [IRPA_RULE_INCLUDE] = opts->include.count, [IRPA_RULE_EXCLUDE] = opts->exclude.count,
+        [IRPA_RULE_RENAME] = opts->rename_from.count, [IRPA_RULE_SPLAT] = opts->splat.count};
+    int failed = 0;
+    for (int kind = 0; kind < RULE_KINDS; kind++)
+        failed |= !(notes->uses[kind] = calloc(counts[kind] + 1, sizeof *notes->uses[kind]));
+    notes->misfits = calloc(opts->splat.count + 1, sizeof *notes->misfits);
+    return failed || !notes->misfits ? -1 : 0;
+}
+
+static void free_notes(tensor_notes *notes) {
+    for (size_t i = 0; i < notes->count; i++) free(notes->comments[i]);
+    free(notes->comments);
+    free(notes->splats);
+    for (int kind = 0; kind < RULE_KINDS; kind++) free(notes->uses[kind]);
+    for (size_t i = 0; notes->misfits && i < notes->opts->splat.count; i++)
+        free(notes->misfits[i].tensor);
+    free(notes->misfits);
+}
+
+/* Every option must do something: a glob that matches no tensor of any
+ * source, a rename that renames none, and a typed splat over tensors of
+ * another dtype are errors. */
+static int check_rules(const tensor_notes *notes, irpa_errors *errors) {
+    const options *opts = notes->opts;
+    size_t errors_before = errors->count;
+    for (size_t i = 0; i < opts->include.count; i++)
+        if (!notes->uses[IRPA_RULE_INCLUDE][i])
+            irpa_error(errors, "--include '%s' matches no tensor", opts->include.items[i]);
+    for (size_t i = 0; i < opts->exclude.count; i++)
+        if (!notes->uses[IRPA_RULE_EXCLUDE][i])
+            irpa_error(errors, "--exclude '%s' matches no tensor%s", opts->exclude.items[i],
+                       opts->include.count ? " that --include keeps" : "");
+    for (size_t i = 0; i < opts->rename_from.count; i++)
+        if (!notes->uses[IRPA_RULE_RENAME][i])
+            irpa_error(errors, "--rename '%s=%s' renames no tensor: no name kept starts with "
+                       "'%s', or an earlier --rename takes each one that does",
+                       opts->rename_from.items[i], opts->rename_to.items[i],
+                       opts->rename_from.items[i]);
+    for (size_t i = 0; i < opts->splat.count; i++) {
+        const splat_misfit *misfit = &notes->misfits[i];
+        const char *option = opts->splat_option.items[i];
+        if (!notes->uses[IRPA_RULE_SPLAT][i]) {
+            irpa_error(errors, "--splat '%s' matches no tensor%s", option,
+                       opts->include.count || opts->exclude.count ? " that is kept" : "");
+        } else if (misfit->count) {
+            size_t type_length = strcspn(opts->splat_value.items[i], "=");
+            char more[64] = "";
+            if (misfit->count > 1)
+                snprintf(more, sizeof more, " (nor are %zu more it matches)", misfit->count - 1);
+            irpa_error(errors, "--splat '%s': tensor '%s' is %s, not %.*s%s; a typed splat "
+                       "must have the tensor's dtype (or use a zero splat: --splat '%s')",
+                       option, misfit->tensor ? misfit->tensor : "?", misfit->dtype,
+                       (int)type_length, opts->splat_value.items[i], more,
+                       opts->splat.items[i]);
+        }
+    }
+    return errors->count == errors_before ? 0 : -1;
+}
+
 int irpa_cmd_manifest(int argc, char **argv) {
     options opts = {0};
     int parsed = parse_options(argc, argv, &opts);
@@ -320,24 +548,31 @@ int irpa_cmd_manifest(int argc, char **argv) {
     irpa_manifest *manifest = NULL;
     irpa_archive *archive = NULL;
     tensor_notes notes = {.opts = &opts};
-    if (parsed == 0) {
+    written_sources written = {0};
+    if (parsed == 0 && start_notes(&notes) != 0) {
+        irpa_error(&errors, "out of memory");
+        status = IRPA_EXIT_FAILURE;
+    } else if (parsed == 0) {
         manifest = command_line_manifest(argv + optind, (size_t)(argc - optind), &opts);
-        archive = manifest ? irpa_resolve_hooked(manifest, note_tensor, &notes, &errors) : NULL;
-        if (!archive) status = IRPA_EXIT_BAD_INPUT;
-        else if (write_output(opts.out_path, archive, &notes, &errors) != 0)
+        irpa_resolve_hooks hooks = {note_tensor, note_rule, &notes};
+        archive = manifest ? irpa_resolve_hooked(manifest, &hooks, &errors) : NULL;
+        if (!archive || check_rules(&notes, &errors) != 0)
+            status = IRPA_EXIT_BAD_INPUT;
+        else if (name_sources(archive, &opts, &written, &errors) != 0 ||
+                 write_output(opts.out_path, archive, &notes, &written, &errors) != 0)
             status = IRPA_EXIT_FAILURE;
     }
     irpa_errors_print(&errors, stderr, "irpa manifest: ");
     irpa_errors_clear(&errors);
-    for (size_t i = 0; i < notes.count; i++) free(notes.comments[i]);
-    free(notes.comments);
-    free(notes.splats);
+    free_notes(&notes);
+    free_written(&written);
     irpa_archive_free(archive);
     irpa_manifest_free(manifest);
     free_list(&opts.include);
     free_list(&opts.exclude);
     free_list(&opts.splat);
     free_list(&opts.splat_value);
+    free_list(&opts.splat_option);
     free_list(&opts.rename_from);
     free_list(&opts.rename_to);
     return status;

@@ -529,6 +529,10 @@ static const char *nearest(const char *word, size_t word_length, const char *con
     return best;
 }
 
+const char *irpa_suggest(const char *word, const char *const *candidates, size_t count) {
+    return nearest(word, strlen(word), candidates, count);
+}
+
 /* Writes "a, b, c" into `out`. */
 static const char *join_words(char *out, size_t size, const char *const *words, size_t count) {
     size_t used = 0;
@@ -804,16 +808,18 @@ static bool parse_float(const char *text, size_t length, double *value, bool *ov
     return end == text + length;
 }
 
-static void read_float_value(loader *loader, const node *at, const splat_type *type,
-                             irpa_manifest_entry *entry) {
+/* Encodes the float `text` as `type` into `pattern`; false, with the reason
+ * in `why`, when it is not a number or too large for the type. */
+static bool encode_float_value(const splat_type *type, const char *text, uint8_t *pattern,
+                               char *why, size_t why_size) {
     char shown[SHOWN_SIZE];
-    const char *text = scalar_text(loader, at);
+    size_t length = strlen(text);
     double value;
     bool overflowed;
-    if (!parse_float(text, at->text_length, &value, &overflowed)) {
-        report(loader, at->position, "splat value '%s' is not a number; expected a number for %s",
-               show(shown, text, at->text_length), type->name);
-        return;
+    if (!parse_float(text, length, &value, &overflowed)) {
+        snprintf(why, why_size, "splat value '%s' is not a number; expected a number for %s",
+                 show(shown, text, length), type->name);
+        return false;
     }
     uint64_t encoded;
     const char *largest;
@@ -841,18 +847,20 @@ static void read_float_value(loader *loader, const node *at, const splat_type *t
                                               : (UINT64_C(1) << 52) - 1;
     bool became_infinite = (encoded & exponent_mask) == exponent_mask && !(encoded & fraction_mask);
     if (overflowed || (became_infinite && !isinf(value))) {
-        report(loader, at->position, "splat value '%s' is too large for %s; expected a magnitude "
-               "of at most %s", show(shown, text, at->text_length), type->name, largest);
-        return;
+        snprintf(why, why_size, "splat value '%s' is too large for %s; expected a magnitude "
+                 "of at most %s", show(shown, text, length), type->name, largest);
+        return false;
     }
-    store_little_endian(entry->pattern, encoded, type->width);
-    entry->pattern_length = type->width;
+    store_little_endian(pattern, encoded, type->width);
+    return true;
 }
 
-static void read_integer_value(loader *loader, const node *at, const splat_type *type,
-                               irpa_manifest_entry *entry) {
+/* Encodes the integer `text` as `type` into `pattern`; false, with the
+ * reason in `why`, when it is not an integer or out of the type's range. */
+static bool encode_integer_value(const splat_type *type, const char *text, uint8_t *pattern,
+                                 char *why, size_t why_size) {
     char shown[SHOWN_SIZE];
-    const char *text = scalar_text(loader, at);
+    size_t length = strlen(text);
     unsigned bits = 8u * type->width;
     uint64_t maximum = type->class == SPLAT_SIGNED ? (UINT64_C(1) << (bits - 1)) - 1
                        : bits == 64               ? UINT64_MAX
@@ -866,21 +874,49 @@ static void read_integer_value(loader *loader, const node *at, const splat_type 
         snprintf(range, sizeof range, "0 to %llu", (unsigned long long)maximum);
     uint64_t magnitude = 0;
     bool negative;
-    number_status status = parse_signed(text, at->text_length, &magnitude, &negative);
+    number_status status = parse_signed(text, length, &magnitude, &negative);
     if (status == NUMBER_NOT_INTEGER) {
-        report(loader, at->position, "splat value '%s' is not an integer; expected an integer "
-               "from %s for %s", show(shown, text, at->text_length), range, type->name);
-        return;
+        snprintf(why, why_size, "splat value '%s' is not an integer; expected an integer "
+                 "from %s for %s", show(shown, text, length), range, type->name);
+        return false;
     }
     if (status == NUMBER_TOO_LARGE || (negative && magnitude > most_negative) ||
         (!negative && magnitude > maximum)) {
-        report(loader, at->position, "splat value '%s' is out of range for %s; expected %s",
-               show(shown, text, at->text_length), type->name, range);
-        return;
+        snprintf(why, why_size, "splat value '%s' is out of range for %s; expected %s",
+                 show(shown, text, length), type->name, range);
+        return false;
     }
     uint64_t value = negative ? (uint64_t)0 - magnitude : magnitude;
-    store_little_endian(entry->pattern, value, type->width);
-    entry->pattern_length = type->width;
+    store_little_endian(pattern, value, type->width);
+    return true;
+}
+
+irpa_splat_fault irpa_splat_encode(const char *type_name, const char *value,
+                                   uint8_t pattern[16], uint8_t *pattern_length, char *why,
+                                   size_t why_size) {
+    size_t type_length = strlen(type_name);
+    const splat_type *type = NULL;
+    for (size_t i = 0; i < SPLAT_TYPE_COUNT; i++)
+        if (strcmp(splat_types[i].name, type_name) == 0) type = &splat_types[i];
+    if (!type) {
+        char shown[SHOWN_SIZE];
+        const char *suggestion = nearest(type_name, type_length, splat_type_names, SPLAT_TYPE_COUNT);
+        if (suggestion)
+            snprintf(why, why_size, "unknown splat type '%s'; did you mean '%s'?",
+                     show(shown, type_name, type_length), suggestion);
+        else
+            snprintf(why, why_size, "unknown splat type '%s'; expected one of: i8, i16, i32, "
+                     "i64, u8, u16, u32, u64, f16, bf16, f32, f64",
+                     show(shown, type_name, type_length));
+        return IRPA_SPLAT_BAD_TYPE;
+    }
+    if (!value) return IRPA_SPLAT_OK;
+    bool encoded = type->class == SPLAT_FLOAT
+                       ? encode_float_value(type, value, pattern, why, why_size)
+                       : encode_integer_value(type, value, pattern, why, why_size);
+    if (!encoded) return IRPA_SPLAT_BAD_VALUE;
+    *pattern_length = type->width;
+    return IRPA_SPLAT_OK;
 }
 
 /* splat: {type: T, value: V} */
@@ -904,29 +940,14 @@ static void read_typed_splat(loader *loader, size_t index, irpa_manifest_entry *
                     string_of(loader, values[1], "splat value", "a number", false, &value_text,
                               &value_length);
     if (!type_ok) return;
-    const splat_type *type = NULL;
-    for (size_t i = 0; i < SPLAT_TYPE_COUNT; i++)
-        if (strlen(splat_types[i].name) == type_length &&
-            memcmp(splat_types[i].name, type_text, type_length) == 0)
-            type = &splat_types[i];
-    if (!type) {
-        char shown[SHOWN_SIZE];
-        const char *suggestion = nearest(type_text, type_length, splat_type_names, SPLAT_TYPE_COUNT);
-        irpa_position type_at = node_at(loader, values[0])->position;
-        if (suggestion)
-            report(loader, type_at, "unknown splat type '%s'; did you mean '%s'?",
-                   show(shown, type_text, type_length), suggestion);
-        else
-            report(loader, type_at, "unknown splat type '%s'; expected one of: i8, i16, i32, "
-                   "i64, u8, u16, u32, u64, f16, bf16, f32, f64",
-                   show(shown, type_text, type_length));
-        return;
-    }
-    if (!value_ok) return;
-    if (type->class == SPLAT_FLOAT)
-        read_float_value(loader, node_at(loader, values[1]), type, entry);
-    else
-        read_integer_value(loader, node_at(loader, values[1]), type, entry);
+    char why[256];
+    irpa_splat_fault fault = irpa_splat_encode(type_text, value_ok ? value_text : NULL,
+                                               entry->pattern, &entry->pattern_length, why,
+                                               sizeof why);
+    if (fault == IRPA_SPLAT_BAD_TYPE)
+        report(loader, node_at(loader, values[0])->position, "%s", why);
+    else if (fault == IRPA_SPLAT_BAD_VALUE)
+        report(loader, node_at(loader, values[1])->position, "%s", why);
 }
 
 /* splat: "0000803f": the bytes in the order written. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SUGGEST_WINDOW 256 /* tensor names compared for a "did you mean" */
 
 /* What one manifest source became: one archive source per file (a
  * safetensors index brings several), and, once an entry names tensors, the
@@ -13,7 +14,7 @@
 typedef struct resolved_source {
     int failed;                 /* opening or reading it failed: skip its entries */
     irpa_model_format format;   /* what the file is */
-    uint32_t first_file;        /* archive source index of its first file */
+    uint32_t *files;            /* archive source index of each file (shard), owned */
     size_t file_count;          /* files (shards) it spans */
     int tensors_read;           /* tensor lists below are filled */
     irpa_tensor_list *tensors;  /* per file, file_count of them */
@@ -28,12 +29,31 @@ typedef struct named_tensor {
     size_t index;               /* its index in that file's list */
 } named_tensor;
 
+/* The archive's sources by the path they were opened with and by file
+ * identity (st_dev, st_ino), so that a file named by several keys, index
+ * entries or paths is opened once (a path seen before is not even opened
+ * again: the FUSE server opens each source in a child process). */
+typedef struct file_table {
+    size_t *by_path;            /* archive source index + 1; 0 = free */
+    size_t *by_identity;        /* the same, by identity */
+    size_t capacity;            /* slots of each, a power of two, or 0 */
+} file_table;
+
+/* The source tensor an archive entry was made from, for messages. */
+typedef struct entry_origin {
+    const char *tensor;         /* its name in the source (owned by the tensor list); NULL
+                                   for entries not made from a tensor */
+    long source;                /* index of its manifest source */
+} entry_origin;
+
 typedef struct resolver {
     const irpa_manifest *manifest;
     irpa_archive *archive;
+    file_table files;           /* every archive source, by identity */
     resolved_source *sources;   /* one per manifest source */
-    irpa_tensor_hook hook;      /* told of each tensor entry; may be NULL */
-    void *hook_context;
+    entry_origin *origins;      /* per archive entry, origin_count of them */
+    size_t origin_count;
+    irpa_resolve_hooks hooks;   /* what the caller is told of; all may be NULL */
     irpa_open_function open_file; /* opens source files; NULL = open(2) */
     void *open_context;
     irpa_errors *errors;
@@ -51,29 +71,115 @@ int irpa_glob_match(const char *glob, const char *name) {
 
 /* ---- sources ----------------------------------------------------------- */
 
+static size_t hash_identity(dev_t dev, ino_t ino) {
+    uint64_t hash = ((uint64_t)dev * 0x9e3779b97f4a7c15ull) ^ (uint64_t)ino;
+    hash *= 0xff51afd7ed558ccdull;
+    return (size_t)(hash ^ (hash >> 32));
+}
+
+static size_t hash_path(const char *path) {
+    uint64_t hash = 14695981039346656037u;
+    for (const char *c = path; *c; c++) hash = (hash ^ (unsigned char)*c) * 1099511628211u;
+    return (size_t)(hash ^ (hash >> 32));
+}
+
+/* The slot of `slots` holding the archive source `same` accepts, or the
+ * free slot where it would go (the table always has a free slot). */
+static size_t *probe(const resolver *r, size_t *slots, size_t hash,
+                     int (*same)(const irpa_source *source, const void *key), const void *key) {
+    size_t mask = r->files.capacity - 1;
+    for (size_t slot = hash & mask;; slot = (slot + 1) & mask) {
+        size_t held = slots[slot];
+        if (!held || same(&r->archive->sources[held - 1], key)) return &slots[slot];
+    }
+}
+
+static int same_path(const irpa_source *source, const void *path) {
+    return strcmp(source->path, path) == 0;
+}
+
+static int same_identity(const irpa_source *source, const void *other) {
+    const irpa_source *file = other;
+    return source->dev == file->dev && source->ino == file->ino;
+}
+
+static size_t *path_slot(const resolver *r, const char *path) {
+    return probe(r, r->files.by_path, hash_path(path), same_path, path);
+}
+
+static size_t *identity_slot(const resolver *r, const irpa_source *file) {
+    return probe(r, r->files.by_identity, hash_identity(file->dev, file->ino), same_identity,
+                 file);
+}
+
+/* Makes room for one more source (at most half the slots used). */
+static int grow_files(resolver *r) {
+    if ((r->archive->source_count + 1) * 2 <= r->files.capacity) return 0;
+    size_t capacity = r->files.capacity ? r->files.capacity * 2 : 16;
+    size_t *by_path = calloc(capacity, sizeof *by_path);
+    size_t *by_identity = calloc(capacity, sizeof *by_identity);
+    if (!by_path || !by_identity) {
+        free(by_path);
+        free(by_identity);
+        return irpa_error(r->errors, "out of memory");
+    }
+    free(r->files.by_path);
+    free(r->files.by_identity);
+    r->files = (file_table){by_path, by_identity, capacity};
+    for (size_t i = 0; i < r->archive->source_count; i++) {
+        const irpa_source *source = &r->archive->sources[i];
+        *path_slot(r, source->path) = i + 1;
+        *identity_slot(r, source) = i + 1;
+    }
+    return 0;
+}
+
+/* Opens `path` and returns its archive source index: a file already open
+ * (the same file under another key, path or index entry) is not opened
+ * again, so every distinct file has one descriptor. */
 static int open_file(resolver *r, const char *path, const char *where) {
+    if (grow_files(r) != 0) return -1;
+    size_t *by_path = path_slot(r, path);
+    if (*by_path) return (int)(*by_path - 1);
     irpa_source source;
     if (irpa_source_open_with(&source, path, where, r->open_file, r->open_context, r->errors) != 0)
         return -1;
+    size_t *by_identity = identity_slot(r, &source);
+    if (*by_identity) {
+        irpa_source_close(&source);
+        return (int)(*by_identity - 1);
+    }
     long index = irpa_archive_add_source(r->archive, &source, r->errors);
-    if (index < 0) irpa_source_close(&source);
+    if (index < 0) {
+        irpa_source_close(&source);
+        return -1;
+    }
+    *by_path = *by_identity = (size_t)index + 1;
     return (int)index;
 }
 
 static int open_index_shards(resolver *r, resolved_source *resolved, const char *where) {
-    const irpa_source *index = &r->archive->sources[resolved->first_file];
+    const irpa_source *index = &r->archive->sources[resolved->files[0]];
     char **shards = NULL;
     size_t shard_count = 0;
     if (irpa_safetensors_index_read(index, &shards, &shard_count, r->errors) != 0) return -1;
-    int status = 0;
-    resolved->first_file = (uint32_t)r->archive->source_count;
+    uint32_t *files = malloc((shard_count ? shard_count : 1) * sizeof *files);
+    int status = files ? 0 : irpa_error(r->errors, "out of memory");
     for (size_t i = 0; i < shard_count; i++) {
-        if (status == 0 && open_file(r, shards[i], where) < 0) status = -1;
+        int file = status == 0 ? open_file(r, shards[i], where) : -1;
+        if (file < 0) status = -1;
+        else files[i] = (uint32_t)file;
         free(shards[i]);
     }
     free(shards);
+    if (status != 0) {
+        free(files);
+        return -1;
+    }
+    free(resolved->files);
+    resolved->files = files;
     resolved->file_count = shard_count;
-    return status;
+    return 0;
 }
 
 static int open_source(resolver *r, size_t index) {
@@ -83,7 +189,9 @@ static int open_source(resolver *r, size_t index) {
     format_where(r->manifest, declared->position, where, sizeof where);
     int file = open_file(r, declared->resolved_path, where);
     if (file < 0) return -1;
-    resolved->first_file = (uint32_t)file;
+    resolved->files = malloc(sizeof *resolved->files);
+    if (!resolved->files) return irpa_error(r->errors, "out of memory");
+    resolved->files[0] = (uint32_t)file;
     resolved->file_count = 1;
     resolved->format = irpa_model_detect(&r->archive->sources[file], declared->format);
     if (resolved->format == IRPA_FORMAT_SAFETENSORS_INDEX)
@@ -106,7 +214,7 @@ static int read_tensors(resolver *r, size_t index, const char *where) {
     if (!resolved->tensors) return irpa_error(r->errors, "out of memory");
     resolved->tensors_read = 1;
     for (size_t i = 0; i < resolved->file_count; i++) {
-        const irpa_source *file = &r->archive->sources[resolved->first_file + i];
+        const irpa_source *file = &r->archive->sources[resolved->files[i]];
         int status = resolved->format == IRPA_FORMAT_GGUF
                          ? irpa_gguf_read(file, &resolved->tensors[i], r->errors)
                          : irpa_safetensors_read(file, &resolved->tensors[i], r->errors);
@@ -125,16 +233,55 @@ static void free_resolved(resolver *r) {
             irpa_tensor_list_free(&resolved->tensors[f]);
         free(resolved->tensors);
         free(resolved->by_name);
+        free(resolved->files);
     }
     free(r->sources);
 }
 
 /* ---- entries ----------------------------------------------------------- */
 
+/* Notes that the archive's last entry was made from `tensor` of manifest
+ * source `source`. */
+static int note_origin(resolver *r, const irpa_tensor *tensor, long source) {
+    size_t index = r->archive->entry_count - 1;
+    if (index >= r->origin_count) {
+        size_t count = index * 2 + 16;
+        entry_origin *grown = realloc(r->origins, count * sizeof *grown);
+        if (!grown) return irpa_error(r->errors, "out of memory");
+        memset(grown + r->origin_count, 0, (count - r->origin_count) * sizeof *grown);
+        r->origins = grown;
+        r->origin_count = count;
+    }
+    r->origins[index] = (entry_origin){tensor->name, source};
+    return 0;
+}
+
+/* When another tensor already gave an entry this name, reports both
+ * tensors (the archive alone could only say the name is taken). */
+static int report_tensors_sharing(resolver *r, const char *name, const irpa_tensor *tensor,
+                                  long source, const char *where) {
+    long existing = irpa_archive_find(r->archive, name);
+    if (existing < 0 || (size_t)existing >= r->origin_count || !r->origins[existing].tensor)
+        return 0;
+    const entry_origin *first = &r->origins[existing];
+    const char *first_key = r->manifest->sources[first->source].key;
+    const char *key = r->manifest->sources[source].key;
+    if (first->source == source)
+        return irpa_error(r->errors,
+                          "%s: duplicate entry name '%s': tensors '%s' and '%s' of source '%s' "
+                          "both get it; rename one of them",
+                          where, name, first->tensor, tensor->name, key);
+    return irpa_error(r->errors,
+                      "%s: duplicate entry name '%s': tensor '%s' of source '%s' and tensor "
+                      "'%s' of source '%s' both get it; rename one of them",
+                      where, name, first->tensor, first_key, tensor->name, key);
+}
+
 /* Adds one source tensor as a data entry (or a zero splat when `as_splat`). */
 static int add_tensor(resolver *r, const irpa_manifest_entry *entry, const char *name,
                       uint32_t file, const irpa_tensor *tensor, int as_splat,
                       const char *where) {
+    if (report_tensors_sharing(r, name, tensor, entry->source, where) != 0) return -1;
     const void *metadata = entry->metadata;
     uint64_t metadata_length = entry->metadata_length;
     char *pytorch = NULL;
@@ -154,22 +301,36 @@ static int add_tensor(resolver *r, const irpa_manifest_entry *entry, const char 
                                        metadata, metadata_length, where, r->errors);
     }
     free(pytorch);
-    if (status == 0 && r->hook) r->hook(r->hook_context, r->archive->entry_count - 1, tensor);
+    if (status == 0) status = note_origin(r, tensor, entry->source);
+    if (status == 0 && r->hooks.tensor)
+        r->hooks.tensor(r->hooks.context, r->archive->entry_count - 1, tensor);
     return status;
 }
 
-static int matches_any(char *const *globs, size_t count, const char *name) {
-    for (size_t i = 0; i < count; i++)
-        if (irpa_glob_match(globs[i], name)) return 1;
-    return 0;
+/* Whether `name` matches one of `globs`; each glob that does is told to
+ * the rule hook as rule `kind` of manifest entry `entry`. */
+static int matches_any(const resolver *r, const irpa_manifest_entry *entry, irpa_rule_kind kind,
+                       char *const *globs, size_t count, const char *name) {
+    int matched = 0;
+    for (size_t i = 0; i < count && (!matched || r->hooks.rule); i++) {
+        if (!irpa_glob_match(globs[i], name)) continue;
+        matched = 1;
+        if (r->hooks.rule)
+            r->hooks.rule(r->hooks.context, (size_t)(entry - r->manifest->entries), kind, i);
+    }
+    return matched;
 }
 
-/* The archive name of a tensor after the entry's renames (first match wins). */
-static char *renamed(const irpa_manifest_entry *entry, const char *name) {
+/* The archive name of a tensor after the entry's renames (first match
+ * wins, and is told to the rule hook). */
+static char *renamed(const resolver *r, const irpa_manifest_entry *entry, const char *name) {
     for (size_t i = 0; i < entry->rename_count; i++) {
         const irpa_rename *rename = &entry->renames[i];
         size_t from_length = strlen(rename->from);
         if (strncmp(name, rename->from, from_length) != 0) continue;
+        if (r->hooks.rule)
+            r->hooks.rule(r->hooks.context, (size_t)(entry - r->manifest->entries),
+                          IRPA_RULE_RENAME, i);
         char *result = NULL;
         if (asprintf(&result, "%s%s", rename->to, name + from_length) < 0) return NULL;
         return result;
@@ -186,20 +347,24 @@ static int add_all_tensors(resolver *r, const irpa_manifest_entry *entry, const 
         for (size_t t = 0; t < list->count; t++) {
             const irpa_tensor *tensor = &list->tensors[t];
             if (entry->include_count &&
-                !matches_any(entry->include, entry->include_count, tensor->name))
+                !matches_any(r, entry, IRPA_RULE_INCLUDE, entry->include, entry->include_count,
+                             tensor->name))
                 continue;
-            if (matches_any(entry->exclude, entry->exclude_count, tensor->name)) continue;
+            if (matches_any(r, entry, IRPA_RULE_EXCLUDE, entry->exclude, entry->exclude_count,
+                            tensor->name))
+                continue;
             matched++;
-            char *name = renamed(entry, tensor->name);
+            char *name = renamed(r, entry, tensor->name);
             if (!name) return irpa_error(r->errors, "out of memory");
-            int as_splat = matches_any(entry->splat_globs, entry->splat_glob_count, tensor->name);
-            if (add_tensor(r, entry, name, resolved->first_file + (uint32_t)f, tensor, as_splat,
+            int as_splat = matches_any(r, entry, IRPA_RULE_SPLAT, entry->splat_globs,
+                                       entry->splat_glob_count, tensor->name);
+            if (add_tensor(r, entry, name, resolved->files[f], tensor, as_splat,
                            where) != 0)
                 status = -1;
             free(name);
         }
     }
-    if (entry->include_count && matched == 0)
+    if (entry->include_count && matched == 0 && !r->hooks.rule)
         return irpa_error(r->errors, "%s: no tensor of source '%s' matches the include globs",
                           where, r->manifest->sources[entry->source].key);
     return status;
@@ -231,6 +396,27 @@ static int index_by_name(resolver *r, resolved_source *resolved) {
     return 0;
 }
 
+/* "has no tensor 'x'", with the nearest name when one is near. The names
+ * compared are the SUGGEST_WINDOW around where `x` would sort (a typo
+ * past the first letters keeps a name near its place), so a source of
+ * any size costs the same. */
+static int report_missing_tensor(const resolver *r, const irpa_manifest_entry *entry,
+                                 size_t sorted_at, const char *where) {
+    const resolved_source *resolved = &r->sources[entry->source];
+    const char *candidates[SUGGEST_WINDOW];
+    size_t first = sorted_at > SUGGEST_WINDOW / 2 ? sorted_at - SUGGEST_WINDOW / 2 : 0;
+    size_t count = 0;
+    for (size_t i = first; i < resolved->named_count && count < SUGGEST_WINDOW; i++)
+        candidates[count++] = resolved->by_name[i].name;
+    const char *suggestion = irpa_suggest(entry->tensor, candidates, count);
+    const char *key = r->manifest->sources[entry->source].key;
+    if (suggestion)
+        return irpa_error(r->errors, "%s: source '%s' has no tensor '%s'; did you mean '%s'?",
+                          where, key, entry->tensor, suggestion);
+    return irpa_error(r->errors, "%s: source '%s' has no tensor '%s'", where, key,
+                      entry->tensor);
+}
+
 static int add_named_tensor(resolver *r, const irpa_manifest_entry *entry, const char *where) {
     resolved_source *resolved = &r->sources[entry->source];
     if (index_by_name(r, resolved) != 0) return -1;
@@ -243,11 +429,10 @@ static int add_named_tensor(resolver *r, const irpa_manifest_entry *entry, const
             high = middle;
     }
     if (low == resolved->named_count || strcmp(resolved->by_name[low].name, entry->tensor) != 0)
-        return irpa_error(r->errors, "%s: source '%s' has no tensor '%s'", where,
-                          r->manifest->sources[entry->source].key, entry->tensor);
+        return report_missing_tensor(r, entry, low, where);
     const named_tensor *found = &resolved->by_name[low];
     const char *name = entry->name ? entry->name : entry->tensor;
-    return add_tensor(r, entry, name, resolved->first_file + found->file,
+    return add_tensor(r, entry, name, resolved->files[found->file],
                       &resolved->tensors[found->file].tensors[found->index], 0, where);
 }
 
@@ -260,7 +445,7 @@ static int add_range(resolver *r, const irpa_manifest_entry *entry, const char *
                           where, r->manifest->sources[entry->source].key);
     char length_where[4096];
     format_where(r->manifest, entry->length_position, length_where, sizeof length_where);
-    return irpa_archive_add_data(r->archive, entry->name, resolved->first_file, entry->offset,
+    return irpa_archive_add_data(r->archive, entry->name, resolved->files[0], entry->offset,
                                  entry->length, entry->metadata, entry->metadata_length,
                                  length_where, r->errors);
 }
@@ -302,6 +487,9 @@ static irpa_archive *run_resolver(resolver *setup, irpa_errors *errors) {
         add_entry(&r, &manifest->entries[i]);
     if (!failed && errors->count == errors_before) irpa_archive_finish(r.archive, errors);
     if (r.sources) free_resolved(&r);
+    free(r.origins);
+    free(r.files.by_path);
+    free(r.files.by_identity);
     irpa_errors_clear(&local);
     if (failed || errors->count != errors_before) {
         if (failed && errors->count == errors_before) irpa_error(errors, "out of memory");
@@ -312,7 +500,7 @@ static irpa_archive *run_resolver(resolver *setup, irpa_errors *errors) {
 }
 
 irpa_archive *irpa_resolve(const irpa_manifest *manifest, irpa_errors *errors) {
-    return irpa_resolve_hooked(manifest, NULL, NULL, errors);
+    return irpa_resolve_hooked(manifest, NULL, errors);
 }
 
 irpa_archive *irpa_resolve_with(const irpa_manifest *manifest, irpa_open_function open_file,
@@ -321,9 +509,10 @@ irpa_archive *irpa_resolve_with(const irpa_manifest *manifest, irpa_open_functio
     return run_resolver(&r, errors);
 }
 
-irpa_archive *irpa_resolve_hooked(const irpa_manifest *manifest, irpa_tensor_hook hook,
-                                  void *context, irpa_errors *errors) {
-    resolver r = {.manifest = manifest, .hook = hook, .hook_context = context};
+irpa_archive *irpa_resolve_hooked(const irpa_manifest *manifest, const irpa_resolve_hooks *hooks,
+                                  irpa_errors *errors) {
+    resolver r = {.manifest = manifest};
+    if (hooks) r.hooks = *hooks;
     return run_resolver(&r, errors);
 }
 

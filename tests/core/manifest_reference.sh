@@ -39,8 +39,8 @@ generated tiny-edit "$models/gguf/llama-2-tiny-random.gguf" --exclude output.wei
   --rename token_embd.weight=model.embed_tokens.weight --splat blk.0.ffn_norm.weight=f32=1.0
 grep -q '# F16 \[32000, 8\]' "$work/gen-tiny-edit.yaml"
 
-# The generated manifest is relative to where it is written: it still
-# builds after moving with its directory's relation to the models intact.
+# The generated manifest names its sources by absolute paths: it builds
+# from any current directory (tests/core/manifest_paths.sh moves and copies).
 mkdir -p "$work/sub/dir"
 "$IRPA" manifest "$models/gguf/dummy.gguf" -o "$work/sub/dir/m.yaml"
 (cd / && "$IRPA" build -q "$work/sub/dir/m.yaml" -o "$work/sub/m.irpa")

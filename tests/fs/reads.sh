@@ -14,7 +14,8 @@ mkdir -p "$work/manifests"
 "$MAKE_MODEL" "$work/synthetic.safetensors" 40 300 >/dev/null
 copy_model gguf/llama-2-tiny-random.gguf "$work/llama.gguf"
 "$IRPA" manifest "$work/synthetic.safetensors" "$work/llama.gguf" \
-  --splat 'blk.0.*' --splat 'model.layers.1.*=f32=1.0' -o "$work/manifests/mixed.yaml"
+  --splat 'blk.0.*' --splat 'model.layers.1.mlp.up_proj.*=f32=1.0' --splat 'model.layers.1.*' \
+  -o "$work/manifests/mixed.yaml"
 grep -q 'splat' "$work/manifests/mixed.yaml" || fail "no splat in the test manifest"
 "$IRPA" build -q "$work/manifests/mixed.yaml" -o "$work/mixed.irpa"
 
