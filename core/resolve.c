@@ -281,6 +281,11 @@ static int report_tensors_sharing(resolver *r, const char *name, const irpa_tens
 static int add_tensor(resolver *r, const irpa_manifest_entry *entry, const char *name,
                       uint32_t file, const irpa_tensor *tensor, int as_splat,
                       const char *where) {
+    if (!*name)
+        return irpa_error(r->errors,
+                          "%s: source '%s' has a tensor with an empty name, which an archive "
+                          "entry cannot have; leave it out (exclude) or rename it",
+                          where, r->manifest->sources[entry->source].key);
     if (report_tensors_sharing(r, name, tensor, entry->source, where) != 0) return -1;
     const void *metadata = entry->metadata;
     uint64_t metadata_length = entry->metadata_length;

@@ -81,4 +81,15 @@ status=0
 grep -qxF "$work/typo.yaml:4:5: source 'm' has no tensor 'blk.0.attn_q.weigth'; did you mean 'blk.0.attn_q.weight'?" "$work/err" \
   || fail "no suggestion: $(cat "$work/err")"
 grep -qxF "$work/typo.yaml:5:5: source 'm' has no tensor 'zzz'" "$work/err" || fail "$(cat "$work/err")"
+
+# a safetensors tensor named "" (its reader accepts it): refused naming the
+# source file, unless it is left out
+# (a 128-byte header: the JSON padded with spaces, as the format allows)
+{ printf '\200\0\0\0\0\0\0\0'
+  printf '%-128s' '{"":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"b":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}'
+  printf 'ab'; } >"$work/empty.safetensors"
+refused "irpa manifest: command line:1:1: source '$work/empty.safetensors' has a tensor with an empty name, which an archive entry cannot have; leave it out (exclude) or rename it" \
+  "$work/empty.safetensors"
+"$IRPA" manifest "$work/empty.safetensors" --exclude '' -o "$work/kept.yaml"
+grep -qF 'name: "b"' "$work/kept.yaml" || fail "--exclude '' did not keep b: $(cat "$work/kept.yaml")"
 echo "ok: irpa manifest refuses options that would write a wrong manifest"
