@@ -57,6 +57,8 @@ typedef struct irpa_entry {
 
 typedef struct irpa_archive {
     char *name;                   /* file name in a mount ("model.irpa"), owned; may be NULL */
+    dev_t manifest_dev;           /* the manifest file's st_dev, when known (else 0) */
+    ino_t manifest_ino;           /* the manifest file's st_ino, when known (else 0) */
     uint64_t alignment;           /* data alignment and minimum_alignment of data entries */
     irpa_source *sources;         /* opened source files, owned */
     size_t source_count;          /* sources held */

@@ -159,12 +159,14 @@ int irpa_build_write_fd(const irpa_archive *archive, int fd, const char *out_nam
     return status;
 }
 
-/* A temporary path beside `out_path`: DIR/.NAME.XXXXXX */
+/* A temporary path beside `out_path`: DIR/.NAME.XXXXXX, with at most the
+ * first 200 bytes of NAME, so that it fits in a file name (255 bytes) when
+ * NAME does. */
 static char *temporary_path(const char *out_path) {
     char *copy_dir = strdup(out_path), *copy_base = strdup(out_path);
     char *result = NULL;
     if (copy_dir && copy_base &&
-        asprintf(&result, "%s/.%s.XXXXXX", dirname(copy_dir), basename(copy_base)) < 0)
+        asprintf(&result, "%s/.%.200s.XXXXXX", dirname(copy_dir), basename(copy_base)) < 0)
         result = NULL;
     free(copy_dir);
     free(copy_base);
@@ -216,20 +218,25 @@ static char *destination_path(const irpa_archive *archive, const char *out_path,
     return joined;
 }
 
-/* Why renaming a new file onto an existing `target` in the directory
- * `parent` would fail or do harm; NULL when it would not. */
+/* Why renaming a new file onto an existing `target` (lstat: a symbolic
+ * link is replaced, not followed) in the directory `parent` would fail or
+ * do harm; NULL when it would not. */
 static const char *replace_problem(const irpa_archive *archive, const struct stat *target,
                                    const struct stat *parent) {
+    uid_t me = geteuid();
+    if ((parent->st_mode & S_ISVTX) && me != 0 && target->st_uid != me && parent->st_uid != me)
+        return "belongs to another user in a sticky directory: it cannot be replaced";
+    if (S_ISLNK(target->st_mode)) return NULL;
     if (S_ISDIR(target->st_mode)) return "is a directory";
     if (!S_ISREG(target->st_mode))
         return "exists and is not a regular file (irpa build replaces OUT with a new file; "
                "-o - writes to standard output)";
     for (size_t i = 0; i < archive->source_count; i++)
-        if (archive->sources[i].dev == target->st_dev && archive->sources[i].ino == target->st_ino)
+        if (irpa_source_is(&archive->sources[i], target->st_dev, target->st_ino))
             return "is a source of this archive; building would replace it";
-    uid_t me = geteuid();
-    if ((parent->st_mode & S_ISVTX) && me != 0 && target->st_uid != me && parent->st_uid != me)
-        return "belongs to another user in a sticky directory: it cannot be replaced";
+    if (archive->manifest_ino && archive->manifest_dev == target->st_dev &&
+        archive->manifest_ino == target->st_ino)
+        return "is the manifest of this archive; building would replace it";
     return NULL;
 }
 
@@ -251,11 +258,11 @@ static int check_destination(const irpa_archive *archive, const char *path,
     else if (access(directory, W_OK | X_OK) != 0)
         status = irpa_error(errors, "%s: cannot create files in directory '%s': %s", path,
                             directory, strerror(errno));
-    else if (stat(path, &target) == 0) {
+    else if (lstat(path, &target) != 0) {
+        if (errno != ENOENT) status = irpa_error(errors, "%s: %s", path, strerror(errno));
+    } else {
         const char *problem = replace_problem(archive, &target, &parent);
         if (problem) status = irpa_error(errors, "%s: %s", path, problem);
-    } else if (errno != ENOENT) {
-        status = irpa_error(errors, "%s: %s", path, strerror(errno));
     }
     free(copy);
     return status;

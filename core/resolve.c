@@ -100,7 +100,7 @@ static int same_path(const irpa_source *source, const void *path) {
 
 static int same_identity(const irpa_source *source, const void *other) {
     const irpa_source *file = other;
-    return source->dev == file->dev && source->ino == file->ino;
+    return irpa_source_is(source, file->dev, file->ino);
 }
 
 static size_t *path_slot(const resolver *r, const char *path) {
@@ -526,5 +526,10 @@ irpa_archive *irpa_open_manifest(const char *path, irpa_errors *errors) {
     if (!manifest) return NULL;
     irpa_archive *archive = irpa_resolve(manifest, errors);
     irpa_manifest_free(manifest);
+    struct stat st;
+    if (archive && stat(path, &st) == 0) {
+        archive->manifest_dev = st.st_dev;
+        archive->manifest_ino = st.st_ino;
+    }
     return archive;
 }

@@ -91,7 +91,11 @@ int irpa_source_changed(const irpa_source *source, struct stat *now, char *why,
 int irpa_source_path_is_current(const irpa_source *source) {
     struct stat st;
     if (stat(source->path, &st) != 0) return 0;
-    return st.st_dev == source->dev && st.st_ino == source->ino;
+    return irpa_source_is(source, st.st_dev, st.st_ino);
+}
+
+int irpa_source_is(const irpa_source *source, dev_t dev, ino_t ino) {
+    return source->dev == dev && source->ino == ino;
 }
 
 int irpa_source_pread(const irpa_source *source, void *buffer, uint64_t length,

@@ -53,6 +53,9 @@ void irpa_source_close(irpa_source *source);
 int irpa_source_changed(const irpa_source *source, struct stat *now, char *why,
                         size_t why_size);
 
+/* Whether (dev, ino) is the file that was opened. */
+int irpa_source_is(const irpa_source *source, dev_t dev, ino_t ino);
+
 /* Whether the path still names the file that was opened (same dev and
  * inode). 0 when it was deleted or replaced by another file, 1 otherwise. */
 int irpa_source_path_is_current(const irpa_source *source);

@@ -51,6 +51,16 @@ refused newdir/ "newdir/: no such directory"
 refused ok.yaml/x.irpa "ok.yaml/x.irpa: 'ok.yaml' is not a directory"
 refused src.bin "src.bin: is a source of this archive; building would replace it"
 cmp -s src.bin before.src || { echo "the source was replaced"; exit 1; }
+cp ok.yaml ok.yaml.before
+refused ok.yaml "ok.yaml: is the manifest of this archive; building would replace it"
+cmp -s ok.yaml ok.yaml.before || { echo "the manifest was replaced"; exit 1; }
+# A symbolic link is replaced by the new file, not followed: -o a link to a
+# source writes the archive in the link's place and leaves the source alone.
+ln -s src.bin link.irpa
+"$IRPA" build ok.yaml -o link.irpa
+[ -f link.irpa ] && [ ! -L link.irpa ] && cmp -s link.irpa out.irpa && cmp -s src.bin before.src \
+  || { echo "-o a symlink to a source: not replaced as expected"; ls -l link.irpa; exit 1; }
+rm link.irpa
 mkfifo fifo
 refused fifo "fifo: exists and is not a regular file (irpa build replaces OUT with a new file; \
 -o - writes to standard output)"
@@ -82,6 +92,11 @@ mkdir outdir
 { echo 'archive: other.irpa'; cat ok.yaml; } >named.yaml
 "$IRPA" build named.yaml -o outdir && cmp outdir/other.irpa out.irpa
 [ "$(ls -A outdir | sort | tr '\n' ' ')" = "ok.irpa other.irpa " ] || { ls -A outdir; exit 1; }
+# The longest archive name a file system takes (255 bytes) builds too: the
+# temporary file's name beside it stays within that limit.
+long=$(printf 'x%.0s' $(seq 250)).irpa
+{ echo "archive: $long"; cat ok.yaml; } >long.yaml
+"$IRPA" build long.yaml -o outdir && cmp "outdir/$long" out.irpa
 rm -r outdir
 
 # 5. Interrupted: a large (sparse) build killed with SIGINT and SIGTERM leaves

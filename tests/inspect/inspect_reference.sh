@@ -32,6 +32,14 @@ for archive in "$IRPA_TESTDATA"/reference/*.irpa; do
 done
 [ "$count" -ge 8 ] || fail "only $count reference archives found"
 
+# What irpa build writes passes --strict too (like IREE's builder, it writes
+# nothing a warning is about).
+"$IRPA" manifest "$IRPA_TESTDATA/models/safetensors/model.with_metadata.safetensors" \
+  --splat 'float64_3*' -o "$work/built.yaml"
+"$IRPA" build -q "$work/built.yaml" -o "$work/built.irpa"
+"$IRPA" inspect --strict "$work/built.irpa" >/dev/null 2>"$work/built.err" \
+  && [ ! -s "$work/built.err" ] || fail "irpa build output under --strict: $(cat "$work/built.err")"
+
 # Several files: the listings one after another; --json gives an array.
 "$IRPA" inspect "$IRPA_TESTDATA/reference/dummy.irpa" "$IRPA_TESTDATA/reference/overall.irpa" \
   >"$work/two.txt" || fail "two archives"
@@ -108,7 +116,9 @@ for line in sys.stdin:
     try:
         d = json.load(open(path))
         if kind == "reference":
-            assert d["valid"] is True and d["errors"] == [] and d["read_with"] == "mmap", d
+            # IREE wrote it: no error, and no warning (a warning is what the IREE builder never writes)
+            assert d["valid"] is True and d["errors"] == [] and d["warnings"] == [], d
+            assert d["read_with"] == "mmap", d
             entries = len([e for e in d["entries"] if e["type"] in ("data", "splat")])
             assert entries == int(arg[0]), f"--json has {entries} entries, the dump {arg[0]} rows"
         elif kind == "array":
