@@ -89,6 +89,10 @@ static int parse_options(int argc, char **argv, inspect_options *options, bool *
         fprintf(stderr, "irpa inspect: give either archives or --manifest, not both\n");
         return -1;
     }
+    if (options->manifest && options->strict) {
+        fprintf(stderr, "irpa inspect: --strict checks archives; with --manifest, use irpa check\n");
+        return -1;
+    }
     if (!options->manifest && options->file_count == 0) {
         fprintf(stderr, "irpa inspect: no archive given\n");
         return -1;

@@ -51,6 +51,10 @@ static int help(int argc, char **argv) {
         fprintf(stderr, "irpa help: expected one COMMAND\n");
         return IRPA_EXIT_BAD_INPUT;
     }
+    if (!strcmp(argv[2], "help")) {
+        usage(stdout);
+        return IRPA_EXIT_OK;
+    }
     int command = find_command(argv[2]);
     if (command < 0) {
         unknown_command(argv[2]);

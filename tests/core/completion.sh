@@ -53,7 +53,10 @@ expect "" irpa help build ""
 # Every long option of each command's --help is offered after --.
 for command in build check inspect manifest; do
   offered=" $(completions irpa "$command" --) "
-  for option in $("$irpa" "$command" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+  help_text=$("$irpa" "$command" --help) && [[ $help_text == "usage: irpa $command"* ]] ||
+    { echo "FAIL: irpa $command --help: no usage" >&2; failures=$((failures + 1)); }
+  options=$(grep -o -- '--[a-z][a-z-]*' <<<"$help_text" | sort -u) || true
+  for option in $options; do
     [[ $offered == *" $option "* ]] ||
       { echo "FAIL: irpa $command: $option (in --help) is not completed" >&2; failures=$((failures + 1)); }
   done

@@ -39,6 +39,9 @@ done
 run help help
 [ "$(cat "$work/help.status")" = 0 ] && cmp -s "$work/help.out" "$work/overview.out" ||
   fail "irpa help is not irpa --help"
+run help-help help help
+[ "$(cat "$work/help-help.status")" = 0 ] && cmp -s "$work/help-help.out" "$work/overview.out" ||
+  fail "irpa help help is not irpa --help"
 run unknown help nosuch
 [ "$(cat "$work/unknown.status")" = 2 ] || fail "irpa help nosuch: exit $(cat "$work/unknown.status")"
 grep -q "unknown command 'nosuch'" "$work/unknown.err" || fail "irpa help nosuch: $(head -1 "$work/unknown.err")"

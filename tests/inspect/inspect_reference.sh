@@ -90,6 +90,8 @@ cmp -s "$work/padded.err" "$work/strict.err" || fail "--strict: different stderr
   && grep -A1 '"warnings": \[' "$work/padded.json" | grep -q 'offset 90: warning: non-zero' \
   || fail "--json of a warning: exit $json: $(cat "$work/padded.json")"
 [ "$strict_bad" = 2 ] || fail "--strict with an error: exit $strict_bad"
+status=0; "$IRPA" inspect --strict --manifest "$work/built.yaml" >/dev/null 2>&1 || status=$?
+[ "$status" = 2 ] || fail "--strict with --manifest: exit $status, expected 2 (usage)"
 
 # Not an archive at all, a missing file, usage errors.
 set +e

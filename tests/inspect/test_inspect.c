@@ -672,7 +672,6 @@ static void pattern_bytes_past_length_are_a_warning(void **state) {
     release(&r, &c);
 }
 
-/* IREE takes the first on lookup: a warning. */
 /* IREE ignores a splat's minimum_alignment; its builder writes 0. */
 static void splat_alignment_is_a_warning(void **state) {
     (void)state;
