@@ -217,8 +217,8 @@ static void rescan(irpafs_watch *watch, bool everything) {
     irpafs_changes changes = {0};
     long served = everything ? irpafs_table_scan(watch->table, &changes)
                              : irpafs_table_scan_gated(watch->table, writer_done, watch, &changes);
-    notes_drop(watch, ANY_NAME, WRITER_DONE);
     if (served >= 0) {
+        notes_drop(watch, ANY_NAME, WRITER_DONE);  /* considered */
         for (size_t i = 0; i < changes.count; i++)
             fuse_lowlevel_notify_inval_entry(watch->session, IRPAFS_ROOT_INODE, changes.names[i],
                                              strlen(changes.names[i]));
