@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ll.h"
@@ -32,6 +33,7 @@
 /* What the command line says, beyond libfuse's own options. */
 typedef struct command_line {
     char *manifests;        /* MANIFEST_DIR or MANIFEST.yaml, owned */
+    const char *mountpoint; /* MOUNTPOINT as given (fuse_parse_cmdline takes it) */
     unsigned readahead_kb;  /* -o readahead_kb=N */
     int readahead_given;    /* 1 when -o readahead_kb was given */
 } command_line;
@@ -43,11 +45,15 @@ static const struct fuse_opt irpafs_options[] = {
 };
 
 /* fuse_opt callback: the first non-option is the manifests, the second
- * (the mount point) is left for fuse_parse_cmdline. */
+ * (the mount point) is noted and left for fuse_parse_cmdline. */
 static int take_manifests(void *data, const char *arg, int key, struct fuse_args *args) {
     (void)args;
     command_line *line = data;
-    if (key != FUSE_OPT_KEY_NONOPT || line->manifests) return 1;
+    if (key != FUSE_OPT_KEY_NONOPT) return 1;
+    if (line->manifests) {
+        if (!line->mountpoint) line->mountpoint = arg;
+        return 1;
+    }
     line->manifests = strdup(arg);
     return line->manifests ? 0 : -1;
 }
@@ -96,36 +102,90 @@ static void raise_descriptor_limit(void) {
         irpafs_log(LOG_DEBUG, "cannot raise the descriptor limit: %s", strerror(errno));
 }
 
-/* The table with its first scan done; NULL (logged) when nothing can be mounted. */
-static irpafs_table *load_table(const char *manifests) {
-    irpa_errors errors = {0};
-    irpafs_table *table = irpafs_table_new(manifests, &errors);
-    if (!table) {
-        irpafs_log_errors("cannot serve ", &errors);
-        irpa_errors_clear(&errors);
-        return NULL;
-    }
+/* The first scan of the table; -1 (logged) when nothing can be mounted. */
+static int first_scan(irpafs_table *table, const char *manifests) {
     irpafs_check_manifest_directory(irpafs_table_directory(table));
     long served = irpafs_table_scan(table, NULL);
     if (served < 0 || (served == 0 && irpafs_table_is_single(table))) {
         irpafs_log(LOG_ERR, "nothing to mount: %s %s", manifests,
                    served < 0 ? "cannot be read" : "is not a valid manifest");
-        irpafs_table_free(table);
-        return NULL;
+        return -1;
     }
     if (served == 0)
         irpafs_log(LOG_WARNING,
                    "no valid manifest in %s yet; the mount stays empty until one appears",
                    irpafs_table_directory(table));
-    return table;
+    return 0;
 }
 
-/* Whether mounting at `mountpoint` would hide the manifests we watch. */
-static bool mounts_over_manifests(const char *mountpoint, const irpafs_table *table) {
-    char *absolute = realpath(mountpoint, NULL);
-    bool same = absolute && strcmp(absolute, irpafs_table_directory(table)) == 0;
-    free(absolute);
-    return same;
+/* Undoes mountinfo's octal escapes (\040 for a space...) in place. */
+static void unescape_mountinfo(char *text) {
+    char *out = text;
+    for (const char *in = text; *in; in++) {
+        if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' && in[2] <= '7' &&
+            in[3] >= '0' && in[3] <= '7') {
+            *out++ = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
+            in += 3;
+        } else {
+            *out++ = *in;
+        }
+    }
+    *out = '\0';
+}
+
+/* Whether a file system is mounted on `path` (canonical), per
+ * /proc/self/mountinfo, or else per st_dev (which misses bind mounts);
+ * `what` receives its type and source when known. */
+static bool has_a_mount(const char *path, char *what, size_t what_size) {
+    snprintf(what, what_size, "a file system");
+    FILE *mounts = fopen("/proc/self/mountinfo", "re");
+    if (!mounts) {
+        struct stat st, parent;
+        char *above = NULL;
+        bool mounted = asprintf(&above, "%s/..", path) >= 0 && stat(path, &st) == 0 &&
+                       stat(above, &parent) == 0 &&
+                       (st.st_dev != parent.st_dev || st.st_ino == parent.st_ino);
+        free(above);
+        return mounted;
+    }
+    char *line = NULL;
+    size_t capacity = 0;
+    bool found = false;
+    char mount_point[PATH_MAX], type[256], source[PATH_MAX];
+    /* id parent major:minor root MOUNT-POINT options [tags...] - TYPE SOURCE options */
+    while (!found && getline(&line, &capacity, mounts) > 0) {
+        const char *separator = strstr(line, " - ");
+        if (!separator || sscanf(line, "%*s %*s %*s %*s %4095s", mount_point) != 1) continue;
+        unescape_mountinfo(mount_point);
+        found = strcmp(mount_point, path) == 0;
+        if (found && sscanf(separator + 3, "%255s %4095s", type, source) == 2) {
+            unescape_mountinfo(source);
+            snprintf(what, what_size, "%s from %s", type, source);
+        }
+    }
+    free(line);
+    fclose(mounts);
+    return found;
+}
+
+/* Whether the mount point can be used: not the manifest directory (the
+ * manifests would be hidden), and nothing mounted on it already (a second
+ * mount would hide the first). Logs why not. */
+static bool mount_point_usable(const char *mountpoint, const irpafs_table *table) {
+    if (strcmp(mountpoint, irpafs_table_directory(table)) == 0) {
+        irpafs_log(LOG_ERR, "the mount point %s cannot be the manifest directory itself",
+                   mountpoint);
+        return false;
+    }
+    char what[PATH_MAX + 300];
+    if (has_a_mount(mountpoint, what, sizeof what)) {
+        irpafs_log(LOG_ERR,
+                   "the mount point %s already has %s mounted on it; unmount it first "
+                   "(fusermount3 -u %s or umount), or choose another mount point",
+                   mountpoint, what, mountpoint);
+        return false;
+    }
+    return true;
 }
 
 static int run_session(struct fuse_session *session, const struct fuse_cmdline_opts *options) {
@@ -143,24 +203,32 @@ static int run_session(struct fuse_session *session, const struct fuse_cmdline_o
     return result;
 }
 
+static void log_start(irpafs_table *table, const char *mountpoint) {
+    uint64_t files = 0, bytes = 0;
+    irpafs_table_totals(table, &files, &bytes);
+    irpafs_log(LOG_INFO, "serving %llu archive%s from %s at %s", (unsigned long long)files,
+               files == 1 ? "" : "s", irpafs_table_source(table), mountpoint);
+}
+
+/* `ended` is what the session loop returned: 0 when unmounted from outside,
+ * the signal's number, or a negative errno. */
+static void log_stop(int ended, irpafs_table *table, const char *mountpoint) {
+    const char *why = ended == 0 ? "unmounted"
+                      : ended > 0 ? strsignal(ended)
+                                  : strerror(-ended);
+    irpafs_log(ended < 0 ? LOG_ERR : LOG_INFO, "stopped serving %s at %s: %s%s",
+               irpafs_table_source(table), mountpoint, why, ended == 0 ? "" : "; unmounted");
+}
+
 /* Mounts, serves until unmounted or signalled, unmounts. Returns the exit status. */
-static int serve(struct fuse_args *args, const struct fuse_cmdline_opts *options,
-                 irpafs_context *context) {
-    struct fuse_session *session =
-        fuse_session_new(args, irpafs_ll_operations(), sizeof(struct fuse_lowlevel_ops), context);
-    if (!session) return 1;
+static int serve(struct fuse_session *session, const struct fuse_cmdline_opts *options,
+                 irpafs_context *context, const char *mountpoint) {
+    if (fuse_set_signal_handlers(session) != 0) return 1;
     int status = 1;
-    if (fuse_set_signal_handlers(session) != 0) goto destroy;
-    char *absolute_mountpoint = realpath(options->mountpoint, NULL);  /* before it is covered */
-    if (fuse_session_mount(session, options->mountpoint) != 0) {
-        free(absolute_mountpoint);
-        goto remove_handlers;
-    }
-    if (context->readahead_kb > 0 && absolute_mountpoint &&
-        irpafs_readahead_find_device(absolute_mountpoint, context->bdi_name,
-                                     sizeof context->bdi_name) != 0)
+    if (fuse_session_mount(session, options->mountpoint) != 0) goto remove_handlers;
+    if (context->readahead_kb > 0 &&
+        irpafs_readahead_find_device(mountpoint, context->bdi_name, sizeof context->bdi_name) != 0)
         context->bdi_name[0] = '\0';
-    free(absolute_mountpoint);
     if (fuse_daemonize(options->foreground) != 0) goto unmount;
     if (!options->foreground) irpafs_log_detached();
     irpa_errors errors = {0};
@@ -170,6 +238,7 @@ static int serve(struct fuse_args *args, const struct fuse_cmdline_opts *options
         irpa_errors_clear(&errors);
         goto unmount;
     }
+    log_start(context->table, mountpoint);
     irpafs_watch *watch = irpafs_watch_start(context->table, session, &errors);
     if (!watch) {
         irpafs_log_errors("live reload is off: ", &errors);
@@ -178,14 +247,58 @@ static int serve(struct fuse_args *args, const struct fuse_cmdline_opts *options
     /* The loop returns a negative errno on failure, the signal's number
      * when SIGINT or SIGTERM ended it (SIGHUP too if the watch could not
      * start; otherwise SIGHUP rescans, see watch.h): a normal stop. */
-    status = run_session(session, options) < 0 ? 1 : 0;
+    int ended = run_session(session, options);
+    status = ended < 0 ? 1 : 0;
     irpafs_watch_stop(watch);
+    fuse_session_unmount(session);
+    log_stop(ended, context->table, mountpoint);
+    goto remove_handlers;
 unmount:
     fuse_session_unmount(session);
 remove_handlers:
     fuse_remove_signal_handlers(session);
-destroy:
-    fuse_session_destroy(session);
+    return status;
+}
+
+/* The session, with our mount options added to the command line's; NULL
+ * when libfuse refuses the options (it said which). */
+static struct fuse_session *new_session(struct fuse_args *args, irpafs_context *context) {
+    char *defaults = default_mount_options(irpafs_table_source(context->table));
+    struct fuse_session *session = NULL;
+    if (defaults && fuse_opt_insert_arg(args, 1, defaults) == 0 &&
+        fuse_opt_add_arg(args, "-oro") == 0)
+        session = fuse_session_new(args, irpafs_ll_operations(), sizeof(struct fuse_lowlevel_ops),
+                                   context);
+    free(defaults);
+    return session;
+}
+
+/* From a parsed command line to the exit status: the table, checks of the
+ * mount point, the session (which checks the remaining options: 2 when it
+ * refuses them), the first scan, serving. */
+static int run(struct fuse_args *args, const struct fuse_cmdline_opts *options,
+               irpafs_context *context, const char *manifests) {
+    irpa_errors errors = {0};
+    context->table = irpafs_table_new(manifests, &errors);
+    if (!context->table) {
+        irpafs_log_errors("cannot serve ", &errors);
+        irpa_errors_clear(&errors);
+        return 1;
+    }
+    int status = 1;
+    struct fuse_session *session = NULL;
+    char *mountpoint = realpath(options->mountpoint, NULL);  /* before it is covered */
+    if (!mountpoint)
+        irpafs_log(LOG_ERR, "mount point %s: %s", options->mountpoint, strerror(errno));
+    else if (mount_point_usable(mountpoint, context->table) &&
+             !(session = new_session(args, context)))
+        status = 2;
+    if (session && first_scan(context->table, manifests) == 0)
+        status = serve(session, options, context, mountpoint);
+    if (session) fuse_session_destroy(session);
+    free(mountpoint);
+    irpafs_table_free(context->table);
+    context->table = NULL;
     return status;
 }
 
@@ -195,8 +308,13 @@ int main(int argc, char *argv[]) {
                          .readahead_kb = (unsigned)(irpafs_request_limit() / 1024)};
     struct fuse_cmdline_opts options;
     memset(&options, 0, sizeof options);
-    int status = 1;
+    int status = 2;  /* libfuse says what is wrong with the command line */
     if (fuse_opt_parse(&args, &line, irpafs_options, take_manifests) != 0) goto done;
+    if (line.mountpoint && access(line.mountpoint, F_OK) != 0) {  /* not a usage error */
+        irpafs_log(LOG_ERR, "mount point %s: %s", line.mountpoint, strerror(errno));
+        status = 1;
+        goto done;
+    }
     if (fuse_parse_cmdline(&args, &options) != 0) goto done;
     if (options.show_help) {
         print_usage(argv[0]);
@@ -213,31 +331,19 @@ int main(int argc, char *argv[]) {
     if (!line.manifests || !options.mountpoint) {
         fprintf(stderr, "usage: %s [options] MANIFEST_DIR|MANIFEST.yaml MOUNTPOINT\n"
                         "       %s --help for the options\n", argv[0], argv[0]);
-        status = 2;
         goto done;
     }
-    irpafs_log_open(options.foreground, options.debug);
     irpafs_context context = {
         .timeout = IRPAFS_CACHE_TIMEOUT,
         .readahead_kb = line.readahead_kb,
         .readahead_explicit = line.readahead_given != 0,
         .conn_options = fuse_parse_conn_info_opts(&args),
     };
+    if (!context.conn_options) goto done;
     atomic_init(&context.readahead_applied, false);
+    irpafs_log_open(options.foreground, options.debug);
     raise_descriptor_limit();
-    context.table = load_table(line.manifests);
-    if (context.table && mounts_over_manifests(options.mountpoint, context.table)) {
-        irpafs_log(LOG_ERR, "the mount point %s cannot be the manifest directory itself",
-                   options.mountpoint);
-        irpafs_table_free(context.table);
-        context.table = NULL;
-    }
-    char *defaults = context.table ? default_mount_options(irpafs_table_source(context.table)) : NULL;
-    if (defaults && fuse_opt_insert_arg(&args, 1, defaults) == 0 &&
-        fuse_opt_add_arg(&args, "-oro") == 0)
-        status = serve(&args, &options, &context);
-    free(defaults);
-    irpafs_table_free(context.table);
+    status = run(&args, &options, &context, line.manifests);
     free(context.conn_options);
     irpafs_log_close();
 done:

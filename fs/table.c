@@ -24,8 +24,10 @@ typedef struct manifest_record {
     struct timespec mtime;    /* st_mtim when loaded */
     struct timespec ctime;    /* st_ctim when loaded */
     irpafs_file *file;        /* the version loaded from it (a reference), NULL when invalid */
+    bool failing;             /* the file no longer loads; `file` is its last good version */
     bool seen;                /* found by the scan in progress */
     bool fresh;               /* (re)loaded by the scan in progress */
+    bool recovered;           /* loaded by the scan in progress after failing */
 } manifest_record;
 
 struct irpafs_table {
@@ -45,6 +47,7 @@ struct irpafs_table {
     irpafs_file *newest;          /* every version alive, newest first (older/newer links) */
     struct timespec root_mtime;   /* last time the directory's content changed */
     bool directory_failing;       /* the last scan could not read the directory (logged) */
+    bool published;               /* a scan was published: changes are logged from now on */
 };
 
 /* ---- versions ---------------------------------------------------------- */
@@ -482,29 +485,28 @@ static manifest_record *record_add(irpafs_table *table, const char *file_name) {
     return record;
 }
 
-/* Loads the manifest at `path` into a new version; logs why not otherwise. */
-static irpafs_file *load_manifest(irpafs_table *table, const char *path, const struct stat *st) {
-    irpa_errors errors = {0};
+/* Loads the manifest at `path` into a new version; NULL with the reasons
+ * in `errors` otherwise. */
+static irpafs_file *load_manifest(irpafs_table *table, const char *path, const struct stat *st,
+                                  irpa_errors *errors) {
     irpafs_access access = {0};
-    irpa_archive *archive = irpafs_load_manifest(path, &access, NULL, &errors);
+    size_t errors_before = errors->count;
+    irpa_archive *archive = irpafs_load_manifest(path, &access, NULL, errors);
     if (archive && !archive->name)
-        irpa_error(&errors, "%s: the archive has no name", path);
+        irpa_error(errors, "%s: the archive has no name", path);
     else if (archive && !is_valid_file_name(archive->name))
-        irpa_error(&errors, "%s: archive name '%s' cannot be a file name", path, archive->name);
+        irpa_error(errors, "%s: archive name '%s' cannot be a file name", path, archive->name);
     if (archive && archive->file_size > (uint64_t)INT64_MAX)  /* st_size and offsets are off_t */
-        irpa_error(&errors, "%s: the archive would be %llu bytes; a file holds at most 2^63 - 1",
+        irpa_error(errors, "%s: the archive would be %llu bytes; a file holds at most 2^63 - 1",
                    path, (unsigned long long)archive->file_size);
-    if (errors.count > 0 || !archive) {
-        irpafs_log(LOG_ERR, "manifest %s is invalid and is not served (%zu error%s):", path,
-                   errors.count, errors.count == 1 ? "" : "s");
-        irpafs_log_errors("  ", &errors);
-        irpa_errors_clear(&errors);
+    if (errors->count > errors_before || !archive) {
+        if (errors->count == errors_before) irpa_error(errors, "%s: out of memory", path);
         irpa_archive_free(archive);
         return NULL;
     }
     irpafs_file *file = version_new(table, path, st->st_mtim, archive);
     if (!file) {
-        irpafs_log(LOG_ERR, "manifest %s: out of memory", path);
+        irpa_error(errors, "%s: out of memory", path);
         irpa_archive_free(archive);
     } else {
         file->access = access;  /* before it is listed: read without the mutex */
@@ -512,9 +514,84 @@ static irpafs_file *load_manifest(irpafs_table *table, const char *path, const s
     return file;
 }
 
-/* Visits the directory: marks, loads and reloads records. -1 when the
+static void record_note_stat(manifest_record *record, const struct stat *st) {
+    record->dev = st->st_dev;
+    record->ino = st->st_ino;
+    record->size = st->st_size;
+    record->mtime = st->st_mtim;
+    record->ctime = st->st_ctim;
+}
+
+/* Drops the record's version (publish unlists it). */
+static void record_withdraw(manifest_record *record) {
+    irpafs_file_put(record->file);
+    record->file = NULL;
+    record->failing = false;
+}
+
+/* Loads the record's manifest at `path` again. When it does not load, the
+ * version served so far stays (the record is failing) if the manifest
+ * itself changed, its owner did not, and that version is listed (read
+ * without the mutex: only the scanning thread changes `listed`); otherwise
+ * it is withdrawn. Logs the errors either way. */
+static void record_reload(irpafs_table *table, manifest_record *record, const char *path,
+                          const struct stat *st, bool manifest_changed) {
+    irpa_errors errors = {0};
+    irpafs_file *loaded = load_manifest(table, path, st, &errors);
+    record_note_stat(record, st);
+    if (loaded) {
+        record->recovered = record->failing;
+        record->failing = false;
+        record->fresh = true;
+        irpafs_file_put(record->file);
+        record->file = loaded;
+        return;
+    }
+    const irpafs_file *served = record->file;
+    bool keep = served && served->listed && manifest_changed && served->access.uid == st->st_uid;
+    const char *plural = errors.count == 1 ? "" : "s";
+    if (keep)
+        irpafs_log(LOG_ERR,
+                   "archive %s failing: manifest %s does not load (%zu error%s); its last good "
+                   "version stays served:", served->archive->name, path, errors.count, plural);
+    else
+        irpafs_log(LOG_ERR, "manifest %s is invalid and is not served (%zu error%s):", path,
+                   errors.count, plural);
+    irpafs_log_errors("  ", &errors);
+    irpa_errors_clear(&errors);
+    if (keep) record->failing = true;
+    else record_withdraw(record);
+}
+
+/* Brings one manifest's record up to date with `st`, its stat now. */
+static void record_update(irpafs_table *table, manifest_record *record, const char *path,
+                          const struct stat *st, irpafs_load_gate *gate, void *gate_context) {
+    if (record_matches(record, st)) {
+        /* A chmod or chown of a source reloads it too, so that the
+         * archive's permissions follow (security.h). */
+        if (record->file && irpafs_access_changed(record->file->archive, &record->file->access))
+            record_reload(table, record, path, st, false);
+        return;
+    }
+    if (gate && !gate(gate_context, record->file_name, st)) {
+        /* Held back (being written): what it serves stays, unless the
+         * permissions it was served with no longer hold. */
+        if (record->file && irpafs_access_changed(record->file->archive, &record->file->access)) {
+            irpafs_log(LOG_WARNING,
+                       "archive %s: its sources' permissions changed while manifest %s is being "
+                       "written; withdrawn until it is loaded again", record->file->archive->name,
+                       path);
+            record_withdraw(record);
+        }
+        return;
+    }
+    record_reload(table, record, path, st, true);
+}
+
+/* Visits the directory: marks, loads and reloads records (changed ones
+ * only when `gate` lets them through; all when it is NULL). -1 when the
  * directory cannot be read. */
-static int scan_directory(irpafs_table *table) {
+static int scan_directory(irpafs_table *table, irpafs_load_gate *gate, void *gate_context) {
     DIR *dir = opendir(table->directory);
     if (!dir) {
         if (!table->directory_failing)
@@ -527,7 +604,7 @@ static int scan_directory(irpafs_table *table) {
         irpafs_log(LOG_INFO, "manifest directory %s is readable again", table->directory);
     table->directory_failing = false;
     for (size_t i = 0; i < table->record_count; i++)
-        table->records[i].seen = table->records[i].fresh = false;
+        table->records[i].seen = table->records[i].fresh = table->records[i].recovered = false;
     struct dirent *entry;
     while ((entry = readdir(dir)) != NULL) {
         if (!irpafs_table_is_manifest_name(table, entry->d_name)) continue;
@@ -548,21 +625,7 @@ static int scan_directory(irpafs_table *table) {
             continue;
         }
         record->seen = true;
-        /* A chmod or chown of a source reloads it too, so that the
-         * archive's permissions follow (security.h). */
-        if (record_matches(record, &st) &&
-            !(record->file && irpafs_access_changed(record->file->archive, &record->file->access))) {
-            free(path);
-            continue;
-        }
-        irpafs_file_put(record->file);
-        record->file = load_manifest(table, path, &st);
-        record->fresh = true;
-        record->dev = st.st_dev;
-        record->ino = st.st_ino;
-        record->size = st.st_size;
-        record->mtime = st.st_mtim;
-        record->ctime = st.st_ctim;
+        record_update(table, record, path, &st, gate, gate_context);
         free(path);
     }
     closedir(dir);
@@ -607,9 +670,74 @@ static int claim_order(const void *a, const void *b) {
     return by_name ? by_name : strcmp(x->file_name, y->file_name);
 }
 
-/* Records with a version, sorted by archive name; names claimed by more
- * than one manifest are reported (when one of them is fresh) and their
- * records removed from the list. Returns the count kept, or -1 on ENOMEM. */
+/* The file name of the manifest a version was loaded from. */
+static const char *manifest_file_name(const irpafs_file *file) {
+    const char *slash = strrchr(file->manifest_path, '/');
+    return slash ? slash + 1 : file->manifest_path;
+}
+
+/* Whether manifest `file_name` is named after archive `name`, as the
+ * default name is made (core/manifest.c: m.yaml or m.yml for m.irpa). */
+static bool named_after(const char *file_name, const char *name) {
+    size_t stem = strlen(file_name);
+    if (has_suffix(file_name, ".yaml")) stem -= 5;
+    else if (has_suffix(file_name, ".yml")) stem -= 4;
+    return strlen(name) == stem + 5 && strncmp(file_name, name, stem) == 0 &&
+           strcmp(name + stem, ".irpa") == 0;
+}
+
+/* Which of claims[0, count), all claiming one name, keeps it: the one
+ * whose manifest serves it now (table->listed is read without the mutex:
+ * only the scanning thread changes it), else the only one named after it;
+ * NULL when none. Sets *serving when the winner serves it now. */
+static manifest_record *clash_winner(const irpafs_table *table, manifest_record **claims,
+                                     size_t count, bool *serving) {
+    const char *name = claims[0]->file->archive->name;
+    const irpafs_file *listed = listed_by_name(table, name);
+    manifest_record *named = NULL;
+    size_t named_count = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (listed && strcmp(manifest_file_name(listed), claims[i]->file_name) == 0) {
+            *serving = true;
+            return claims[i];
+        }
+        if (named_after(claims[i]->file_name, name)) {
+            named = claims[i];
+            named_count++;
+        }
+    }
+    *serving = false;
+    return named_count == 1 ? named : NULL;
+}
+
+/* Resolves a name claimed by claims[0, count): returns the claim that
+ * keeps it, or NULL. Logs the refused ones that were (re)loaded by this
+ * scan, so each refusal is logged once. */
+static manifest_record *resolve_clash(const irpafs_table *table, manifest_record **claims,
+                                      size_t count) {
+    bool serving = false;
+    manifest_record *winner = clash_winner(table, claims, count, &serving);
+    const char *name = claims[0]->file->archive->name;
+    bool any_fresh = false;
+    for (size_t i = 0; i < count; i++) any_fresh |= claims[i]->fresh;
+    for (size_t i = 0; i < count; i++) {
+        if (claims[i] == winner) continue;
+        if (winner && claims[i]->fresh)
+            irpafs_log(LOG_ERR, "manifest %s/%s refused: archive name '%s' %s manifest %s/%s",
+                       table->directory, claims[i]->file_name, name,
+                       serving ? "is already served from" : "goes to the one named after it,",
+                       table->directory, winner->file_name);
+        else if (!winner && any_fresh)
+            irpafs_log(LOG_ERR,
+                       "manifest %s/%s: archive name '%s' is claimed by %zu manifests; "
+                       "none of them is served",
+                       table->directory, claims[i]->file_name, name, count);
+    }
+    return winner;
+}
+
+/* Records with a version, sorted by archive name, one per name (clashes
+ * resolved by resolve_clash). Returns the count kept, or -1 on ENOMEM. */
 static long unique_claims(irpafs_table *table, manifest_record ***claims_out) {
     manifest_record **claims = calloc(table->record_count ? table->record_count : 1, sizeof *claims);
     if (!claims) return -1;
@@ -622,17 +750,9 @@ static long unique_claims(irpafs_table *table, manifest_record ***claims_out) {
         size_t end = start + 1;
         const char *name = claims[start]->file->archive->name;
         while (end < count && strcmp(claims[end]->file->archive->name, name) == 0) end++;
-        if (end - start == 1) {
-            claims[kept++] = claims[start];
-        } else {
-            bool any_fresh = false;
-            for (size_t i = start; i < end; i++) any_fresh |= claims[i]->fresh;
-            for (size_t i = start; any_fresh && i < end; i++)
-                irpafs_log(LOG_ERR,
-                           "manifest %s/%s: archive name '%s' is claimed by %zu manifests; "
-                           "none of them is served",
-                           table->directory, claims[i]->file_name, name, end - start);
-        }
+        manifest_record *winner =
+            end - start == 1 ? claims[start] : resolve_clash(table, &claims[start], end - start);
+        if (winner) claims[kept++] = winner;
         start = end;
     }
     *claims_out = claims;
@@ -649,6 +769,34 @@ static irpafs_file *claimed_version(manifest_record **claims, size_t count, cons
         else high = middle;
     }
     return NULL;
+}
+
+static void log_version(const char *what, const irpafs_file *file) {
+    irpafs_log(LOG_INFO, "archive %s %s (manifest %s, %zu entr%s, %llu bytes)",
+               file->archive->name, what, file->manifest_path, file->archive->entry_count,
+               file->archive->entry_count == 1 ? "y" : "ies",
+               (unsigned long long)file->archive->file_size);
+}
+
+/* Logs what publishing `claims` will change, one line per archive name
+ * (table->listed read without the mutex: only the scanning thread changes
+ * it). Not for the first scan: the start of serving is logged as a whole. */
+static void log_changes(const irpafs_table *table, manifest_record **claims, size_t count) {
+    if (!table->published) return;
+    for (size_t i = 0; i < count; i++) {
+        const irpafs_file *file = claims[i]->file;
+        const irpafs_file *before = listed_by_name(table, file->archive->name);
+        if (before == file) continue;
+        if (!before) log_version("added", file);
+        else if (claims[i]->recovered) log_version("recovered: its manifest loads again", file);
+        else log_version("replaced", file);
+    }
+    for (size_t i = 0; i < table->listed_count; i++) {
+        const irpafs_file *before = table->listed[i];
+        if (!claimed_version(claims, count, before->archive->name))
+            irpafs_log(LOG_INFO, "archive %s removed (manifest %s)", before->archive->name,
+                       before->manifest_path);
+    }
 }
 
 /* Makes the listed versions those of `claims` (table mutex held), with
@@ -687,8 +835,9 @@ static void publish(irpafs_table *table, manifest_record **claims, size_t count,
     if (changed) clock_gettime(CLOCK_REALTIME, &table->root_mtime);
 }
 
-long irpafs_table_scan(irpafs_table *table, irpafs_changes *changes) {
-    if (scan_directory(table) != 0) return -1;
+long irpafs_table_scan_gated(irpafs_table *table, irpafs_load_gate *gate, void *gate_context,
+                             irpafs_changes *changes) {
+    if (scan_directory(table, gate, gate_context) != 0) return -1;
     drop_unseen_records(table);
     manifest_record **claims = NULL;
     long count = unique_claims(table, &claims);
@@ -696,6 +845,7 @@ long irpafs_table_scan(irpafs_table *table, irpafs_changes *changes) {
         irpafs_log(LOG_ERR, "out of memory while scanning %s", table->directory);
         return -1;
     }
+    log_changes(table, claims, (size_t)count);
     irpafs_file **released = NULL;
     irpafs_file **listed = calloc(count ? (size_t)count : 1, sizeof *listed);
     pthread_mutex_lock(&table->mutex);
@@ -707,7 +857,12 @@ long irpafs_table_scan(irpafs_table *table, irpafs_changes *changes) {
     for (size_t i = 0; i < released_count; i++) irpafs_file_put(released[i]);
     bool published = released && listed;
     if (!published) free(listed);
+    table->published |= published;
     free(released);
     free(claims);
     return published ? count : -1;
+}
+
+long irpafs_table_scan(irpafs_table *table, irpafs_changes *changes) {
+    return irpafs_table_scan_gated(table, NULL, NULL, changes);
 }

@@ -91,12 +91,38 @@ bool irpafs_table_is_manifest_name(const irpafs_table *table, const char *name);
 const char *irpafs_table_source(const irpafs_table *table);
 
 /* Re-reads the directory: loads manifests that are new or changed (by
- * stat), drops removed ones, logs every invalid manifest's errors once per
- * change of the file, refuses names claimed by two manifests, and publishes
- * the result. Names whose entry changed are appended to `changes` (may be
- * NULL). Returns the number of files served, or -1 when the directory
- * cannot be read (logged). */
+ * stat), drops removed ones, and publishes the result. Names whose entry
+ * changed are appended to `changes` (may be NULL). Returns the number of
+ * files served, or -1 when the directory cannot be read (logged).
+ *
+ * - A manifest that does not load has every error logged, once per change
+ *   of the file. If a version of it is served, that version (its last good
+ *   one) stays served, logged as failing, as long as the manifest's owner is
+ *   the same; when it loads again it replaces that version ("recovered").
+ *   A failure caused by a change of the sources' permissions alone (the
+ *   manifest unchanged) withdraws the version: its permissions no longer
+ *   hold.
+ * - An archive name claimed by several manifests stays with the one that
+ *   serves it; the others are refused (logged once). When none serves it
+ *   yet, the manifest named after it (m.yaml or m.yml for m.irpa) takes it
+ *   if it is the only such one; otherwise none is served.
+ * - After the first scan, every archive added, replaced, recovered or
+ *   removed is logged (one line each). */
 long irpafs_table_scan(irpafs_table *table, irpafs_changes *changes);
+
+/* Whether a scan may load a manifest whose file changed (by stat) since it
+ * was last loaded: `file_name` in the directory, `st` its stat now. A
+ * manifest the gate holds back keeps what it served (or nothing, when it is
+ * new) until a later scan is let through. */
+typedef bool irpafs_load_gate(void *context, const char *file_name, const struct stat *st);
+
+/* irpafs_table_scan, loading only the changed manifests `gate` lets
+ * through (the watcher's scans: not while a writer holds the file). A
+ * change of the sources' permissions alone reloads without asking; if the
+ * gate holds the manifest back then, its archive is withdrawn until it can
+ * be loaded. */
+long irpafs_table_scan_gated(irpafs_table *table, irpafs_load_gate *gate, void *gate_context,
+                             irpafs_changes *changes);
 
 void irpafs_changes_clear(irpafs_changes *changes);
 

@@ -2,6 +2,7 @@
 #include "watch.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,8 +22,19 @@
     (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB |         \
      IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF)
 
+/* What inotify said of the writer of one manifest name (watch.h). */
+typedef enum writer_state { BEING_WRITTEN, WRITER_DONE } writer_state;
+
+typedef struct writer_note {
+    char *file_name;                /* manifest name in the directory, owned */
+    writer_state state;             /* what the last event about it said */
+} writer_note;
+
 struct irpafs_watch {
     irpafs_table *table;            /* what to rescan */
+    writer_note *notes;             /* names with something known of their writer */
+    size_t note_count;              /* notes held */
+    size_t note_capacity;           /* slots in notes */
     struct fuse_session *session;   /* where to send invalidations */
     int inotify_fd;                 /* inotify instance watching the directory */
     int stop_fd;                    /* eventfd: readable once stop is asked */
@@ -71,14 +84,107 @@ static bool consume(int eventfd_fd) {
     return read(eventfd_fd, &count, sizeof count) == (ssize_t)sizeof count && count > 0;
 }
 
+/* ---- writers ----------------------------------------------------------- */
+
+static writer_note *note_find(irpafs_watch *watch, const char *file_name) {
+    for (size_t i = 0; i < watch->note_count; i++)
+        if (strcmp(watch->notes[i].file_name, file_name) == 0) return &watch->notes[i];
+    return NULL;
+}
+
+/* Records what is known of a name's writer; out of memory, nothing is
+ * known (the settle rule applies). */
+static void note_set(irpafs_watch *watch, const char *file_name, writer_state state) {
+    writer_note *note = note_find(watch, file_name);
+    if (note) {
+        note->state = state;
+        return;
+    }
+    if (watch->note_count == watch->note_capacity) {
+        size_t capacity = watch->note_capacity ? watch->note_capacity * 2 : 16;
+        writer_note *grown = realloc(watch->notes, capacity * sizeof *grown);
+        if (!grown) return;
+        watch->notes = grown;
+        watch->note_capacity = capacity;
+    }
+    char *copy = strdup(file_name);
+    if (!copy) return;
+    watch->notes[watch->note_count++] = (writer_note){.file_name = copy, .state = state};
+}
+
+#define ANY_NAME NULL  /* notes_drop: whatever the name */
+#define ANY_STATE (-1)  /* notes_drop: whatever the state */
+
+/* Forgets the notes of `file_name` in `state` (ANY_NAME, ANY_STATE). */
+static void notes_drop(irpafs_watch *watch, const char *file_name, int state) {
+    size_t kept = 0;
+    for (size_t i = 0; i < watch->note_count; i++) {
+        writer_note *note = &watch->notes[i];
+        bool drop = (file_name == ANY_NAME || strcmp(note->file_name, file_name) == 0) &&
+                    (state == ANY_STATE || (int)note->state == state);
+        if (drop) free(note->file_name);
+        else watch->notes[kept++] = *note;
+    }
+    watch->note_count = kept;
+}
+
+/* Whether a name just created is a file open for writing (a regular file
+ * with one link) rather than a symlink or a hard link to a finished file. */
+static bool created_for_writing(const irpafs_watch *watch, const char *file_name) {
+    char path[PATH_MAX];
+    const char *directory = irpafs_table_directory(watch->table);
+    if (snprintf(path, sizeof path, "%s/%s", strcmp(directory, "/") == 0 ? "" : directory,
+                 file_name) >= (int)sizeof path)
+        return false;
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1;
+}
+
+/* Takes note of an event about a manifest name; returns whether it can
+ * change what is served (then a scan is due). */
+static bool note_event(irpafs_watch *watch, const struct inotify_event *event) {
+    uint32_t mask = event->mask;
+    if (mask & (IN_DELETE | IN_MOVED_FROM)) {
+        notes_drop(watch, event->name, ANY_STATE);
+        return true;
+    }
+    if (mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
+        note_set(watch, event->name, WRITER_DONE);
+        return true;
+    }
+    if ((mask & IN_MODIFY) || ((mask & IN_CREATE) && created_for_writing(watch, event->name))) {
+        note_set(watch, event->name, BEING_WRITTEN);
+        return false;
+    }
+    const writer_note *note = note_find(watch, event->name);
+    if (!note || note->state != BEING_WRITTEN) note_set(watch, event->name, WRITER_DONE);
+    return true;
+}
+
+/* The watcher's load gate (table.h): a manifest being written is held
+ * back, one whose writer is done goes, one with nothing known goes once its
+ * mtime is IRPAFS_WATCH_SETTLE_MS away from now. */
+static bool writer_done(void *context, const char *file_name, const struct stat *st) {
+    const writer_note *note = note_find(context, file_name);
+    if (note) return note->state == WRITER_DONE;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t age_ms = ((int64_t)now.tv_sec - (int64_t)st->st_mtim.tv_sec) * 1000 +
+                     (now.tv_nsec - st->st_mtim.tv_nsec) / 1000000;
+    return age_ms >= IRPAFS_WATCH_SETTLE_MS || age_ms <= -IRPAFS_WATCH_SETTLE_MS;
+}
+
+/* ---- the thread -------------------------------------------------------- */
+
 static int64_t now_ms(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
-/* Reads every pending event; returns whether one may concern a manifest
- * (events about other files, say a model being copied in, are ignored). */
+/* Reads every pending event; returns whether one may change what is
+ * served (events about other files, say a model being copied in, are
+ * ignored). */
 static bool drain_events(irpafs_watch *watch) {
     bool any = false;
     char buffer[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -90,21 +196,29 @@ static bool drain_events(irpafs_watch *watch) {
             if (event->mask & (IN_DELETE_SELF | IN_MOVE_SELF))
                 irpafs_log(LOG_WARNING, "manifest directory %s was removed or moved",
                            irpafs_table_directory(watch->table));
-            if (event->mask & IN_Q_OVERFLOW)
+            if (event->mask & IN_Q_OVERFLOW) {
                 irpafs_log(LOG_WARNING, "inotify queue overflow; rescanning %s",
                            irpafs_table_directory(watch->table));
-            bool about_other_file =
-                event->len > 0 && !irpafs_table_is_manifest_name(watch->table, event->name);
-            if (!about_other_file) any = true;
+                notes_drop(watch, ANY_NAME, ANY_STATE);
+            }
+            if (event->len == 0) any = true;  /* the directory itself, or an overflow */
+            else if (irpafs_table_is_manifest_name(watch->table, event->name))
+                any |= note_event(watch, event);
             at += sizeof *event + event->len;
         }
     }
     return any;
 }
 
-static void rescan(irpafs_watch *watch) {
+/* Scans the table: every change when `everything` (SIGHUP), otherwise
+ * those whose writer is done. */
+static void rescan(irpafs_watch *watch, bool everything) {
+    drain_events(watch);  /* what writers did up to now */
     irpafs_changes changes = {0};
-    if (irpafs_table_scan(watch->table, &changes) >= 0) {
+    long served = everything ? irpafs_table_scan(watch->table, &changes)
+                             : irpafs_table_scan_gated(watch->table, writer_done, watch, &changes);
+    if (served >= 0) {
+        notes_drop(watch, ANY_NAME, WRITER_DONE);  /* considered */
         for (size_t i = 0; i < changes.count; i++)
             fuse_lowlevel_notify_inval_entry(watch->session, IRPAFS_ROOT_INODE, changes.names[i],
                                              strlen(changes.names[i]));
@@ -145,7 +259,7 @@ static void *watch_thread(void *argument) {
         if (asked)
             irpafs_log(LOG_INFO, "SIGHUP: rescanning %s", irpafs_table_directory(watch->table));
         if (asked || now_ms() >= next_scan(first_event, last_event, last_scan)) {
-            rescan(watch);
+            rescan(watch, asked);
             first_event = last_event = -1;
             last_scan = now_ms();
         }
@@ -194,5 +308,7 @@ void irpafs_watch_stop(irpafs_watch *watch) {
     close(watch->stop_fd);
     close(watch->rescan_fd);
     close(watch->inotify_fd);
+    notes_drop(watch, ANY_NAME, ANY_STATE);
+    free(watch->notes);
     free(watch);
 }

@@ -1,14 +1,30 @@
 /* watch.h: live manifests.
  *
- * A thread watches the manifest directory with inotify. After a change it
- * waits for a short quiet period (an editor's writes arrive in bursts), at
- * most IRPAFS_WATCH_MAX_DELAY_MS after the first event, rescans the table,
- * and tells the kernel to drop what it cached for every name that changed
- * (fuse_lowlevel_notify_inval_entry) and the root's attributes. It also
- * rescans every IRPAFS_WATCH_RESCAN_MS, which catches what inotify cannot
- * see (a manifest that is a symlink to a file elsewhere being edited), and
- * at once on SIGHUP: while a watch runs, SIGHUP rescans instead of ending
- * the server. */
+ * A thread watches the manifest directory with inotify and keeps, per
+ * manifest name, what the events say of its writer:
+ *   - being written: IN_MODIFY, or IN_CREATE of a regular file with one
+ *     link (a file just opened with O_CREAT);
+ *   - writer done: IN_CLOSE_WRITE, IN_MOVED_TO (an editor's or a tool's
+ *     rename into place), IN_CREATE of a symlink or of a hard link, and
+ *     IN_ATTRIB when no write is under way (chmod, chown, touch);
+ *   - nothing known: forgotten at IN_DELETE, IN_MOVED_FROM and at a queue
+ *     overflow.
+ * Scans load a changed manifest only when its writer is done; one being
+ * written keeps serving its previous version (or nothing, when new) until
+ * it is closed, whatever pauses the writer makes. A changed manifest with
+ * nothing known (edited through a symlink, or written while events were
+ * lost) is loaded once its mtime is IRPAFS_WATCH_SETTLE_MS old.
+ *
+ * An event that can change what is served (not IN_MODIFY, not a creation
+ * for writing) starts a scan after a short quiet period (an editor's events
+ * arrive in bursts), at most IRPAFS_WATCH_MAX_DELAY_MS after the first
+ * event; then the kernel is told to drop what it cached for every name that
+ * changed (fuse_lowlevel_notify_inval_entry) and the root's attributes.
+ * There is also a scan every IRPAFS_WATCH_RESCAN_MS (for what inotify
+ * cannot see: a manifest that is a symlink to a file elsewhere, sources'
+ * permissions), under the same rule, and at once on SIGHUP, which loads
+ * every change, written or not: while a watch runs, SIGHUP rescans instead
+ * of ending the server. */
 #ifndef IRPAFS_WATCH_H
 #define IRPAFS_WATCH_H
 
@@ -20,6 +36,7 @@
 #define IRPAFS_WATCH_QUIET_MS 50       /* rescan after this long without events */
 #define IRPAFS_WATCH_MAX_DELAY_MS 300  /* ... or this long after the first event */
 #define IRPAFS_WATCH_RESCAN_MS 5000    /* rescan at least this often */
+#define IRPAFS_WATCH_SETTLE_MS 2000    /* a change without events loads once this old */
 
 typedef struct irpafs_watch irpafs_watch;
 

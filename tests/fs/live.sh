@@ -84,6 +84,26 @@ wait_for test ! -e "$mnt/linked.irpa" || fail "removed symlinked manifest still 
 mv "$work/manifests/dummy.yaml.bak" "$work/manifests/dummy.yaml"
 wait_for test -f "$mnt/dummy.irpa" || fail "manifest moved back not visible"
 stop_irpafs "$mnt" "$server_pid"
+
+# The log (stderr with -f): one line when serving starts, one per archive
+# added, replaced or removed, one when it stops.
+log=$work/server.log
+expect_lines() {  # COUNT PATTERN
+  [ "$(grep -c -- "$2" "$log")" -eq "$1" ] || fail "log: $1 line(s) '$2' expected: $(cat "$log")"
+}
+expect_lines 1 "^irpafs: serving"
+expect_lines 1 "^irpafs: serving 1 archive from $work/manifests at $mnt\$"
+expect_lines 1 "^irpafs: archive overall.irpa added (manifest $work/manifests/overall.yaml, 9 entries, [0-9]* bytes)\$"
+expect_lines 1 "^irpafs: archive llama.irpa added (manifest $work/manifests/llama.yaml, "
+expect_lines 1 "^irpafs: archive llama.irpa replaced (manifest $work/manifests/llama.yaml, "
+expect_lines 1 "^irpafs: archive overall.irpa removed (manifest $work/manifests/overall.yaml)\$"
+expect_lines 1 "^irpafs: archive linked.irpa added "
+expect_lines 1 "^irpafs: archive linked.irpa replaced "
+expect_lines 1 "^irpafs: archive linked.irpa removed "
+expect_lines 9 "^irpafs: archive "
+expect_lines 1 "^irpafs: archive dummy.irpa removed "
+expect_lines 1 "^irpafs: archive dummy.irpa added "
+expect_lines 1 "^irpafs: stopped serving $work/manifests at $mnt: unmounted\$"
 start_irpafs server2 "$work/manifests" "$mnt"
 [ "$(stat -c %i "$mnt/dummy.irpa")" = "$inode_before" ] || fail "inode not stable across mounts"
 stop_irpafs "$mnt" "$server_pid"

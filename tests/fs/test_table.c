@@ -201,10 +201,119 @@ static void test_removed_manifest_is_unlisted(void **state) {
     irpafs_table_totals(table, &files, &bytes);
     assert_int_equal(files, 1);
     assert_int_equal(bytes, 4096);
-    /* a manifest that becomes invalid is unlisted too */
+    irpafs_table_free(table);
+}
+
+/* The size of the archive listed as `name`, or -1 when it is not listed. */
+static long long listed_size(irpafs_table *table, const char *name) {
+    struct stat st;
+    if (irpafs_table_lookup(table, name, &st) != 0) return -1;
+    return (long long)st.st_size;
+}
+
+static void test_failing_manifest_keeps_its_last_good_version(void **state) {
+    fixture *f = *state;
+    write_manifest(f, "one.yaml", NULL, 64);
+    write_file(f, "never.yaml", "entries: [\n");
+    irpafs_table *table = open_table(f->directory);
+    assert_int_equal(irpafs_table_scan(table, NULL), 1);
+    assert_int_equal(listed_size(table, "never.irpa"), -1);  /* never good: not served */
+    struct stat good;
+    assert_int_equal(irpafs_table_lookup(table, "one.irpa", &good), 0);
+    /* a typo: the version served so far stays, unchanged */
+    write_file(f, "one.yaml", "exclud: x\nsources:\n  s0: src.bin\nentries: []\n");
+    irpafs_changes changes = {0};
+    assert_int_equal(irpafs_table_scan(table, &changes), 1);
+    assert_int_equal(changes.count, 0);
+    struct stat kept;
+    assert_int_equal(irpafs_table_lookup(table, "one.irpa", &kept), 0);
+    assert_int_equal(kept.st_ino, good.st_ino);
+    assert_int_equal(kept.st_size, 4096);
+    /* fixed: the new version replaces it */
+    write_manifest(f, "one.yaml", NULL, 8192);
+    assert_int_equal(irpafs_table_scan(table, &changes), 1);
+    assert_true(changed(&changes, "one.irpa"));
+    irpafs_changes_clear(&changes);
+    assert_int_equal(listed_size(table, "one.irpa"), 12288);
+    /* broken again, then removed: the archive goes with its manifest */
     write_file(f, "one.yaml", "entries: [\n");
+    assert_int_equal(irpafs_table_scan(table, NULL), 1);
+    assert_int_equal(listed_size(table, "one.irpa"), 12288);
+    remove_file(f, "one.yaml");
     assert_int_equal(irpafs_table_scan(table, NULL), 0);
-    assert_int_equal(irpafs_table_lookup(table, "one.irpa", &st), -1);
+    assert_int_equal(listed_size(table, "one.irpa"), -1);
+    irpafs_table_free(table);
+}
+
+static void test_name_clash_first_served_wins(void **state) {
+    fixture *f = *state;
+    write_manifest(f, "a.yaml", "x.irpa", 64);
+    irpafs_table *table = open_table(f->directory);
+    assert_int_equal(irpafs_table_scan(table, NULL), 1);
+    /* a newcomer claiming the name is refused; the served one stays */
+    write_manifest(f, "b.yaml", "x.irpa", 8192);
+    assert_int_equal(irpafs_table_scan(table, NULL), 1);
+    assert_int_equal(listed_size(table, "x.irpa"), 4096);
+    /* the served one reloads: it keeps the name */
+    write_manifest(f, "a.yaml", "x.irpa", 128);
+    assert_int_equal(irpafs_table_scan(table, NULL), 1);
+    assert_int_equal(listed_size(table, "x.irpa"), 4096);
+    /* ... and while it fails to load */
+    write_file(f, "a.yaml", "entries: [\n");
+    assert_int_equal(irpafs_table_scan(table, NULL), 1);
+    assert_int_equal(listed_size(table, "x.irpa"), 4096);
+    /* gone: the other one takes the name */
+    remove_file(f, "a.yaml");
+    assert_int_equal(irpafs_table_scan(table, NULL), 1);
+    assert_int_equal(listed_size(table, "x.irpa"), 12288);
+    irpafs_table_free(table);
+
+    /* none served yet (a new mount): the manifest named after it wins... */
+    write_manifest(f, "x.yaml", "x.irpa", 64);
+    table = open_table(f->directory);
+    assert_int_equal(irpafs_table_scan(table, NULL), 1);
+    assert_int_equal(listed_size(table, "x.irpa"), 4096);
+    irpafs_table_free(table);
+    /* ... and when none or two are named after it, none is served */
+    write_manifest(f, "x.yml", "x.irpa", 64);
+    table = open_table(f->directory);
+    assert_int_equal(irpafs_table_scan(table, NULL), 0);
+    irpafs_table_free(table);
+}
+
+/* A load gate whose answer is *context. */
+static bool gate_answer(void *context, const char *file_name, const struct stat *st) {
+    (void)file_name;
+    (void)st;
+    return *(const bool *)context;
+}
+
+static void test_gate_holds_back_changed_manifests(void **state) {
+    fixture *f = *state;
+    write_manifest(f, "one.yaml", NULL, 64);
+    write_manifest(f, "gone.yaml", NULL, 64);
+    irpafs_table *table = open_table(f->directory);
+    assert_int_equal(irpafs_table_scan(table, NULL), 2);
+    bool open_gate = false;
+    write_manifest(f, "one.yaml", NULL, 8192);
+    write_manifest(f, "new.yaml", NULL, 64);
+    remove_file(f, "gone.yaml");
+    /* held back: the old version stays, the new manifest waits; removal is not held */
+    assert_int_equal(irpafs_table_scan_gated(table, gate_answer, &open_gate, NULL), 1);
+    assert_int_equal(listed_size(table, "one.irpa"), 4096);
+    assert_int_equal(listed_size(table, "new.irpa"), -1);
+    assert_int_equal(listed_size(table, "gone.irpa"), -1);
+    assert_int_equal(irpafs_table_scan_gated(table, gate_answer, &open_gate, NULL), 1);
+    /* let through */
+    open_gate = true;
+    assert_int_equal(irpafs_table_scan_gated(table, gate_answer, &open_gate, NULL), 2);
+    assert_int_equal(listed_size(table, "one.irpa"), 12288);
+    assert_int_equal(listed_size(table, "new.irpa"), 4096);
+    /* an unchanged manifest is not asked about, and the ungated scan loads all */
+    open_gate = false;
+    write_manifest(f, "new.yaml", NULL, 8192);
+    assert_int_equal(irpafs_table_scan(table, NULL), 2);
+    assert_int_equal(listed_size(table, "new.irpa"), 12288);
     irpafs_table_free(table);
 }
 
@@ -245,6 +354,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_lookup_attributes_and_stable_inodes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_makes_a_new_version_and_keeps_the_old, setup, teardown),
         cmocka_unit_test_setup_teardown(test_removed_manifest_is_unlisted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failing_manifest_keeps_its_last_good_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_clash_first_served_wins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gate_holds_back_changed_manifests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_single_manifest_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_path_is_refused, setup, teardown),
     };
