@@ -85,10 +85,15 @@ source_file() {  # NAME OWNER:GROUP MODE [DIR]: a 8 KiB random source
   chmod "$3" "$path"
 }
 # manifest NAME OWNER:GROUP MODE SOURCE...: one 4 KiB range of each source
+# Written beside the directory, given its owner and mode, then renamed into
+# place: the server loads a manifest as soon as its writer closes it, and a
+# manifest still owned by root (before the chown) would open its sources as
+# root -- on the hung file system below, that open would never return.
 manifest() {
   local name=$1 owner=$2 mode=$3 i=0 path
   shift 3
-  path=$work/manifests/$name.yaml
+  mkdir -p "$work/staging"
+  path=$work/staging/$name.yaml
   {
     echo "archive: $name.irpa"
     echo "sources:"
@@ -100,6 +105,7 @@ manifest() {
   } >"$path"
   chown "$owner" "$path"
   chmod "$mode" "$path"
+  mv "$path" "$work/manifests/$name.yaml"
 }
 
 source_file public root:root 644
