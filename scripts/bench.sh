@@ -28,7 +28,8 @@
 #   --tensors N           tensors in the model (default 300)
 #   --runs N              measured runs per cell, median reported (default 5;
 #                         twice N for re-read, cold and 4 KiB reads, which are
-#                         cheap and move most from run to run)
+#                         cheap and move most from run to run; at most 2 for
+#                         case 7, whose counts hardly move)
 #   --quick               smoke run: 128 MiB, 60 tensors, 3 runs, smaller scale case
 #   --cases LIST          comma-separated subset of 1,2,3,4,5,6,7 (default all)
 #   --irpafs-options OPTS extra -o options for irpafs, e.g. readahead_kb=512
@@ -240,6 +241,7 @@ if [ "$standin" -eq 1 ]; then
   mount_system irpafs "$tools/passthrough_ll" -f -o "source=$work/archive,cache=always" \
     "$work/mnt/irpafs"
   meta standin "irpafs column served by passthrough_ll"
+  sources[irpafs]="$work/archive/model.irpa"
   note "--standin: irpafs -o prefetch=0 and -o one_copy= not run"
 else
   mount_system irpafs "$irpafs" -f ${irpafs_options:+-o "$irpafs_options"} \
@@ -452,7 +454,9 @@ if want_case 7; then
   cached_bytes() { # FILE: bytes of its pages in the page cache
     "$tools/pagecache" cached "$1" | cut -d' ' -f1
   }
-  over_archive() { awk -v bytes="$1" -v total="$archive_bytes" 'BEGIN { printf "%.3f", bytes / total }'; }
+  over_archive() { # BYTES: over the archive's bytes
+    awk -v bytes="$1" -v total="$archive_bytes" 'BEGIN { printf "%.3f", bytes / total }'
+  }
   # footprint ROW SYSTEM COLUMN READER...: one cold full read by READER FILE,
   # recorded under ROW (sources + mount) and ROW-sources, in COLUMN.
   footprint() {
@@ -476,7 +480,8 @@ if want_case 7; then
       esac
       for system in $(rotated "$run" "${systems[@]}" "${one_copy_systems[@]}"); do
         case $system in
-          irpafs-one_copy*) footprint "7-cache-$reader-${system#irpafs-}" "$system" irpafs "${command[@]}" ;;
+          irpafs-one_copy*)
+            footprint "7-cache-$reader-${system#irpafs-}" "$system" irpafs "${command[@]}" ;;
           *) footprint "7-cache-$reader" "$system" "$system" "${command[@]}" ;;
         esac
       done
