@@ -5,22 +5,36 @@
 # bindfs). Installs what it needs (Debian 12, as root), builds in release mode
 # (build-bench/), generates a synthetic safetensors model, its manifest and the
 # archive materialized with `irpa build`, mounts everything, runs every case
-# with the systems interleaved, and prints one table of medians (min-max) and
-# irpafs/peer speed ratios. The table, its samples and a Markdown copy go to
-# bench-results/ (git-ignored). Needs root: it mounts, writes drop_caches and
+# with the systems interleaved, and prints one table of medians (min-max) with
+# irpafs's speed over each system's, over the plain file's and over the best
+# FUSE peer's. The table, its samples and a Markdown copy go to bench-results/
+# (git-ignored). Needs root: it mounts, writes drop_caches and
 # /sys/class/bdi/*/read_ahead_kb. Every mount is unmounted at exit.
+#
+# Cases: 1 sequential dd; 2 re-read and cold read; 3 fio random reads; 4 IREE
+# loading every entry, mmap mode and file mode (scripts/bench/iree_read.c);
+# 5 cp out of the mount, and irpa build; 6 mount time and server memory at
+# 1k-100k entries; 7 page cache held after one full read from cold (sources +
+# mount, over the archive's bytes), also with irpafs -o one_copy=0 and =1.
+# irpafs runs a second time with -o prefetch=0 as its own column (unless
+# --no-prefetch-compare). A -o option this irpafs does not know (prefetch=,
+# one_copy=) is noted and its column or rows are left out.
 #
 #   scripts/bench.sh [--size-mib N] [--tensors N] [--runs N] [--quick]
 #                    [--cases LIST] [--irpafs-options OPTS] [--keep]
+#                    [--no-prefetch-compare]
 #
 #   --size-mib N          archive size, about N MiB (default 1024)
 #   --tensors N           tensors in the model (default 300)
 #   --runs N              measured runs per cell, median reported (default 5;
 #                         twice N for re-read, cold and 4 KiB reads, which are
-#                         cheap and move most from run to run)
+#                         cheap and move most from run to run; at most 2 for
+#                         case 7, whose counts hardly move)
 #   --quick               smoke run: 128 MiB, 60 tensors, 3 runs, smaller scale case
-#   --cases LIST          comma-separated subset of 1,2,3,4,5,6 (default all)
+#   --cases LIST          comma-separated subset of 1,2,3,4,5,6,7 (default all)
 #   --irpafs-options OPTS extra -o options for irpafs, e.g. readahead_kb=512
+#                         (every irpafs mount gets them)
+#   --no-prefetch-compare do not run irpafs a second time with -o prefetch=0
 #   --keep                keep the work directory (bench-results/work.*)
 #   --standin             debug the harness: serve the irpafs column with a second
 #                         passthrough_ll mount (scale case skipped)
@@ -28,7 +42,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bench_dir="$root/scripts/bench"
 
-size_mib=1024 tensors=300 runs=5 cases=1,2,3,4,5,6 irpafs_options="" keep=0 standin=0
+size_mib=1024 tensors=300 runs=5 cases=1,2,3,4,5,6,7 irpafs_options="" keep=0 standin=0
+prefetch_compare=1
 scale_sizes="1000 10000 100000"
 while [ $# -gt 0 ]; do
   case $1 in
@@ -40,6 +55,7 @@ while [ $# -gt 0 ]; do
     --irpafs-options) irpafs_options=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     --standin) standin=1; shift ;;
+    --no-prefetch-compare) prefetch_compare=0; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -163,20 +179,31 @@ ensure_warm() {
 }
 
 # --- mounts ----------------------------------------------------------------------
+# The systems every read case runs, in the report's order of columns;
+# irpafs-prefetch0 (irpafs -o prefetch=0) joins them once mounted.
 systems=(plain irpafs passthrough_ll squashfuse_ll bindfs)
 fuse_systems=(irpafs passthrough_ll squashfuse_ll bindfs)
+# irpafs mounted with -o one_copy=0 and =1, for case 7 only.
+one_copy_systems=()
 declare -A file pid bdi default_readahead
 file[plain]="$work/archive/model.irpa"
+# What each system reads the archive's bytes from (its page cache counts in case 7).
+declare -A sources=(
+  [plain]="$work/archive/model.irpa" [irpafs]="$work/model.safetensors"
+  [passthrough_ll]="$work/archive/model.irpa" [squashfuse_ll]="$work/model.sqsh"
+  [bindfs]="$work/archive/model.irpa"
+)
 
-# mount SYSTEM COMMAND...: starts the server in the foreground, waits until the
-# archive's first byte is readable, records its pid, bdi and readahead.
-mount_system() {
+# try_mount SYSTEM COMMAND...: starts the server in the foreground, waits until
+# the archive's first byte is readable, records its pid, bdi and readahead.
+# Non-zero (the server's messages in $work/SYSTEM.log) when it did not mount.
+try_mount() {
   local system=$1; shift
   local mountpoint="$work/mnt/$system" result
   mkdir -p "$mountpoint"
   mountpoints+=("$mountpoint")
   result=$("$tools/first_byte" 30000 "$mountpoint/model.irpa" -- "$@" 2>>"$work/$system.log") ||
-    { cat "$work/$system.log" >&2; echo "bench: mounting $system failed" >&2; exit 1; }
+    return 1
   pid[$system]=${result#* }
   server_pids+=("${pid[$system]}")
   file[$system]="$mountpoint/model.irpa"
@@ -185,22 +212,58 @@ mount_system() {
   meta "mount_ms.$system" "${result% *}"
   meta "readahead_kb.$system" "${default_readahead[$system]}"
 }
+mount_system() { # SYSTEM COMMAND...
+  try_mount "$@" ||
+    { cat "$work/$1.log" >&2; echo "bench: mounting $1 failed" >&2; exit 1; }
+}
+note() { log "note: $*"; printf 'note=%s\n' "$*" >>"$meta"; }
+# mount_irpafs_variant SYSTEM OPTION: irpafs with -o OPTION after the user's
+# options. Non-zero with a note when this irpafs does not know the option
+# (another branch may not have it yet); any other failure ends the benchmark.
+mount_irpafs_variant() {
+  local system=$1 option=$2
+  if try_mount "$system" "$irpafs" -f -o "${irpafs_options:+$irpafs_options,}$option" \
+       "$work/manifests" "$work/mnt/$system"; then
+    sources[$system]=${sources[irpafs]}
+    return 0
+  fi
+  if grep -q "unknown option" "$work/$system.log"; then
+    note "this irpafs does not know -o $option: $system left out"
+    return 1
+  fi
+  cat "$work/$system.log" >&2
+  echo "bench: mounting $system (irpafs -o $option) failed" >&2
+  exit 1
+}
 
 log "mounting"
 if [ "$standin" -eq 1 ]; then
   mount_system irpafs "$tools/passthrough_ll" -f -o "source=$work/archive,cache=always" \
     "$work/mnt/irpafs"
   meta standin "irpafs column served by passthrough_ll"
+  sources[irpafs]="$work/archive/model.irpa"
+  note "--standin: irpafs -o prefetch=0 and -o one_copy= not run"
 else
   mount_system irpafs "$irpafs" -f ${irpafs_options:+-o "$irpafs_options"} \
     "$work/manifests" "$work/mnt/irpafs"
+  if [ "$prefetch_compare" -eq 1 ] && mount_irpafs_variant irpafs-prefetch0 prefetch=0; then
+    systems=(plain irpafs irpafs-prefetch0 passthrough_ll squashfuse_ll bindfs)
+    fuse_systems=(irpafs irpafs-prefetch0 passthrough_ll squashfuse_ll bindfs)
+  fi
+  if want_case 7; then
+    for value in 0 1; do
+      if mount_irpafs_variant "irpafs-one_copy$value" "one_copy=$value"; then
+        one_copy_systems+=("irpafs-one_copy$value")
+      fi
+    done
+  fi
 fi
 mount_system passthrough_ll "$tools/passthrough_ll" -f -o "source=$work/archive,cache=always" \
   "$work/mnt/passthrough_ll"
 mount_system squashfuse_ll squashfuse_ll -f "$work/model.sqsh" "$work/mnt/squashfuse_ll"
 mount_system bindfs bindfs -f -o kernel_cache "$work/archive" "$work/mnt/bindfs"
 sleep 0.2  # irpafs raises its readahead on the first request after init
-for system in "${fuse_systems[@]}"; do
+for system in "${fuse_systems[@]}" "${one_copy_systems[@]}"; do
   default_readahead[$system]=$(cat "${bdi[$system]}")
   meta "readahead_kb.$system" "${default_readahead[$system]}"
   timeout 300 cmp "${file[plain]}" "${file[$system]}" ||
@@ -320,13 +383,18 @@ print("%.0f" % (json.load(open(sys.argv[1]))["jobs"][0]["read"]["bw_bytes"] / 1e
 fi
 
 if want_case 4; then
-  log "case 4: IREE's access pattern (mmap, entry table, pread every tensor)"
+  # IREE's two ways of loading parameters (what each does, and what iree_read
+  # mimics: scripts/bench/iree_read.c), each its own row; the modes alternate
+  # within a run, the systems rotate within each mode.
+  log "case 4: IREE loading every entry, mmap mode (copy from the mapping) and file mode (pread)"
   for ((run = 0; run < runs; run++)); do
-    ensure_warm
-    for system in $(rotated "$run" "${systems[@]}"); do
-      evict "$system"
-      result=$(timeout 300 "$tools/iree_read" "${file[$system]}")
-      sample 4-iree "$system" ms "$(awk '{ printf "%.1f", $3 / 1e6 }' <<<"$result")"
+    for mode in $(rotated "$run" mmap file); do
+      ensure_warm
+      for system in $(rotated "$run" "${systems[@]}"); do
+        evict "$system"
+        result=$(timeout 300 "$tools/iree_read" "$mode" "${file[$system]}")
+        sample "4-iree-$mode" "$system" ms "$(awk '{ printf "%.1f", $3 / 1e6 }' <<<"$result")"
+      done
     done
   done
 fi
@@ -372,6 +440,54 @@ if want_case 5; then
       rm -f "$work/out/built.irpa" "$work/out/copy.bin"
     done
   done
+fi
+
+if want_case 7; then
+  # Page cache held after one full read from cold: sync, drop the system's
+  # sources and its mounted file from the page cache (posix_fadvise DONTNEED
+  # on each, so that every source page cached afterwards is one the server
+  # brought in), read the archive once (dd, or IREE's mmap mode), wait 0.2 s,
+  # then count the cached bytes of the sources and of the mounted file
+  # (mincore) and divide by the archive's bytes. The plain file is its own
+  # source (1.0). The counts hardly move from run to run: 2 runs, not --runs.
+  footprint_runs=$((runs < 2 ? runs : 2))
+  cached_bytes() { # FILE: bytes of its pages in the page cache
+    "$tools/pagecache" cached "$1" | cut -d' ' -f1
+  }
+  over_archive() { # BYTES: over the archive's bytes
+    awk -v bytes="$1" -v total="$archive_bytes" 'BEGIN { printf "%.3f", bytes / total }'
+  }
+  # footprint ROW SYSTEM COLUMN READER...: one cold full read by READER FILE,
+  # recorded under ROW (sources + mount) and ROW-sources, in COLUMN.
+  footprint() {
+    local row=$1 system=$2 column=$3; shift 3
+    local source=${sources[$system]} mounted=${file[$system]} source_bytes mount_bytes=0
+    sync
+    timeout 60 "$tools/pagecache" evict "$source" "$mounted"
+    "$@" "$mounted" >/dev/null
+    sleep 0.2  # a server dropping what it read (one_copy) may still be at it
+    source_bytes=$(cached_bytes "$source")
+    [ "$system" = plain ] || mount_bytes=$(cached_bytes "$mounted")
+    sample "$row" "$column" "x archive" "$(over_archive $((source_bytes + mount_bytes)))"
+    sample "$row-sources" "$column" "x archive" "$(over_archive "$source_bytes")"
+  }
+  log "case 7: page cache after one full read from cold (sources + mount), $footprint_runs runs"
+  for ((run = 0; run < footprint_runs; run++)); do
+    for reader in $(rotated "$run" dd iree); do
+      case $reader in
+        dd) command=(dd_mbps) ;;
+        iree) command=(timeout 300 "$tools/iree_read" mmap) ;;
+      esac
+      for system in $(rotated "$run" "${systems[@]}" "${one_copy_systems[@]}"); do
+        case $system in
+          irpafs-one_copy*)
+            footprint "7-cache-$reader-${system#irpafs-}" "$system" irpafs "${command[@]}" ;;
+          *) footprint "7-cache-$reader" "$system" "$system" "${command[@]}" ;;
+        esac
+      done
+    done
+  done
+  warm_sources
 fi
 
 if want_case 6 && [ "$standin" -eq 0 ]; then

@@ -1,15 +1,44 @@
-/* iree_read: reads an .irpa file the way IREE's runtime loads parameters.
+/* iree_read: reads every entry of an .irpa file the way IREE's runtime loads
+ * parameters, in one of its two modes.
  *
- *   iree_read FILE.irpa
+ *   iree_read mmap|file FILE.irpa
  *
- * Opens the file, maps all of it (PROT_READ, MAP_SHARED, as IREE's file
- * handle does), parses the 88-byte header and walks the entry table through
- * the mapping, touching each entry's name in the metadata segment, then
- * preads every data entry's bytes in entry order, each in one call (looping
- * on short reads) into one reused buffer. Prints
- *   "ENTRIES DATA_BYTES NANOSECONDS"
- * where the time covers everything from open to close. Exit status 1 on an
- * I/O error, 2 on a file that is not a well-formed archive. */
+ * What IREE does (read in iree-org/iree, runtime/src/iree/, at b48a595,
+ * 2026-08; the CPU devices local-sync and local-task):
+ *
+ * - file: `--parameter_mode=file`, the default of iree-run-module and the
+ *   other C tools (tooling/parameter_util.c). The file is opened O_RDONLY
+ *   (io/file_handle.c, iree_io_file_handle_open); the index is parsed from a
+ *   temporary mapping of the whole file (io/formats/irpa/irpa_parser.c:
+ *   iree_io_file_map_view, PROT_READ, MAP_SHARED, MADV_DONTDUMP), which is
+ *   unmapped once the entry table is read; then each parameter is one
+ *   queue_read into a newly allocated buffer, which on these devices is
+ *   iree_hal_fd_file_read (hal/utils/fd_file.c): pread of the whole entry,
+ *   looping on short reads (or the same read through io_uring when the
+ *   device has an async proactor).
+ *   This program: open, map the whole file, parse the header and entry table
+ *   through the mapping, unmap, then pread every data entry in entry order,
+ *   each in one call, into one reused buffer. IREE may have up to 16 such
+ *   reads in flight (parameter_index_provider.h); this reads one at a time.
+ *
+ * - mmap: `--parameter_mode=mmap` of the C tools until 2025-07 (removed by
+ *   commit 8b1a8e75), and still the default of the Python API,
+ *   ParameterIndex.load(path, mmap=True) (bindings/python/io.cc). The whole
+ *   file is mapped read-only (iree_io_file_contents_map: PROT_READ,
+ *   MAP_PRIVATE, MADV_DONTDUMP; the older C path used MAP_SHARED) and
+ *   wrapped as a host allocation; the index is parsed through that mapping,
+ *   which stays for the program's life; each parameter is then either
+ *   imported as a buffer aliasing the mapping (read when the program touches
+ *   it) or, when the import fails, copied out of the mapping (queue_read
+ *   becomes queue_copy from the mapping's storage buffer, a memcpy on CPU).
+ *   Either way every byte of every entry is faulted in through the mapping.
+ *   This program: open, map the whole file (PROT_READ, MAP_PRIVATE), parse
+ *   the header and entry table through it, then memcpy every data entry in
+ *   entry order out of the mapping into one reused buffer; unmap at the end.
+ *
+ * Prints "ENTRIES DATA_BYTES NANOSECONDS", the time covering everything from
+ * open to close. Exit status 1 on an I/O error, 2 on bad usage or a file that
+ * is not a well-formed archive. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -27,6 +56,8 @@ enum {
     data_entry_bytes = 76,
     entry_type_data = 2,
 };
+
+typedef enum read_mode { mode_mmap, mode_file } read_mode;
 
 static uint64_t read_u64(const uint8_t *bytes) {
     uint64_t value = 0;
@@ -62,16 +93,37 @@ static int read_fully(int fd, uint8_t *buffer, uint64_t length, uint64_t offset)
     return 0;
 }
 
-typedef struct totals {
-    uint64_t entries;     /* entries walked */
-    uint64_t data_bytes;  /* bytes preaded */
-    unsigned name_sum;    /* sum of name bytes, so that touching them is not optimised out */
-} totals;
+/* A data entry's bytes: offset from the start of the file, and length. */
+typedef struct range {
+    uint64_t offset;
+    uint64_t length;
+} range;
 
-/* Walks the entry table in `map` and preads each data entry. 0, 1 on I/O
- * error, 2 on a malformed archive. */
-static int read_archive(const char *path, int fd, const uint8_t *map, uint64_t file_size,
-                        totals *out) {
+typedef struct entry_table {
+    uint64_t entries;  /* entries walked */
+    range *data;       /* the data entries, in entry order */
+    uint64_t data_count;
+    uint64_t largest;  /* longest data entry */
+    unsigned name_sum; /* sum of name bytes, so that touching them is not optimised out */
+} entry_table;
+
+/* Appends a data entry to `table`. 0, or -1 when out of memory. */
+static int add_data(entry_table *table, uint64_t offset, uint64_t length) {
+    if ((table->data_count & (table->data_count - 1)) == 0) {  /* 0, 1, 2, 4...: grow */
+        uint64_t capacity = table->data_count ? 2 * table->data_count : 1;
+        range *grown = realloc(table->data, capacity * sizeof *grown);
+        if (!grown) return -1;
+        table->data = grown;
+    }
+    table->data[table->data_count++] = (range){offset, length};
+    if (length > table->largest) table->largest = length;
+    return 0;
+}
+
+/* Parses the header and walks the entry table through `map`, touching each
+ * name. 0, 1 when out of memory, 2 on a malformed archive. */
+static int parse_archive(const char *path, const uint8_t *map, uint64_t file_size,
+                         entry_table *out) {
     if (file_size < header_bytes || read_u32(map) != 0x41505249u ||
         read_u64(map + 8) != header_bytes) {
         fprintf(stderr, "iree_read: %s: not an IRPA v0 archive\n", path);
@@ -87,11 +139,8 @@ static int read_archive(const char *path, int fd, const uint8_t *map, uint64_t f
         fprintf(stderr, "iree_read: %s: a segment lies past the end of the file\n", path);
         return 2;
     }
-    uint8_t *buffer = NULL;
-    uint64_t buffer_size = 0;
     uint64_t position = 0;
-    int status = 0;
-    for (uint64_t i = 0; i < entry_count && status == 0; i++) {
+    for (uint64_t i = 0; i < entry_count; i++) {
         const uint8_t *entry = map + entries_offset + position;
         if (!within(position, entry_common_bytes, entries_length)) goto malformed;
         uint64_t entry_size = read_u64(entry);
@@ -105,60 +154,97 @@ static int read_archive(const char *path, int fd, const uint8_t *map, uint64_t f
             if (entry_size < data_entry_bytes) goto malformed;
             uint64_t data_offset = read_u64(entry + 60), data_length = read_u64(entry + 68);
             if (!within(data_offset, data_length, storage_length)) goto malformed;
-            if (data_length > buffer_size) {
-                free(buffer);
-                buffer = malloc(data_length);
-                buffer_size = buffer ? data_length : 0;
-                if (!buffer) {
-                    fprintf(stderr, "iree_read: out of memory\n");
-                    return 1;
-                }
+            if (add_data(out, storage_offset + data_offset, data_length) != 0) {
+                fprintf(stderr, "iree_read: out of memory\n");
+                return 1;
             }
-            if (read_fully(fd, buffer, data_length, storage_offset + data_offset) != 0) {
-                fprintf(stderr, "iree_read: %s: pread at %llu: %s\n", path,
-                        (unsigned long long)(storage_offset + data_offset),
-                        errno ? strerror(errno) : "unexpected end of file");
-                status = 1;
-            }
-            out->data_bytes += data_length;
         }
         out->entries++;
         position += (entry_size + 15) & ~(uint64_t)15;
     }
-    free(buffer);
-    return status;
+    return 0;
 malformed:
     fprintf(stderr, "iree_read: %s: malformed entry table\n", path);
-    free(buffer);
     return 2;
 }
 
-int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: iree_read FILE.irpa\n");
-        return 2;
+/* Reads every data entry of `table` into `buffer` (of table->largest bytes):
+ * with pread from `fd` when `map` is NULL, else by copying out of `map`.
+ * 0, or 1 on an I/O error. */
+static int read_entries(const char *path, int fd, const uint8_t *map, const entry_table *table,
+                        uint8_t *buffer) {
+    volatile uint8_t sink = 0;  /* keeps the copies from being optimised out */
+    for (uint64_t i = 0; i < table->data_count; i++) {
+        range data = table->data[i];
+        if (data.length == 0) continue;
+        if (map) {
+            memcpy(buffer, map + data.offset, data.length);
+        } else if (read_fully(fd, buffer, data.length, data.offset) != 0) {
+            fprintf(stderr, "iree_read: %s: pread at %llu: %s\n", path,
+                    (unsigned long long)data.offset,
+                    errno ? strerror(errno) : "unexpected end of file");
+            return 1;
+        }
+        sink ^= buffer[0] ^ buffer[data.length - 1];
     }
-    uint64_t start = now_ns();
-    int fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+    (void)sink;
+    return 0;
+}
+
+/* Maps, parses and reads the open file `fd` in `mode`. 0, 1 or 2 as main. */
+static int load_archive(const char *path, int fd, read_mode mode, entry_table *table) {
     struct stat info;
-    if (fd < 0 || fstat(fd, &info) != 0) {
-        fprintf(stderr, "iree_read: %s: %s\n", argv[1], strerror(errno));
+    if (fstat(fd, &info) != 0) {
+        fprintf(stderr, "iree_read: %s: %s\n", path, strerror(errno));
         return 1;
     }
     uint64_t file_size = (uint64_t)info.st_size;
-    const uint8_t *map = file_size ? mmap(NULL, file_size, PROT_READ, MAP_SHARED, fd, 0) : NULL;
+    int flags = mode == mode_mmap ? MAP_PRIVATE : MAP_SHARED;
+    uint8_t *map = file_size ? mmap(NULL, file_size, PROT_READ, flags, fd, 0) : NULL;
     if (map == MAP_FAILED || !map) {
-        fprintf(stderr, "iree_read: %s: mmap: %s\n", argv[1], map ? strerror(errno) : "empty file");
-        close(fd);
+        fprintf(stderr, "iree_read: %s: mmap: %s\n", path, map ? strerror(errno) : "empty file");
         return 1;
     }
-    totals result = {0};
-    int status = read_archive(argv[1], fd, map, file_size, &result);
-    munmap((void *)map, file_size);
+    madvise(map, file_size, MADV_DONTDUMP);
+    int status = parse_archive(path, map, file_size, table);
+    if (mode == mode_file) {  /* IREE unmaps once the index is built */
+        munmap(map, file_size);
+        map = NULL;
+    }
+    uint8_t *buffer = NULL;
+    if (status == 0 && table->largest > 0 && !(buffer = malloc(table->largest))) {
+        fprintf(stderr, "iree_read: out of memory\n");
+        status = 1;
+    }
+    if (status == 0) status = read_entries(path, fd, map, table, buffer);
+    free(buffer);
+    if (map) munmap(map, file_size);
+    return status;
+}
+
+int main(int argc, char **argv) {
+    read_mode mode = mode_file;
+    if (argc == 3 && strcmp(argv[1], "mmap") == 0) mode = mode_mmap;
+    if (argc != 3 || (mode == mode_file && strcmp(argv[1], "file") != 0)) {
+        fprintf(stderr, "usage: iree_read mmap|file FILE.irpa\n");
+        return 2;
+    }
+    const char *path = argv[2];
+    uint64_t start = now_ns();
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "iree_read: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    entry_table table = {0};
+    int status = load_archive(path, fd, mode, &table);
     close(fd);
     uint64_t elapsed = now_ns() - start;
+    uint64_t data_bytes = 0;
+    for (uint64_t i = 0; i < table.data_count; i++) data_bytes += table.data[i].length;
+    free(table.data);
     if (status == 0)
-        printf("%llu %llu %llu\n", (unsigned long long)result.entries,
-               (unsigned long long)result.data_bytes, (unsigned long long)elapsed);
+        printf("%llu %llu %llu\n", (unsigned long long)table.entries,
+               (unsigned long long)data_bytes, (unsigned long long)elapsed);
     return status;
 }

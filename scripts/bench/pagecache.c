@@ -2,6 +2,8 @@
  *
  *   pagecache evict FILE...      posix_fadvise(DONTNEED) over each whole file
  *   pagecache resident FILE...   prints "PERCENT FILE": pages in the page cache
+ *   pagecache cached FILE...     prints "BYTES FILE": bytes of its pages in the
+ *                                page cache (mincore, whole pages)
  *   pagecache contiguous FILE... prints "PERCENT FILE": of the file's cached
  *                                pages, those whose physical frame directly
  *                                follows the previous page's (needs root)
@@ -39,7 +41,9 @@ static int evict(const char *path) {
     return 0;
 }
 
-static int print_resident(const char *path) {
+/* Pages of `path` in the page cache, and its size in pages. 0, or -1 after
+ * saying why. */
+static int count_resident(const char *path, size_t *resident_pages, size_t *pages) {
     int fd = open(path, O_RDONLY);
     struct stat info;
     if (fd < 0 || fstat(fd, &info) != 0) {
@@ -48,20 +52,18 @@ static int print_resident(const char *path) {
         return -1;
     }
     size_t page_size = (size_t)sysconf(_SC_PAGESIZE);
-    size_t pages = ((size_t)info.st_size + page_size - 1) / page_size;
-    if (pages == 0) {
-        printf("100.0 %s\n", path);
+    *pages = ((size_t)info.st_size + page_size - 1) / page_size;
+    *resident_pages = 0;
+    if (*pages == 0) {
         close(fd);
         return 0;
     }
     void *map = mmap(NULL, (size_t)info.st_size, PROT_READ, MAP_SHARED, fd, 0);
     close(fd);
-    unsigned char *vector = malloc(pages);
+    unsigned char *vector = malloc(*pages);
     int status = -1;
     if (map != MAP_FAILED && vector && mincore(map, (size_t)info.st_size, vector) == 0) {
-        size_t resident_pages = 0;
-        for (size_t i = 0; i < pages; i++) resident_pages += vector[i] & 1;
-        printf("%.1f %s\n", 100.0 * (double)resident_pages / (double)pages, path);
+        for (size_t i = 0; i < *pages; i++) *resident_pages += vector[i] & 1;
         status = 0;
     } else {
         fprintf(stderr, "pagecache: %s: mmap/mincore: %s\n", path, strerror(errno));
@@ -69,6 +71,21 @@ static int print_resident(const char *path) {
     free(vector);
     if (map != MAP_FAILED) munmap(map, (size_t)info.st_size);
     return status;
+}
+
+static int print_resident(const char *path) {
+    size_t resident_pages, pages;
+    if (count_resident(path, &resident_pages, &pages) != 0) return -1;
+    printf("%.1f %s\n", pages ? 100.0 * (double)resident_pages / (double)pages : 100.0, path);
+    return 0;
+}
+
+static int print_cached_bytes(const char *path) {
+    size_t resident_pages, pages;
+    if (count_resident(path, &resident_pages, &pages) != 0) return -1;
+    unsigned long long page_size = (unsigned long long)sysconf(_SC_PAGESIZE);
+    printf("%llu %s\n", (unsigned long long)resident_pages * page_size, path);
+    return 0;
 }
 
 /* Physical frame of the page mapped at `address`, 0 when not present. */
@@ -125,9 +142,10 @@ int main(int argc, char **argv) {
     int (*action)(const char *) = NULL;
     if (argc >= 3 && strcmp(argv[1], "evict") == 0) action = evict;
     if (argc >= 3 && strcmp(argv[1], "resident") == 0) action = print_resident;
+    if (argc >= 3 && strcmp(argv[1], "cached") == 0) action = print_cached_bytes;
     if (argc >= 3 && strcmp(argv[1], "contiguous") == 0) action = print_contiguous;
     if (!action) {
-        fprintf(stderr, "usage: pagecache evict|resident|contiguous FILE...\n");
+        fprintf(stderr, "usage: pagecache evict|resident|cached|contiguous FILE...\n");
         return 2;
     }
     int status = 0;

@@ -4,16 +4,20 @@
     report.py SAMPLES.tsv META.txt PREFIX
 
 SAMPLES.tsv has one measured run per line (case, system, unit, value);
-META.txt has key=value lines describing the machine and the run. Prints one
-table (median (min-max) per system, and irpafs's speed relative to each
-other system) and writes it to PREFIX.txt, a Markdown copy to PREFIX.md and
-the summary as PREFIX.tsv.
+META.txt has key=value lines describing the machine and the run (`note` may
+repeat). Prints one table (median (min-max) per system, irpafs's speed
+relative to each other system, and in two last columns irpafs's speed over
+the plain file's and over the best FUSE peer's) and writes it to PREFIX.txt,
+a Markdown copy to PREFIX.md and the summary as PREFIX.tsv. A system with no
+sample (irpafs-prefetch0 when irpafs lacks -o prefetch) has no column.
 """
 import statistics
 import sys
 
-SYSTEMS = ["irpafs", "plain", "passthrough_ll", "squashfuse_ll", "bindfs"]
+SYSTEMS = ["irpafs", "irpafs-prefetch0", "plain", "passthrough_ll", "squashfuse_ll", "bindfs"]
 FUSE_PEERS = ["passthrough_ll", "squashfuse_ll", "bindfs"]
+# Column headings where they differ from the system's name in the samples.
+LABELS = {"irpafs-prefetch0": "irpafs prefetch=0"}
 
 # case id -> what the row measures
 CASES = [
@@ -26,7 +30,8 @@ CASES = [
     ("3-rand-4k-8", "3 fio random 4 KiB preads, 8 threads"),
     ("3-rand-1m-1", "3 fio random 1 MiB preads, 1 thread"),
     ("3-rand-1m-8", "3 fio random 1 MiB preads, 8 threads"),
-    ("4-iree", "4 IREE: mmap, entry table, pread each"),
+    ("4-iree-mmap", "4 IREE mmap mode: map, copy each entry out"),
+    ("4-iree-file", "4 IREE file mode: index, pread each entry"),
     ("5-materialize", "5 irpa build vs cp of the source, +fsync"),
     ("5-cp-out", "5 cp out of the mount (plain: of the file)"),
     ("6-mount-1000", "6 load + mount to first byte, 1k entries"),
@@ -38,7 +43,21 @@ CASES = [
     ("6-rss-idle", "6 server RSS, archive mounted, idle"),
     ("6-rss-peak", "6 server peak RSS after cases 1-5"),
     ("6-rss-after", "6 server RSS after cases 1-5"),
+    ("7-cache-dd", "7 cold dd: page cache, sources + mount"),
+    ("7-cache-dd-sources", "7 cold dd: page cache, sources only"),
+    ("7-cache-dd-one_copy0", "7 cold dd, one_copy=0: sources + mount"),
+    ("7-cache-dd-one_copy0-sources", "7 cold dd, one_copy=0: sources only"),
+    ("7-cache-dd-one_copy1", "7 cold dd, one_copy=1: sources + mount"),
+    ("7-cache-dd-one_copy1-sources", "7 cold dd, one_copy=1: sources only"),
+    ("7-cache-iree", "7 cold IREE mmap load: page cache, sources + mount"),
+    ("7-cache-iree-sources", "7 cold IREE mmap load: page cache, sources only"),
+    ("7-cache-iree-one_copy0", "7 cold IREE mmap load, one_copy=0: sources + mount"),
+    ("7-cache-iree-one_copy0-sources", "7 cold IREE mmap load, one_copy=0: sources only"),
+    ("7-cache-iree-one_copy1", "7 cold IREE mmap load, one_copy=1: sources + mount"),
+    ("7-cache-iree-one_copy1-sources", "7 cold IREE mmap load, one_copy=1: sources only"),
 ]
+# Units of rows that are amounts, not speeds: no ratios.
+AMOUNT_UNITS = ("MiB", "%", "x archive")
 
 
 def read_samples(path):
@@ -55,11 +74,15 @@ def read_samples(path):
 
 
 def read_meta(path):
-    meta = {}
+    """The key=value lines as a dict; the `note` lines as a list under "notes"."""
+    meta = {"notes": []}
     with open(path) as lines:
         for line in lines:
             key, _, value = line.rstrip("\n").partition("=")
-            meta[key] = value
+            if key == "note":
+                meta["notes"].append(value)
+            else:
+                meta[key] = value
     return meta
 
 
@@ -68,18 +91,21 @@ def number(value, unit):
         return "%.0f" % value
     if unit in ("MiB", "%"):
         return "%.1f" % value
+    if unit == "x archive":
+        return "%.2f" % value
     return "%.0f" % value if value >= 100 else "%.1f" % value if value >= 10 else "%.2f" % value
 
 
 def speed_ratio(irpafs, other, unit):
     """irpafs's speed over the other's: > 1 means irpafs is faster."""
-    if unit in ("MiB", "%") or not irpafs or not other:
+    if unit in AMOUNT_UNITS or not irpafs or not other:
         return None
     return irpafs / other if unit == "MB/s" else other / irpafs
 
 
 def summarize(values, units, planned_runs):
-    """Rows of the table; a row measured more often than `planned_runs` says so."""
+    """Rows of the table; a row measured more or less often than `planned_runs`
+    says so (not the one-off measurements)."""
     rows = []
     for case, description in CASES:
         if case not in units:
@@ -91,7 +117,7 @@ def summarize(values, units, planned_runs):
             if runs:
                 stats[system] = (statistics.median(runs), min(runs), max(runs), len(runs))
         counts = {count for _, _, _, count in stats.values()}
-        if planned_runs and counts and max(counts) > planned_runs:
+        if planned_runs and counts and max(counts) > 1 and counts != {planned_runs}:
             description += " (%s runs)" % "/".join(str(c) for c in sorted(counts))
         irpafs = stats.get("irpafs", (None,))[0]
         ratios = {s: speed_ratio(irpafs, stats[s][0], unit) for s in stats if s != "irpafs"}
@@ -111,12 +137,25 @@ def cell(stats, system, unit, ratios=None):
     return text
 
 
+def columns(rows):
+    """The systems with at least one sample, in SYSTEMS's order."""
+    return [s for s in SYSTEMS if any(s in stats for _, _, _, stats, _, _ in rows)]
+
+
+def plain_ratio(ratios):
+    return ratios.get("plain")
+
+
 def text_table(rows):
-    header = ["case", "unit"] + SYSTEMS + ["irpafs/best FUSE"]
+    systems = columns(rows)
+    header = ["case", "unit"] + [LABELS.get(s, s) for s in systems]
+    header += ["irpafs/plain", "irpafs/best FUSE"]
     table = [header]
     for case, description, unit, stats, ratios, best in rows:
-        line = [description, unit, cell(stats, "irpafs", unit)]
-        line += [cell(stats, s, unit, ratios) for s in SYSTEMS[1:]]
+        line = [description, unit]
+        line += [cell(stats, s, unit, None if s == "irpafs" else ratios) for s in systems]
+        plain = plain_ratio(ratios)
+        line.append("%.2fx" % plain if plain is not None else "")
         line.append("%.2fx %s" % (ratios[best], best) if best else "")
         table.append(line)
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
@@ -125,17 +164,22 @@ def text_table(rows):
 
 
 def markdown_table(rows):
-    out = ["| case | unit | " + " | ".join(SYSTEMS) + " | irpafs / best FUSE peer |",
-           "|" + "---|" * (len(SYSTEMS) + 3)]
+    systems = columns(rows)
+    out = ["| case | unit | " + " | ".join(LABELS.get(s, s) for s in systems) +
+           " | irpafs / plain | irpafs / best FUSE peer |",
+           "|" + "---|" * (len(systems) + 4)]
     for case, description, unit, stats, ratios, best in rows:
         cells = []
-        for system in SYSTEMS:
+        for system in systems:
             text = cell(stats, system, unit)
             if ratios.get(system) is not None:
                 text += " **%.2f×**" % ratios[system]
             cells.append(text)
+        plain = plain_ratio(ratios)
+        plain_text = "**%.2f×**" % plain if plain is not None else ""
         best_text = "**%.2f×** %s" % (ratios[best], best) if best else ""
-        out.append("| %s | %s | %s | %s |" % (description, unit, " | ".join(cells), best_text))
+        out.append("| %s | %s | %s | %s | %s |" % (description, unit,
+                                                    " | ".join(cells), plain_text, best_text))
     return "\n".join(out)
 
 
@@ -143,6 +187,7 @@ def describe(meta):
     keys = ["date", "commit", "cpu", "nproc", "memory", "kernel", "libfuse", "filesystem",
             "versions", "archive", "runs", "loadavg_start", "loadavg", "seconds", "standin"]
     lines = ["%s: %s" % (k, meta[k]) for k in keys if k in meta]
+    lines += ["note: " + note for note in meta.get("notes", [])]
     readahead = ", ".join("%s %s KiB" % (k.split(".", 1)[1], v)
                           for k, v in meta.items() if k.startswith("readahead_kb."))
     mounts = ", ".join("%s %s ms" % (k.split(".", 1)[1], v)
@@ -163,7 +208,9 @@ def main():
     runs = int(meta["runs"]) if meta.get("runs", "").isdigit() else None
     rows = summarize(values, units, runs)
     legend = ("median (min-max) of %s interleaved runs; Nx = irpafs's speed / that system's "
-              "(> 1: irpafs faster; for ms rows the inverse of the time ratio)"
+              "(> 1: irpafs faster; for ms rows the inverse of the time ratio); "
+              "irpafs prefetch=0: irpafs -o prefetch=0, its Nx the gain from prefetch; "
+              "x archive: page cache bytes over the archive's bytes"
               % meta.get("runs", "?"))
     text = "\n".join(describe(meta) + ["", legend, "", text_table(rows)])
     print(text)
