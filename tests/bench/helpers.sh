@@ -87,7 +87,7 @@ printf 'runs=1\nnote=this irpafs does not know -o one_copy=1: irpafs-one_copy1 l
 # Without a prefetch=0 sample there is no prefetch=0 column (the report made
 # a second time, in the same Python process).
 grep -v prefetch0 "$samples" >"$work/samples-no-prefetch.tsv"
-/usr/bin/python3 - "$BENCH_REPORT" "$work" <<'PYTHON'
+/usr/bin/python3 -B - "$BENCH_REPORT" "$work" <<'PYTHON'
 import contextlib, runpy, sys
 report, work = sys.argv[1:]
 for samples, prefix, printed in (("samples.tsv", "report", "printed"),
