@@ -35,7 +35,8 @@ done
 
 alice=irpafs-a$$  # names of this run: tests may run concurrently
 bob=irpafs-b$$
-models=irpafs-m$$
+models=irpafs-m$$  # alice's second group
+data=irpafs-d$$    # bob's second group
 created_users=()
 created_groups=()
 remove_accounts() {
@@ -48,10 +49,12 @@ remove_accounts() {
 stuck_pid=  # a server this test stops: resumed before cleanup looks at its mount
 trap 'status=$?; set +e; [ -n "$stuck_pid" ] && kill -CONT "$stuck_pid"; remove_accounts; (exit $status); cleanup' EXIT
 
-if ! getent group "$models" >/dev/null; then
-  groupadd "$models" || skip "cannot create group $models"
-  created_groups+=("$models")
-fi
+for group in "$models" "$data"; do
+  if ! getent group "$group" >/dev/null; then
+    groupadd "$group" || skip "cannot create group $group"
+    created_groups+=("$group")
+  fi
+done
 for user in "$alice" "$bob"; do
   if ! getent passwd "$user" >/dev/null; then
     useradd -M -U -s /usr/sbin/nologin "$user" || skip "cannot create user $user"
@@ -59,8 +62,11 @@ for user in "$alice" "$bob"; do
   fi
 done
 usermod -a -G "$models" "$alice"
+usermod -a -G "$data" "$bob"
 id -nG "$bob" | grep -qw "$models" && gpasswd -d "$bob" "$models" >/dev/null
+id -nG "$alice" | grep -qw "$data" && gpasswd -d "$alice" "$data" >/dev/null
 alice_group=$(id -gn "$alice")
+bob_group=$(id -gn "$bob")
 
 as() {  # USER COMMAND...: runs with the user's uid, gid and groups
   local user=$1
@@ -109,21 +115,18 @@ source_file group-not-owner root:"$models" 604
 source_file alices "$alice:$alice_group" 644
 source_file hidden root:root 644 "$work/secret"
 mkdir -m 755 "$work/later"
-source_file acl root:root 644
-# user:bob:--- on a 0644 file: bob cannot read it, whatever the mode bits say
-acl=yes
-/usr/bin/python3 - "$src/acl" "$(id -u "$bob")" <<'PY' || acl=no
-import struct, sys
-entries = [(1, 6, 0xffffffff), (2, 0, int(sys.argv[2])), (4, 4, 0xffffffff),
-           (0x10, 4, 0xffffffff), (0x20, 4, 0xffffffff)]
-blob = struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in entries)
-import os
-os.setxattr(sys.argv[1], "system.posix_acl_access", blob)
-PY
-if [ "$acl" = no ]; then
-  [ "${CI:-}" = true ] && fail "cannot set a POSIX ACL in $src"
-  echo "no POSIX ACLs here: the ACL case is not checked" >&2
-fi
+source_file acl root:root 644        # given the ACL user:bob:--- below
+source_file acl-alices "$alice:$alice_group" 644  # likewise
+source_file models-644 root:"$models" 644
+source_file data-644 root:"$data" 644
+source_file data-604 root:"$data" 604
+source_file alices-private "$alice:$alice_group" 600
+source_file not-for-bob "$bob:$bob_group" 044
+# a directory members of models cannot search, everyone else can
+mkdir "$work/models-blind"
+chown root:"$models" "$work/models-blind"
+chmod 701 "$work/models-blind"
+source_file public root:root 644 "$work/models-blind"
 source_file later root:root 644 "$work/later"
 ln -s "$work/secret/hidden" "$work/alice/link-to-hidden"
 ln -s "$src/public" "$work/alice/link-to-public"
@@ -143,11 +146,28 @@ manifest alice-mixed   "$alice:$alice_group" 644 "$src/group" "$src/public"
 manifest alice-link    "$alice:$alice_group" 644 ../alice/link-to-public
 manifest root-later    root:root      644   "$work/later/later"
 manifest root-acl      root:root      644   "$src/acl"
+# where group and other bits disagree, or the archive's group is not a
+# source's (issue 14; the clauses they check are listed at the top)
+manifest root-604-mixed       root:root              644 "$src/group-not-owner" "$src/public"
+manifest root-604-mixed-alice root:"$alice_group"    644 "$src/group-not-owner" "$src/public"
+manifest root-640-mixed-bob   root:"$bob_group"      644 "$src/group" "$src/public"
+manifest root-644-mixed       root:root              644 "$src/models-644" "$src/public"
+manifest root-640-644         root:"$models"         644 "$src/group" "$src/data-644"
+manifest root-blind-dir       root:root              644 "$work/models-blind/public"
+manifest root-alices-private  root:root              644 "$src/alices-private"
+manifest root-acl-alices      root:root              644 "$src/acl-alices"
+manifest alice-private        "$alice:$alice_group"  644 "$src/alices-private"
+manifest alice-not-for-bob    "$alice:$alice_group"  644 "$src/not-for-bob"
+manifest alice-604-data       "$alice:$alice_group"  644 "$src/data-604"
+manifest alice-unreadable     "$alice:$alice_group"  044 "$src/public"
+manifest alice-acl            "$alice:$alice_group"  644 "$src/acl"
+manifest alice-acl-manifest   "$alice:$alice_group"  644 "$src/public"  # ACL below: 0044
 # an owner with no passwd entry: only the manifest's group, nothing else
 stranger=$(( $(id -u "$bob") + 54321 ))
 getent passwd "$stranger" >/dev/null && fail "uid $stranger unexpectedly exists"
 manifest stranger      "$stranger:$stranger" 644 "$src/public"
 manifest stranger-group "$stranger:$stranger" 644 "$src/group"
+manifest stranger-604  "$stranger:$stranger" 644 "$src/group-not-owner"
 # refused
 manifest alice-rootonly "$alice:$alice_group" 644 "$src/rootonly"
 manifest alice-hidden  "$alice:$alice_group" 644 "$work/secret/hidden"
@@ -174,6 +194,25 @@ manifest elsewhere root:root 644 "$src/public"
 mv "$work/manifests/elsewhere.yaml" "$work/elsewhere.yaml"
 ln -s "$work/elsewhere.yaml" "$work/manifests/alice-link-to-root.yaml"
 chown -h "$alice:$alice_group" "$work/manifests/alice-link-to-root.yaml"
+
+# POSIX ACLs, each with user:bob:--- (bob cannot read, whatever the mode
+# bits say): the sources acl (0644) and acl-alices (0644), and alice's
+# manifest alice-acl-manifest, which she cannot read either (user::---, 0044)
+acl=yes
+/usr/bin/python3 - "$(id -u "$bob")" "$src/acl" 6 "$src/acl-alices" 6 \
+  "$work/manifests/alice-acl-manifest.yaml" 0 <<'PY' || acl=no
+import os, struct, sys
+bob = int(sys.argv[1])
+for path, owner_perm in zip(sys.argv[2::2], sys.argv[3::2]):
+    entries = [(1, int(owner_perm), 0xffffffff), (2, 0, bob), (4, 4, 0xffffffff),
+               (0x10, 4, 0xffffffff), (0x20, 4, 0xffffffff)]
+    blob = struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in entries)
+    os.setxattr(path, "system.posix_acl_access", blob)
+PY
+if [ "$acl" = no ]; then
+  [ "${CI:-}" = true ] && fail "cannot set a POSIX ACL in $src"
+  echo "no POSIX ACLs here: the ACL cases are not checked" >&2
+fi
 
 # (the test itself changes later's mode, hence its ctime)
 sources=("$src"/* "$work/secret/hidden")
@@ -204,9 +243,27 @@ expect_attributes alice-link    "$alice" root 444
 expect_attributes root-later    root root 444
 [ "$(stat -c '%u %g %a' "$mnt/stranger.irpa")" = "$stranger 0 444" ] \
   || fail "stranger.irpa: $(stat -c '%u %g %a' "$mnt/stranger.irpa")"
+expect_attributes root-604-mixed       root "root"         400
+expect_attributes root-604-mixed-alice root "$alice_group" 400
+expect_attributes root-640-mixed-bob   root "$bob_group"   400
+expect_attributes root-644-mixed       root root           444
+expect_attributes root-640-644         root "$models"      440
+expect_attributes root-blind-dir       root root           400
+expect_attributes root-alices-private  root "$alice_group" 400
+expect_attributes alice-private        "$alice" "$alice_group" 400
+expect_attributes alice-not-for-bob    "$alice" "$bob_group"   400
+expect_attributes alice-604-data       "$alice" "$data"        404
+expect_attributes alice-unreadable     "$alice" root           44
+models_gid=$(getent group "$models" | cut -d: -f3)
+[ "$(stat -c '%u %g %a' "$mnt/stranger-604.irpa")" = "$stranger $models_gid 4" ] \
+  || fail "stranger-604.irpa: $(stat -c '%u %g %a' "$mnt/stranger-604.irpa"), expected $stranger $models_gid 4"
 if [ "$acl" = yes ]; then
   can_read "$bob" "$src/acl" && fail "the ACL does not deny bob"
-  expect_attributes root-acl    root root 400
+  can_read "$alice" "$work/manifests/alice-acl-manifest.yaml" && fail "the ACL does not deny alice"
+  expect_attributes root-acl           root root           400
+  expect_attributes root-acl-alices    root "$alice_group" 400
+  expect_attributes alice-acl          "$alice" root       0
+  expect_attributes alice-acl-manifest "$alice" root       0
 fi
 
 # ---- refusals -----------------------------------------------------------------
@@ -226,8 +283,8 @@ grep -q "escape.yaml: archive name '../escape.irpa' cannot be a file name\|escap
   || fail "../escape.irpa not refused: $(cat "$log")"
 grep -q "slash.yaml:.*sub/slash.irpa" "$log" || fail "sub/slash.irpa not refused: $(cat "$log")"
 [ -e "$work/escape.irpa" ] && fail "an archive escaped the mount"
-served=$(ls "$mnt" | sort | tr '\n' ' ')
-[ "$served" = "alice-group.irpa alice-link.irpa alice-mixed.irpa alice-own.irpa root-604.irpa root-acl.irpa root-group.irpa root-hidden.irpa root-later.irpa root-mixed.irpa root-only.irpa root-private.irpa root-public.irpa stranger.irpa " ] \
+served=$(ls "$mnt" | LC_ALL=C sort | tr '\n' ' ')
+[ "$served" = "alice-604-data.irpa alice-acl-manifest.irpa alice-acl.irpa alice-group.irpa alice-link.irpa alice-mixed.irpa alice-not-for-bob.irpa alice-own.irpa alice-private.irpa alice-unreadable.irpa root-604-mixed-alice.irpa root-604-mixed.irpa root-604.irpa root-640-644.irpa root-640-mixed-bob.irpa root-644-mixed.irpa root-acl-alices.irpa root-acl.irpa root-alices-private.irpa root-blind-dir.irpa root-group.irpa root-hidden.irpa root-later.irpa root-mixed.irpa root-only.irpa root-private.irpa root-public.irpa stranger-604.irpa stranger.irpa " ] \
   || fail "served: $served"
 
 # ---- who can read what ---------------------------------------------------------
@@ -262,6 +319,36 @@ expect_read "$alice" alice-mixed    yes
 expect_read "$bob"   alice-mixed    no
 expect_read "$bob"   alice-link     yes
 [ "$acl" = yes ] && expect_read "$bob" root-acl no
+# where group and other bits disagree (a "no" where the user can read every
+# source is the rule granting less than the sources: see the README)
+expect_read "$alice" root-604-mixed       no   # the 0604 source's group is not the archive's
+expect_read "$bob"   root-604-mixed       no
+expect_read "$alice" root-604-mixed-alice no   # alice is in the archive's group and the source's
+expect_read "$bob"   root-604-mixed-alice no
+expect_read "$bob"   root-640-mixed-bob   no   # bob is in the archive's group, not the source's
+expect_read "$alice" root-640-mixed-bob   no
+expect_read "$alice" root-644-mixed       yes
+expect_read "$bob"   root-644-mixed       yes
+expect_read "$alice" root-640-644         yes  # the archive's group is the 0640 source's
+expect_read "$bob"   root-640-644         no   # bob is in the 0644 source's group only
+expect_read "$alice" root-blind-dir       no   # models may not search the source's directory
+expect_read "$bob"   root-blind-dir       no
+expect_read "$alice" root-alices-private  no   # owner-only source: alice is the archive's group
+expect_read "$bob"   root-alices-private  no
+expect_read "$alice" alice-private        yes
+expect_read "$bob"   alice-private        no
+expect_read "$alice" alice-not-for-bob    yes  # a 0044 source of bob's
+expect_read "$bob"   alice-not-for-bob    no
+expect_read "$alice" alice-604-data       yes  # 0604 of group data: alice is outside it
+expect_read "$bob"   alice-604-data       no   # bob is in it
+expect_read "$alice" alice-unreadable     no   # her manifest is 0044
+expect_read "$bob"   alice-unreadable     yes
+if [ "$acl" = yes ]; then
+  expect_read "$alice" alice-acl          no   # only an ACL'd object's owner is certain
+  expect_read "$bob"   alice-acl          no
+  expect_read "$alice" alice-acl-manifest no
+  expect_read "$bob"   alice-acl-manifest no
+fi
 # and the invariant, for every archive and user, against the sources
 for yaml in "$work"/manifests/*.yaml; do
   name=$(basename "$yaml" .yaml)
