@@ -127,6 +127,8 @@ mkdir "$work/models-blind"
 chown root:"$models" "$work/models-blind"
 chmod 701 "$work/models-blind"
 source_file public root:root 644 "$work/models-blind"
+mkdir -m 755 "$work/acl-dir"  # given the ACL user:bob:--- below
+source_file public root:root 644 "$work/acl-dir"
 source_file later root:root 644 "$work/later"
 ln -s "$work/secret/hidden" "$work/alice/link-to-hidden"
 ln -s "$src/public" "$work/alice/link-to-public"
@@ -156,6 +158,7 @@ manifest root-640-644         root:"$models"         644 "$src/group" "$src/data
 manifest root-blind-dir       root:root              644 "$work/models-blind/public"
 manifest root-alices-private  root:root              644 "$src/alices-private"
 manifest root-acl-alices      root:root              644 "$src/acl-alices"
+manifest root-acl-dir         root:root              644 "$work/acl-dir/public"
 manifest alice-private        "$alice:$alice_group"  644 "$src/alices-private"
 manifest alice-not-for-bob    "$alice:$alice_group"  644 "$src/not-for-bob"
 manifest alice-604-data       "$alice:$alice_group"  644 "$src/data-604"
@@ -195,17 +198,19 @@ mv "$work/manifests/elsewhere.yaml" "$work/elsewhere.yaml"
 ln -s "$work/elsewhere.yaml" "$work/manifests/alice-link-to-root.yaml"
 chown -h "$alice:$alice_group" "$work/manifests/alice-link-to-root.yaml"
 
-# POSIX ACLs, each with user:bob:--- (bob cannot read, whatever the mode
-# bits say): the sources acl (0644) and acl-alices (0644), and alice's
-# manifest alice-acl-manifest, which she cannot read either (user::---, 0044)
+# POSIX ACLs, each with user:bob:--- (bob cannot read or search, whatever
+# the mode bits say; then PATH OWNER_BITS OTHERS_BITS): the sources acl and
+# acl-alices (0644), the directory acl-dir (0755), and alice's manifest
+# alice-acl-manifest, which she cannot read either (0044)
 acl=yes
-/usr/bin/python3 - "$(id -u "$bob")" "$src/acl" 6 "$src/acl-alices" 6 \
-  "$work/manifests/alice-acl-manifest.yaml" 0 <<'PY' || acl=no
+/usr/bin/python3 - "$(id -u "$bob")" "$src/acl" 6 4 "$src/acl-alices" 6 4 "$work/acl-dir" 7 5 \
+  "$work/manifests/alice-acl-manifest.yaml" 0 4 <<'PY' || acl=no
 import os, struct, sys
 bob = int(sys.argv[1])
-for path, owner_perm in zip(sys.argv[2::2], sys.argv[3::2]):
-    entries = [(1, int(owner_perm), 0xffffffff), (2, 0, bob), (4, 4, 0xffffffff),
-               (0x10, 4, 0xffffffff), (0x20, 4, 0xffffffff)]
+for path, owner, others in zip(sys.argv[2::3], sys.argv[3::3], sys.argv[4::3]):
+    owner, others = int(owner), int(others)
+    entries = [(1, owner, 0xffffffff), (2, 0, bob), (4, others, 0xffffffff),
+               (0x10, others, 0xffffffff), (0x20, others, 0xffffffff)]
     blob = struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in entries)
     os.setxattr(path, "system.posix_acl_access", blob)
 PY
@@ -262,6 +267,7 @@ if [ "$acl" = yes ]; then
   can_read "$alice" "$work/manifests/alice-acl-manifest.yaml" && fail "the ACL does not deny alice"
   expect_attributes root-acl           root root           400
   expect_attributes root-acl-alices    root "$alice_group" 400
+  expect_attributes root-acl-dir       root root           400
   expect_attributes alice-acl          "$alice" root       0
   expect_attributes alice-acl-manifest "$alice" root       0
 fi
@@ -284,7 +290,7 @@ grep -q "escape.yaml: archive name '../escape.irpa' cannot be a file name\|escap
 grep -q "slash.yaml:.*sub/slash.irpa" "$log" || fail "sub/slash.irpa not refused: $(cat "$log")"
 [ -e "$work/escape.irpa" ] && fail "an archive escaped the mount"
 served=$(ls "$mnt" | LC_ALL=C sort | tr '\n' ' ')
-[ "$served" = "alice-604-data.irpa alice-acl-manifest.irpa alice-acl.irpa alice-group.irpa alice-link.irpa alice-mixed.irpa alice-not-for-bob.irpa alice-own.irpa alice-private.irpa alice-unreadable.irpa root-604-mixed-alice.irpa root-604-mixed.irpa root-604.irpa root-640-644.irpa root-640-mixed-bob.irpa root-644-mixed.irpa root-acl-alices.irpa root-acl.irpa root-alices-private.irpa root-blind-dir.irpa root-group.irpa root-hidden.irpa root-later.irpa root-mixed.irpa root-only.irpa root-private.irpa root-public.irpa stranger-604.irpa stranger.irpa " ] \
+[ "$served" = "alice-604-data.irpa alice-acl-manifest.irpa alice-acl.irpa alice-group.irpa alice-link.irpa alice-mixed.irpa alice-not-for-bob.irpa alice-own.irpa alice-private.irpa alice-unreadable.irpa root-604-mixed-alice.irpa root-604-mixed.irpa root-604.irpa root-640-644.irpa root-640-mixed-bob.irpa root-644-mixed.irpa root-acl-alices.irpa root-acl-dir.irpa root-acl.irpa root-alices-private.irpa root-blind-dir.irpa root-group.irpa root-hidden.irpa root-later.irpa root-mixed.irpa root-only.irpa root-private.irpa root-public.irpa stranger-604.irpa stranger.irpa " ] \
   || fail "served: $served"
 
 # ---- who can read what ---------------------------------------------------------
@@ -344,6 +350,8 @@ expect_read "$bob"   alice-604-data       no   # bob is in it
 expect_read "$alice" alice-unreadable     no   # her manifest is 0044
 expect_read "$bob"   alice-unreadable     yes
 if [ "$acl" = yes ]; then
+  expect_read "$bob"   root-acl-dir       no   # bob may not search the directory
+  expect_read "$alice" root-acl-dir       no   # (the ACL's named entries are not looked at)
   expect_read "$alice" alice-acl          no   # only an ACL'd object's owner is certain
   expect_read "$bob"   alice-acl          no
   expect_read "$alice" alice-acl-manifest no
