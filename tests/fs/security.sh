@@ -1,11 +1,67 @@
 #!/usr/bin/env bash
 # Security of a shared mount (root server, -o allow_other), with two test
-# users: alice (in group models) and bob (not):
+# users: alice (in group models) and bob (in group data):
 #  - each archive's owner, group and mode follow the rule of
 #    the README's Security section for several combinations of source and manifest
 #    permissions, and, for every archive and user, reading through the
 #    mount succeeds only if reading every source directly does (the kernel
-#    checks with default_permissions; EACCES otherwise);
+#    checks with default_permissions; EACCES otherwise); who reads each
+#    archive is spelled out too, notably where an object's group and other
+#    bits disagree (0604, 0640 and 0644 mixes of several groups, a directory
+#    its group may not search, owner-only sources);
+#
+# Every clause of the permission rule (fs/security.c, restrict_by,
+# archive_group, compute_access, visit_sources) and the case here that
+# fails first when the clause is removed or inverted (checked one clause at
+# a time with fs-security, fs-security-rule and fs-security-user; a case in
+# quotes is of security_user.sh; "unit" is test_security.c, which fails too
+# where said). M is the manifest's owner, o an object, B the archive's group.
+#   archive group B: the sources' common group ....... root-group (always the
+#     manifest's), alice-mixed (the first source's); "public"
+#   the manifest is an object .......................... root-private; unit
+#   directories are objects, needing search (not read) . root-hidden; unit
+#   owner read, M is root: always ...................... root-alices-private
+#     (also for root: 0000); inverted: root-alices-private, "stranger"; unit
+#   owner read, M owns o: o's owner bit ................ alice-private
+#     (removed or inverted: alice cannot read it), "stranger" (inverted)
+#   owner read, o's group is M's: o's group bit ........ alice-group
+#   owner read, o's group is not M's: o's other bit .... alice-604-data
+#     (removed, or the group bit instead: alice cannot read it)
+#   owner read, M's groups unknown: group and other bits stranger-604
+#     (without the group bit: 0404), "stranger" (without the other bit: 0440)
+#   group and other read need M to own o, or o's owner bit:
+#     without "M owns o" ........ alice-unreadable (bob cannot read it); unit
+#     without "o's owner bit" ... alice-group, "public"
+#     removed (from group, other or both), inverted .... alice-not-for-bob
+#       (bob reads it), root-public (inverted)
+#   group read, o's group is B: o's group bit .......... root-group (group and
+#     other bits instead), root-only (no bit needed), root-public (inverted)
+#   group read, o's group is not B: group and other bits
+#     without the group bit ... root-604-mixed (0440), root-604-mixed-alice
+#       (alice reads it)
+#     without the other bit, or removed .. root-mixed (0440),
+#       root-640-mixed-bob (bob reads it)
+#   other read: o's other bit .......................... root-group (bob reads
+#     it), "stranger"
+#   other read: o's group is B, or o's group bit:
+#     removed (issue 14) ...... root-604-mixed (alice reads it)
+#     without "o's group is B" ... root-604; unit
+#     without "o's group bit" .... root-604 (its directories), "public"
+#     inverted ................... root-public, "public"; unit
+#   an object with a POSIX ACL: group and other read off .... root-acl (both
+#     kept: bob reads it; other kept: 0404)
+#   ... owner read only if M owns o and its owner bit allows, unless M is root:
+#     for root too .................... root-acl-alices (0000)
+#     removed, or without "M owns o" .. alice-acl (alice reads it)
+#     without "its owner bit" ......... alice-acl-manifest (alice reads it)
+#   ACLs looked for on sources, directories and the manifest: root-acl,
+#     root-acl-dir, alice-acl-manifest
+#   an object that cannot be examined (turns group and other read off, owner
+#     read too unless M is root): no case. The objects are open descriptors
+#     and directories on their canonical paths, which the server (with
+#     CAP_DAC_READ_SEARCH, or as the user who just opened the source) can
+#     always stat; only a race (a directory removed between the open and the
+#     stat, after which the manifest fails to load anyway) reaches it.
 #  - a manifest owned by alice naming a root-only file, or a symlink to
 #    one, is refused (Permission denied, logged); root's manifests are not;
 #    procfs magic links (/proc/self/...) are refused in her manifests;
