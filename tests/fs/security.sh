@@ -10,78 +10,64 @@
 #    bits disagree (0604, 0640 and 0644 mixes of several groups, a directory
 #    its group may not search, owner-only sources);
 #
-# Every clause of the permission rule (fs/security.c, restrict_by,
-# archive_group, compute_access, visit_sources) and the case here that
-# fails first when the clause is removed or inverted (checked one clause at
-# a time with fs-security, fs-security-rule and fs-security-user; a case in
-# quotes is of security_user.sh; "unit" is test_security.c, which fails too
-# where said). M is the manifest's owner, o an object, B the archive's group.
-#   archive group B: the sources' common group ....... root-group (always the
-#     manifest's), alice-mixed (the first source's); "public"
-#   the manifest is an object .......................... root-private; unit
-#   directories are objects, needing search (not read) . root-hidden; unit
-#   owner read, M is root: always ...................... root-alices-private
-#     (also for root: 0000); inverted: root-alices-private, "stranger"; unit
-#   owner read, M owns o: o's owner bit ................ alice-private
-#     (removed or inverted: alice cannot read it), "stranger" (inverted)
-#   owner read, o's group is M's: o's group bit ........ alice-group
-#   owner read, o's group is not M's: o's other bit .... alice-604-data
+# Every clause of the permission rule (fs/security.c: restrict_by,
+# archive_group, compute_access, visit_sources, visit_directories) and the
+# case here that fails first when the clause is removed or inverted,
+# checked one clause at a time with fs-security, fs-security-rule and
+# fs-security-user. A name in quotes is a case of security_user.sh; "unit"
+# says test_security.c fails too. M is the manifest's owner, o an object,
+# B the archive's group.
+#   archive group B: the sources' common group, else the manifest's:
+#     root-group (always the manifest's), alice-mixed (the first source's);
+#     "public"; unit
+#   the manifest is an object ................... root-private; unit
+#   directories are objects ..................... root-hidden; unit
+#   directories need search, not read ........... root-search-only; unit
+#   owner read, M is root: always ............... root-alices-private (also
+#     for root: 0000); inverted: root-alices-private, "stranger"; unit
+#   owner read, M owns o: o's owner bit ......... alice-private (alice cannot
+#     read it); inverted: also "stranger"
+#   owner read, o's group is M's: its group bit . alice-group
+#   owner read, o's group is not M's: its other bit ... alice-604-data
 #     (removed, or the group bit instead: alice cannot read it)
-#   owner read, M's groups unknown: group and other bits stranger-604
+#   owner read, M's groups unknown: o's group and other bits: stranger-604
 #     (without the group bit: 0404), "stranger" (without the other bit: 0440)
 #   group and other read need M to own o, or o's owner bit:
-#     without "M owns o" ........ alice-unreadable (bob cannot read it); unit
-#     without "o's owner bit" ... alice-group, "public"
-#     removed (from group, other or both), inverted .... alice-not-for-bob
-#       (bob reads it), root-public (inverted)
-#   group read, o's group is B: o's group bit .......... root-group (group and
-#     other bits instead), root-only (no bit needed), root-public (inverted)
-#   group read, o's group is not B: group and other bits
-#     without the group bit ... root-604-mixed (0440), root-604-mixed-alice
-#       (alice reads it)
-#     without the other bit, or removed .. root-mixed (0440),
-#       root-640-mixed-bob (bob reads it)
-#   other read: o's other bit .......................... root-group (bob reads
-#     it), "stranger"
-#   other read: o's group is B, or o's group bit:
-#     removed (issue 14) ...... root-604-mixed (alice reads it)
-#     without "o's group is B" ... root-604; unit
-#     without "o's group bit" .... root-604 (its directories), "public"
+#     without "M owns o" ......... alice-unreadable (bob cannot read it); unit
+#     without "o's owner bit" .... alice-group, "public"; unit
+#     removed (from group, other or both) ... alice-not-for-bob (bob reads
+#       it); unit
 #     inverted ................... root-public, "public"; unit
-#   an object with a POSIX ACL: group and other read off .... root-acl (both
-#     kept: bob reads it; other kept: 0404)
-#   ... owner read only if M owns o and its owner bit allows, unless M is root:
-#     for root too .................... root-acl-alices (0000)
-#     removed, or without "M owns o" .. alice-acl (alice reads it)
-#     without "its owner bit" ......... alice-acl-manifest (alice reads it)
-#   ACLs looked for on sources, directories and the manifest: root-acl,
+#   group read, o's group is B: its group bit ... root-group (group and other
+#     bits instead), root-only (no bit needed), root-public (inverted); unit
+#   group read, o's group is not B: its group and other bits:
+#     without the group bit ...... root-604-mixed (0440; alice reads
+#       root-604-mixed-alice); unit
+#     without the other bit, or removed ... root-mixed (0440; bob reads
+#       root-640-mixed-bob); unit
+#   other read: o's other bit ................... root-group (bob reads it),
+#     "stranger"; unit
+#   other read: o's group is B, or its group bit:
+#     removed (issue 14) ......... root-604-mixed (alice reads it); unit
+#     without "o's group is B" ... root-604; unit
+#     without "its group bit" .... root-604 (through its directories),
+#       "public"; unit
+#     inverted ................... root-public, "public"; unit
+#   an object with a POSIX ACL: group and other read off: root-acl (both kept:
+#     bob reads it; other kept: 0404)
+#   ... and owner read only if M owns o and its owner bit allows, unless M is
+#     root: for root too ......... root-acl-alices (0000)
+#     removed, or without "M owns o" ... alice-acl (alice reads it)
+#     without "its owner bit" .... alice-acl-manifest (alice reads it)
+#   ACLs looked for on the sources, directories and the manifest: root-acl,
 #     root-acl-dir, alice-acl-manifest
-#   an object that cannot be examined (turns group and other read off, owner
-#     read too unless M is root): no case. The objects are open descriptors
-#     and directories on their canonical paths, which the server (with
-#     CAP_DAC_READ_SEARCH, or as the user who just opened the source) can
-#     always stat; only a race (a directory removed between the open and the
-#     stat, after which the manifest fails to load anyway) reaches it.
-#  - a manifest owned by alice naming a root-only file, or a symlink to
-#    one, is refused (Permission denied, logged); root's manifests are not;
-#    procfs magic links (/proc/self/...) are refused in her manifests;
-#    so is one owned by a uid with no passwd entry naming a group-only file;
-#  - a chmod of a source, or of its directory, after loading is followed;
-#  - a source on a file system that never answers (a stopped irpafs) makes
-#    that manifest fail after the open timeout; the others go on;
-#  - a source with a POSIX ACL denying bob (user:bob:---) is shown 0400;
-#  - a group- or world-writable manifest, and a manifest symlink owned by
-#    someone else than the file's owner, are refused with a message naming
-#    the fix; the others are still served; after chmod go-w it is served;
-#  - archive names cannot escape the mount ('/', '..');
-#  - a manifest directory writable by others without the sticky bit is
-#    warned about (and still served);
-#  - sources are never written: same content, mtime and ctime after every
-#    archive is read and copied; every descriptor the server holds on them
-#    is read-only;
-#  - the running server holds only CAP_DAC_READ_SEARCH, CAP_SETUID,
-#    CAP_SETGID and CAP_SYS_ADMIN (effective, permitted, bounding), in
-#    every thread, with no_new_privs.
+#   an object that cannot be examined turns group and other read off, and
+#     owner read unless M is root: no case. The objects are open
+#     descriptors and the directories on their canonical paths, which the
+#     server (with CAP_DAC_READ_SEARCH, or as the user who has just opened
+#     the source) can always stat; only a race (a directory removed between
+#     the open and the stat, after which the manifest fails to load anyway)
+#     reaches it.
 source "$(dirname "$0")/lib.sh"
 require_fuse
 [ "$(id -u)" -eq 0 ] || skip "needs root (creates users, mounts with allow_other)"
@@ -183,6 +169,8 @@ mkdir "$work/models-blind"
 chown root:"$models" "$work/models-blind"
 chmod 701 "$work/models-blind"
 source_file public root:root 644 "$work/models-blind"
+mkdir -m 711 "$work/search-only"  # everyone may search it, not list it
+source_file public root:root 644 "$work/search-only"
 mkdir -m 755 "$work/acl-dir"  # given the ACL user:bob:--- below
 source_file public root:root 644 "$work/acl-dir"
 source_file later root:root 644 "$work/later"
@@ -212,6 +200,7 @@ manifest root-640-mixed-bob   root:"$bob_group"      644 "$src/group" "$src/publ
 manifest root-644-mixed       root:root              644 "$src/models-644" "$src/public"
 manifest root-640-644         root:"$models"         644 "$src/group" "$src/data-644"
 manifest root-blind-dir       root:root              644 "$work/models-blind/public"
+manifest root-search-only     root:root              644 "$work/search-only/public"
 manifest root-alices-private  root:root              644 "$src/alices-private"
 manifest root-acl-alices      root:root              644 "$src/acl-alices"
 manifest root-acl-dir         root:root              644 "$work/acl-dir/public"
@@ -310,6 +299,7 @@ expect_attributes root-640-mixed-bob   root "$bob_group"   400
 expect_attributes root-644-mixed       root root           444
 expect_attributes root-640-644         root "$models"      440
 expect_attributes root-blind-dir       root root           400
+expect_attributes root-search-only     root root           444
 expect_attributes root-alices-private  root "$alice_group" 400
 expect_attributes alice-private        "$alice" "$alice_group" 400
 expect_attributes alice-not-for-bob    "$alice" "$bob_group"   400
@@ -346,7 +336,7 @@ grep -q "escape.yaml: archive name '../escape.irpa' cannot be a file name\|escap
 grep -q "slash.yaml:.*sub/slash.irpa" "$log" || fail "sub/slash.irpa not refused: $(cat "$log")"
 [ -e "$work/escape.irpa" ] && fail "an archive escaped the mount"
 served=$(ls "$mnt" | LC_ALL=C sort | tr '\n' ' ')
-[ "$served" = "alice-604-data.irpa alice-acl-manifest.irpa alice-acl.irpa alice-group.irpa alice-link.irpa alice-mixed.irpa alice-not-for-bob.irpa alice-own.irpa alice-private.irpa alice-unreadable.irpa root-604-mixed-alice.irpa root-604-mixed.irpa root-604.irpa root-640-644.irpa root-640-mixed-bob.irpa root-644-mixed.irpa root-acl-alices.irpa root-acl-dir.irpa root-acl.irpa root-alices-private.irpa root-blind-dir.irpa root-group.irpa root-hidden.irpa root-later.irpa root-mixed.irpa root-only.irpa root-private.irpa root-public.irpa stranger-604.irpa stranger.irpa " ] \
+[ "$served" = "alice-604-data.irpa alice-acl-manifest.irpa alice-acl.irpa alice-group.irpa alice-link.irpa alice-mixed.irpa alice-not-for-bob.irpa alice-own.irpa alice-private.irpa alice-unreadable.irpa root-604-mixed-alice.irpa root-604-mixed.irpa root-604.irpa root-640-644.irpa root-640-mixed-bob.irpa root-644-mixed.irpa root-acl-alices.irpa root-acl-dir.irpa root-acl.irpa root-alices-private.irpa root-blind-dir.irpa root-group.irpa root-hidden.irpa root-later.irpa root-mixed.irpa root-only.irpa root-private.irpa root-public.irpa root-search-only.irpa stranger-604.irpa stranger.irpa " ] \
   || fail "served: $served"
 
 # ---- who can read what ---------------------------------------------------------
@@ -395,6 +385,7 @@ expect_read "$alice" root-640-644         yes  # the archive's group is the 0640
 expect_read "$bob"   root-640-644         no   # bob is in the 0644 source's group only
 expect_read "$alice" root-blind-dir       no   # models may not search the source's directory
 expect_read "$bob"   root-blind-dir       no
+expect_read "$bob"   root-search-only     yes  # a directory needs search, not read
 expect_read "$alice" root-alices-private  no   # owner-only source: alice is the archive's group
 expect_read "$bob"   root-alices-private  no
 expect_read "$alice" alice-private        yes
