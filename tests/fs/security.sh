@@ -1,31 +1,73 @@
 #!/usr/bin/env bash
 # Security of a shared mount (root server, -o allow_other), with two test
-# users: alice (in group models) and bob (not):
+# users: alice (in group models) and bob (in group data):
 #  - each archive's owner, group and mode follow the rule of
 #    the README's Security section for several combinations of source and manifest
 #    permissions, and, for every archive and user, reading through the
 #    mount succeeds only if reading every source directly does (the kernel
-#    checks with default_permissions; EACCES otherwise);
-#  - a manifest owned by alice naming a root-only file, or a symlink to
-#    one, is refused (Permission denied, logged); root's manifests are not;
-#    procfs magic links (/proc/self/...) are refused in her manifests;
-#    so is one owned by a uid with no passwd entry naming a group-only file;
-#  - a chmod of a source, or of its directory, after loading is followed;
-#  - a source on a file system that never answers (a stopped irpafs) makes
-#    that manifest fail after the open timeout; the others go on;
-#  - a source with a POSIX ACL denying bob (user:bob:---) is shown 0400;
-#  - a group- or world-writable manifest, and a manifest symlink owned by
-#    someone else than the file's owner, are refused with a message naming
-#    the fix; the others are still served; after chmod go-w it is served;
-#  - archive names cannot escape the mount ('/', '..');
-#  - a manifest directory writable by others without the sticky bit is
-#    warned about (and still served);
-#  - sources are never written: same content, mtime and ctime after every
-#    archive is read and copied; every descriptor the server holds on them
-#    is read-only;
-#  - the running server holds only CAP_DAC_READ_SEARCH, CAP_SETUID,
-#    CAP_SETGID and CAP_SYS_ADMIN (effective, permitted, bounding), in
-#    every thread, with no_new_privs.
+#    checks with default_permissions; EACCES otherwise); who reads each
+#    archive is spelled out too, notably where an object's group and other
+#    bits disagree (0604, 0640 and 0644 mixes of several groups, a directory
+#    its group may not search, owner-only sources);
+#
+# Every clause of the permission rule (fs/security.c: restrict_by,
+# archive_group, compute_access, visit_sources, visit_directories) and the
+# case here that fails first when the clause is removed or inverted,
+# checked one clause at a time with fs-security, fs-security-rule and
+# fs-security-user. A name in quotes is a case of security_user.sh; "unit"
+# says test_security.c fails too. M is the manifest's owner, o an object,
+# B the archive's group.
+#   archive group B: the sources' common group, else the manifest's:
+#     root-group (always the manifest's), alice-mixed (the first source's);
+#     "public"; unit
+#   the manifest is an object ................... root-private; unit
+#   directories are objects ..................... root-hidden; unit
+#   directories need search, not read ........... root-search-only; unit
+#   owner read, M is root: always ............... root-alices-private (also
+#     for root: 0000); inverted: root-alices-private, "stranger"; unit
+#   owner read, M owns o: o's owner bit ......... alice-private (alice cannot
+#     read it); inverted: also "stranger"
+#   owner read, o's group is M's: its group bit . alice-group
+#   owner read, o's group is not M's: its other bit ... alice-604-data
+#     (removed, or the group bit instead: alice cannot read it)
+#   owner read, M's groups unknown: o's group and other bits: stranger-604
+#     (without the group bit: 0404), "stranger" (without the other bit: 0440)
+#   group and other read need M to own o, or o's owner bit:
+#     without "M owns o" ......... alice-unreadable (bob cannot read it); unit
+#     without "o's owner bit" .... alice-group, "public"; unit
+#     removed (from group, other or both) ... alice-not-for-bob (bob reads
+#       it); unit
+#     inverted ................... root-public, "public"; unit
+#   group read, o's group is B: its group bit ... root-group (group and other
+#     bits instead), root-only (no bit needed), root-public (inverted); unit
+#   group read, o's group is not B: its group and other bits:
+#     without the group bit ...... root-604-mixed (0440; alice reads
+#       root-604-mixed-alice); unit
+#     without the other bit, or removed ... root-mixed (0440; bob reads
+#       root-640-mixed-bob); unit
+#   other read: o's other bit ................... root-group (bob reads it),
+#     "stranger"; unit
+#   other read: o's group is B, or its group bit:
+#     removed (issue 14) ......... root-604-mixed (alice reads it); unit
+#     without "o's group is B" ... root-604; unit
+#     without "its group bit" .... root-604 (through its directories),
+#       "public"; unit
+#     inverted ................... root-public, "public"; unit
+#   an object with a POSIX ACL: group and other read off: root-acl (both kept:
+#     bob reads it; other kept: 0404)
+#   ... and owner read only if M owns o and its owner bit allows, unless M is
+#     root: for root too ......... root-acl-alices (0000)
+#     removed, or without "M owns o" ... alice-acl (alice reads it)
+#     without "its owner bit" .... alice-acl-manifest (alice reads it)
+#   ACLs looked for on the sources, directories and the manifest: root-acl,
+#     root-acl-dir, alice-acl-manifest
+#   an object that cannot be examined turns group and other read off, and
+#     owner read unless M is root: no case. The objects are open
+#     descriptors and the directories on their canonical paths, which the
+#     server (with CAP_DAC_READ_SEARCH, or as the user who has just opened
+#     the source) can always stat; only a race (a directory removed between
+#     the open and the stat, after which the manifest fails to load anyway)
+#     reaches it.
 source "$(dirname "$0")/lib.sh"
 require_fuse
 [ "$(id -u)" -eq 0 ] || skip "needs root (creates users, mounts with allow_other)"
@@ -35,7 +77,8 @@ done
 
 alice=irpafs-a$$  # names of this run: tests may run concurrently
 bob=irpafs-b$$
-models=irpafs-m$$
+models=irpafs-m$$  # alice's second group
+data=irpafs-d$$    # bob's second group
 created_users=()
 created_groups=()
 remove_accounts() {
@@ -48,10 +91,12 @@ remove_accounts() {
 stuck_pid=  # a server this test stops: resumed before cleanup looks at its mount
 trap 'status=$?; set +e; [ -n "$stuck_pid" ] && kill -CONT "$stuck_pid"; remove_accounts; (exit $status); cleanup' EXIT
 
-if ! getent group "$models" >/dev/null; then
-  groupadd "$models" || skip "cannot create group $models"
-  created_groups+=("$models")
-fi
+for group in "$models" "$data"; do
+  if ! getent group "$group" >/dev/null; then
+    groupadd "$group" || skip "cannot create group $group"
+    created_groups+=("$group")
+  fi
+done
 for user in "$alice" "$bob"; do
   if ! getent passwd "$user" >/dev/null; then
     useradd -M -U -s /usr/sbin/nologin "$user" || skip "cannot create user $user"
@@ -59,8 +104,11 @@ for user in "$alice" "$bob"; do
   fi
 done
 usermod -a -G "$models" "$alice"
+usermod -a -G "$data" "$bob"
 id -nG "$bob" | grep -qw "$models" && gpasswd -d "$bob" "$models" >/dev/null
+id -nG "$alice" | grep -qw "$data" && gpasswd -d "$alice" "$data" >/dev/null
 alice_group=$(id -gn "$alice")
+bob_group=$(id -gn "$bob")
 
 as() {  # USER COMMAND...: runs with the user's uid, gid and groups
   local user=$1
@@ -115,21 +163,22 @@ source_file group-not-owner root:"$models" 604
 source_file alices "$alice:$alice_group" 644
 source_file hidden root:root 644 "$work/secret"
 mkdir -m 755 "$work/later"
-source_file acl root:root 644
-# user:bob:--- on a 0644 file: bob cannot read it, whatever the mode bits say
-acl=yes
-/usr/bin/python3 - "$src/acl" "$(id -u "$bob")" <<'PY' || acl=no
-import struct, sys
-entries = [(1, 6, 0xffffffff), (2, 0, int(sys.argv[2])), (4, 4, 0xffffffff),
-           (0x10, 4, 0xffffffff), (0x20, 4, 0xffffffff)]
-blob = struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in entries)
-import os
-os.setxattr(sys.argv[1], "system.posix_acl_access", blob)
-PY
-if [ "$acl" = no ]; then
-  [ "${CI:-}" = true ] && fail "cannot set a POSIX ACL in $src"
-  echo "no POSIX ACLs here: the ACL case is not checked" >&2
-fi
+source_file acl root:root 644        # given the ACL user:bob:--- below
+source_file acl-alices "$alice:$alice_group" 644  # likewise
+source_file models-644 root:"$models" 644
+source_file data-644 root:"$data" 644
+source_file data-604 root:"$data" 604
+source_file alices-private "$alice:$alice_group" 600
+source_file not-for-bob "$bob:$bob_group" 044
+# a directory members of models cannot search, everyone else can
+mkdir "$work/models-blind"
+chown root:"$models" "$work/models-blind"
+chmod 701 "$work/models-blind"
+source_file public root:root 644 "$work/models-blind"
+mkdir -m 711 "$work/search-only"  # everyone may search it, not list it
+source_file public root:root 644 "$work/search-only"
+mkdir -m 755 "$work/acl-dir"  # given the ACL user:bob:--- below
+source_file public root:root 644 "$work/acl-dir"
 source_file later root:root 644 "$work/later"
 ln -s "$work/secret/hidden" "$work/alice/link-to-hidden"
 ln -s "$src/public" "$work/alice/link-to-public"
@@ -149,11 +198,30 @@ manifest alice-mixed   "$alice:$alice_group" 644 "$src/group" "$src/public"
 manifest alice-link    "$alice:$alice_group" 644 ../alice/link-to-public
 manifest root-later    root:root      644   "$work/later/later"
 manifest root-acl      root:root      644   "$src/acl"
+# where group and other bits disagree, or the archive's group is not a
+# source's (issue 14; the clauses they check are listed at the top)
+manifest root-604-mixed       root:root              644 "$src/group-not-owner" "$src/public"
+manifest root-604-mixed-alice root:"$alice_group"    644 "$src/group-not-owner" "$src/public"
+manifest root-640-mixed-bob   root:"$bob_group"      644 "$src/group" "$src/public"
+manifest root-644-mixed       root:root              644 "$src/models-644" "$src/public"
+manifest root-640-644         root:"$models"         644 "$src/group" "$src/data-644"
+manifest root-blind-dir       root:root              644 "$work/models-blind/public"
+manifest root-search-only     root:root              644 "$work/search-only/public"
+manifest root-alices-private  root:root              644 "$src/alices-private"
+manifest root-acl-alices      root:root              644 "$src/acl-alices"
+manifest root-acl-dir         root:root              644 "$work/acl-dir/public"
+manifest alice-private        "$alice:$alice_group"  644 "$src/alices-private"
+manifest alice-not-for-bob    "$alice:$alice_group"  644 "$src/not-for-bob"
+manifest alice-604-data       "$alice:$alice_group"  644 "$src/data-604"
+manifest alice-unreadable     "$alice:$alice_group"  044 "$src/public"
+manifest alice-acl            "$alice:$alice_group"  644 "$src/acl"
+manifest alice-acl-manifest   "$alice:$alice_group"  644 "$src/public"  # ACL below: 0044
 # an owner with no passwd entry: only the manifest's group, nothing else
 stranger=$(( $(id -u "$bob") + 54321 ))
 getent passwd "$stranger" >/dev/null && fail "uid $stranger unexpectedly exists"
 manifest stranger      "$stranger:$stranger" 644 "$src/public"
 manifest stranger-group "$stranger:$stranger" 644 "$src/group"
+manifest stranger-604  "$stranger:$stranger" 644 "$src/group-not-owner"
 # refused
 manifest alice-rootonly "$alice:$alice_group" 644 "$src/rootonly"
 manifest alice-hidden  "$alice:$alice_group" 644 "$work/secret/hidden"
@@ -180,6 +248,27 @@ manifest elsewhere root:root 644 "$src/public"
 mv "$work/manifests/elsewhere.yaml" "$work/elsewhere.yaml"
 ln -s "$work/elsewhere.yaml" "$work/manifests/alice-link-to-root.yaml"
 chown -h "$alice:$alice_group" "$work/manifests/alice-link-to-root.yaml"
+
+# POSIX ACLs, each with user:bob:--- (bob cannot read or search, whatever
+# the mode bits say; then PATH OWNER_BITS OTHERS_BITS): the sources acl and
+# acl-alices (0644), the directory acl-dir (0755), and alice's manifest
+# alice-acl-manifest, which she cannot read either (0044)
+acl=yes
+/usr/bin/python3 - "$(id -u "$bob")" "$src/acl" 6 4 "$src/acl-alices" 6 4 "$work/acl-dir" 7 5 \
+  "$work/manifests/alice-acl-manifest.yaml" 0 4 <<'PY' || acl=no
+import os, struct, sys
+bob = int(sys.argv[1])
+for path, owner, others in zip(sys.argv[2::3], sys.argv[3::3], sys.argv[4::3]):
+    owner, others = int(owner), int(others)
+    entries = [(1, owner, 0xffffffff), (2, 0, bob), (4, others, 0xffffffff),
+               (0x10, others, 0xffffffff), (0x20, others, 0xffffffff)]
+    blob = struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in entries)
+    os.setxattr(path, "system.posix_acl_access", blob)
+PY
+if [ "$acl" = no ]; then
+  [ "${CI:-}" = true ] && fail "cannot set a POSIX ACL in $src"
+  echo "no POSIX ACLs here: the ACL cases are not checked" >&2
+fi
 
 # (the test itself changes later's mode, hence its ctime)
 sources=("$src"/* "$work/secret/hidden")
@@ -210,9 +299,29 @@ expect_attributes alice-link    "$alice" root 444
 expect_attributes root-later    root root 444
 [ "$(stat -c '%u %g %a' "$mnt/stranger.irpa")" = "$stranger 0 444" ] \
   || fail "stranger.irpa: $(stat -c '%u %g %a' "$mnt/stranger.irpa")"
+expect_attributes root-604-mixed       root "root"         400
+expect_attributes root-604-mixed-alice root "$alice_group" 400
+expect_attributes root-640-mixed-bob   root "$bob_group"   400
+expect_attributes root-644-mixed       root root           444
+expect_attributes root-640-644         root "$models"      440
+expect_attributes root-blind-dir       root root           400
+expect_attributes root-search-only     root root           444
+expect_attributes root-alices-private  root "$alice_group" 400
+expect_attributes alice-private        "$alice" "$alice_group" 400
+expect_attributes alice-not-for-bob    "$alice" "$bob_group"   400
+expect_attributes alice-604-data       "$alice" "$data"        404
+expect_attributes alice-unreadable     "$alice" root           44
+models_gid=$(getent group "$models" | cut -d: -f3)
+[ "$(stat -c '%u %g %a' "$mnt/stranger-604.irpa")" = "$stranger $models_gid 4" ] \
+  || fail "stranger-604.irpa: $(stat -c '%u %g %a' "$mnt/stranger-604.irpa"), expected $stranger $models_gid 4"
 if [ "$acl" = yes ]; then
   can_read "$bob" "$src/acl" && fail "the ACL does not deny bob"
-  expect_attributes root-acl    root root 400
+  can_read "$alice" "$work/manifests/alice-acl-manifest.yaml" && fail "the ACL does not deny alice"
+  expect_attributes root-acl           root root           400
+  expect_attributes root-acl-alices    root "$alice_group" 400
+  expect_attributes root-acl-dir       root root           400
+  expect_attributes alice-acl          "$alice" root       0
+  expect_attributes alice-acl-manifest "$alice" root       0
 fi
 
 # ---- refusals -----------------------------------------------------------------
@@ -232,8 +341,8 @@ grep -q "escape.yaml: archive name '../escape.irpa' cannot be a file name\|escap
   || fail "../escape.irpa not refused: $(cat "$log")"
 grep -q "slash.yaml:.*sub/slash.irpa" "$log" || fail "sub/slash.irpa not refused: $(cat "$log")"
 [ -e "$work/escape.irpa" ] && fail "an archive escaped the mount"
-served=$(ls "$mnt" | sort | tr '\n' ' ')
-[ "$served" = "alice-group.irpa alice-link.irpa alice-mixed.irpa alice-own.irpa root-604.irpa root-acl.irpa root-group.irpa root-hidden.irpa root-later.irpa root-mixed.irpa root-only.irpa root-private.irpa root-public.irpa stranger.irpa " ] \
+served=$(ls "$mnt" | LC_ALL=C sort | tr '\n' ' ')
+[ "$served" = "alice-604-data.irpa alice-acl-manifest.irpa alice-acl.irpa alice-group.irpa alice-link.irpa alice-mixed.irpa alice-not-for-bob.irpa alice-own.irpa alice-private.irpa alice-unreadable.irpa root-604-mixed-alice.irpa root-604-mixed.irpa root-604.irpa root-640-644.irpa root-640-mixed-bob.irpa root-644-mixed.irpa root-acl-alices.irpa root-acl-dir.irpa root-acl.irpa root-alices-private.irpa root-blind-dir.irpa root-group.irpa root-hidden.irpa root-later.irpa root-mixed.irpa root-only.irpa root-private.irpa root-public.irpa root-search-only.irpa stranger-604.irpa stranger.irpa " ] \
   || fail "served: $served"
 
 # ---- who can read what ---------------------------------------------------------
@@ -268,6 +377,39 @@ expect_read "$alice" alice-mixed    yes
 expect_read "$bob"   alice-mixed    no
 expect_read "$bob"   alice-link     yes
 [ "$acl" = yes ] && expect_read "$bob" root-acl no
+# where group and other bits disagree (a "no" where the user can read every
+# source is the rule granting less than the sources: see the README)
+expect_read "$alice" root-604-mixed       no   # the 0604 source's group is not the archive's
+expect_read "$bob"   root-604-mixed       no
+expect_read "$alice" root-604-mixed-alice no   # alice is in the archive's group and the source's
+expect_read "$bob"   root-604-mixed-alice no
+expect_read "$bob"   root-640-mixed-bob   no   # bob is in the archive's group, not the source's
+expect_read "$alice" root-640-mixed-bob   no
+expect_read "$alice" root-644-mixed       yes
+expect_read "$bob"   root-644-mixed       yes
+expect_read "$alice" root-640-644         yes  # the archive's group is the 0640 source's
+expect_read "$bob"   root-640-644         no   # bob is in the 0644 source's group only
+expect_read "$alice" root-blind-dir       no   # models may not search the source's directory
+expect_read "$bob"   root-blind-dir       no
+expect_read "$bob"   root-search-only     yes  # a directory needs search, not read
+expect_read "$alice" root-alices-private  no   # owner-only source: alice is the archive's group
+expect_read "$bob"   root-alices-private  no
+expect_read "$alice" alice-private        yes
+expect_read "$bob"   alice-private        no
+expect_read "$alice" alice-not-for-bob    yes  # a 0044 source of bob's
+expect_read "$bob"   alice-not-for-bob    no
+expect_read "$alice" alice-604-data       yes  # 0604 of group data: alice is outside it
+expect_read "$bob"   alice-604-data       no   # bob is in it
+expect_read "$alice" alice-unreadable     no   # her manifest is 0044
+expect_read "$bob"   alice-unreadable     yes
+if [ "$acl" = yes ]; then
+  expect_read "$bob"   root-acl-dir       no   # bob may not search the directory
+  expect_read "$alice" root-acl-dir       no   # (the ACL's named entries are not looked at)
+  expect_read "$alice" alice-acl          no   # only an ACL'd object's owner is certain
+  expect_read "$bob"   alice-acl          no
+  expect_read "$alice" alice-acl-manifest no
+  expect_read "$bob"   alice-acl-manifest no
+fi
 # and the invariant, for every archive and user, against the sources
 for yaml in "$work"/manifests/*.yaml; do
   name=$(basename "$yaml" .yaml)

@@ -4,6 +4,9 @@
 # everyone (as on a stock Debian host; our CI container has it root-only):
 #  - carol's archives have the owner, group and mode of the rule in
 #    the README's Security section, and she reads the right bytes;
+#  - a manifest of a uid with no passwd entry (its groups unknown: a
+#    source's group bit counts for it only with the other bit) naming a
+#    0640 source of carol's group: the archive is 0040, carol reads it;
 #  - a source carol cannot read is refused (Permission denied, logged),
 #    even if root could read it;
 #  - the server holds no capability and has no no_new_privs, so that
@@ -33,7 +36,10 @@ head -c 8192 /dev/urandom >"$work/src/public"
 head -c 8192 /dev/urandom >"$work/src/private"
 chmod 644 "$work/src/public"
 chmod 600 "$work/src/private"
-for name in public private; do
+head -c 8192 /dev/urandom >"$work/src/carols"
+chown root:"$carol_group" "$work/src/carols"
+chmod 640 "$work/src/carols"
+for name in public private carols; do
   cat >"$work/manifests/$name.yaml" <<YAML
 sources:
   s: ../src/$name
@@ -46,11 +52,15 @@ YAML
 done
 "$IRPA" build -q "$work/manifests/public.yaml" -o "$work/public.expected"
 chown -R "$carol:$carol_group" "$work/manifests" "$work/mnt"
+stranger=$(( $(id -u "$carol") + 54321 ))
+getent passwd "$stranger" >/dev/null && fail "uid $stranger unexpectedly exists"
+mv "$work/manifests/carols.yaml" "$work/manifests/stranger.yaml"
+chown "$stranger:$stranger" "$work/manifests/stranger.yaml"
 
 # Runs inside the namespace; the server's pid goes to $work/pid.
 cat >"$work/inside.sh" <<'INSIDE'
 set -euo pipefail
-work=$1 carol=$2 carol_group=$3 irpafs=$4
+work=$1 carol=$2 carol_group=$3 irpafs=$4 stranger=$5
 fail() { echo "FAIL: $*" >&2; exit 1; }
 as_carol() { setpriv --reuid="$carol" --regid="$carol_group" --init-groups "$@"; }
 mounted() { awk -v m="$work/mnt" '$5 == m' /proc/self/mountinfo | grep -q .; }
@@ -71,6 +81,9 @@ mounted || fail "not mounted after 30 s: $(cat "$work/carol.log")"
 got=$(as_carol stat -c '%U %G %a' "$work/mnt/public.irpa") || fail "public.irpa not served"
 [ "$got" = "$carol root 444" ] || fail "public.irpa is '$got', expected '$carol root 444'"
 as_carol cat "$work/mnt/public.irpa" | cmp - "$work/public.expected" || fail "public.irpa: wrong bytes"
+got=$(as_carol stat -c '%u %G %a' "$work/mnt/stranger.irpa") || fail "stranger.irpa not served"
+[ "$got" = "$stranger $carol_group 40" ] || fail "stranger.irpa is '$got', expected '$stranger $carol_group 40'"
+as_carol cat "$work/mnt/stranger.irpa" >/dev/null || fail "carol cannot read stranger.irpa"
 as_carol test -e "$work/mnt/private.irpa" && fail "private.irpa is served"
 grep -q "private.yaml:2:.*cannot open source .*private.*Permission denied" "$work/carol.log" \
   || fail "refusal of private.yaml not logged: $(cat "$work/carol.log")"
@@ -87,6 +100,6 @@ INSIDE
 # The build directory may not be reachable by other users (a checkout under
 # a 0700 directory): the user runs a copy of the server from the work dir.
 cp "$IRPAFS" "$work/irpafs" && chmod 755 "$work/irpafs"
-unshare -m --propagation private bash "$work/inside.sh" "$work" "$carol" "$carol_group" "$work/irpafs" \
+unshare -m --propagation private bash "$work/inside.sh" "$work" "$carol" "$carol_group" "$work/irpafs" "$stranger" \
   || fail "the user's server misbehaved (see above)"
 echo "ok: a user's server serves by the rule, refuses what the user cannot read, unmounts at SIGTERM"

@@ -1,8 +1,11 @@
 /* test_security: the archive permission rule and the manifest checks of
  * fs/security.c, without mounting and without other users (runs as any
  * user): the manifest and its sources belong to whoever runs the test, so
- * only modes change; tests/fs/security.sh covers owners, groups, other
- * users and the kernel's checks. */
+ * only modes change, except in the cases run as root only, which give
+ * files other owners and groups (bare ids, no accounts) to check the group
+ * and other clauses one by one; tests/fs/security.sh covers owners,
+ * groups, other users and the kernel's checks, and lists which case
+ * catches each clause of the rule. */
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -70,14 +73,24 @@ static void write_source(const char *path, mode_t mode) {
     assert_int_equal(chmod(path, mode), 0);
 }
 
-/* m.yaml with one range of `source` (relative to the directory), `mode`. */
-static void write_manifest(const fixture *f, const char *source, mode_t mode) {
+/* m.yaml with one range of each of `count` sources (relative to the
+ * directory), `mode`. */
+static void write_manifest_of(const fixture *f, const char *const *sources, size_t count,
+                              mode_t mode) {
     FILE *out = fopen(f->manifest, "w");
     assert_non_null(out);
-    fprintf(out, "sources:\n  s: %s\nentries:\n  - name: a\n    source: s\n    offset: 0\n"
-                 "    length: 1024\n", source);
+    fprintf(out, "sources:\n");
+    for (size_t i = 0; i < count; i++) fprintf(out, "  s%zu: %s\n", i, sources[i]);
+    fprintf(out, "entries:\n");
+    for (size_t i = 0; i < count; i++)
+        fprintf(out, "  - name: a%zu\n    source: s%zu\n    offset: 0\n    length: 1024\n", i, i);
     assert_int_equal(fclose(out), 0);
     assert_int_equal(chmod(f->manifest, mode), 0);
+}
+
+/* m.yaml with one range of `source` (relative to the directory), `mode`. */
+static void write_manifest(const fixture *f, const char *source, mode_t mode) {
+    write_manifest_of(f, &source, 1, mode);
 }
 
 /* Loads m.yaml; returns the mode shown, or -1 when it is refused. */
@@ -153,6 +166,105 @@ static void test_mode_follows_directories_and_the_manifest(void **state) {
     }
 }
 
+/* Ids with no account: the rule only compares them. */
+#define GROUP_A 54321
+#define GROUP_B 54322
+#define GROUP_C 54323
+#define SOMEONE 54324
+
+/* Root only (it gives files other owners and groups): sources, and a
+ * source's directory, whose group and other bits disagree or whose group
+ * is not the archive's. The manifest's owner is root, so owner read is
+ * always granted: these cases are about the group and other classes (the
+ * clauses they check are listed at the top of tests/fs/security.sh, which
+ * checks them again with real users and the kernel). */
+static void test_group_and_other_bits_disagree(void **state) {
+    fixture *f = *state;
+    if (getuid() != 0 || !ancestors_searchable(f->directory)) skip();
+    static const struct {
+        mode_t first_mode;   /* first.bin, owned by first_uid:first_gid */
+        uid_t first_uid;
+        gid_t first_gid;
+        mode_t second_mode;  /* second.bin, owned by root:second_gid; 0: none */
+        gid_t second_gid;
+        gid_t manifest_gid;  /* the archive's group when the sources' differ */
+        int archive_mode;
+    } cases[] = {
+        {0604, 0, GROUP_A, 0644, 0, 0, 0400},  /* A's members may be others here */
+        {0604, 0, GROUP_A, 0644, GROUP_A, 0, 0404},  /* A is the archive's group */
+        {0604, 0, GROUP_A, 0644, GROUP_B, GROUP_A, 0404},  /* likewise, by the manifest */
+        {0604, 0, GROUP_A, 0644, GROUP_B, GROUP_C, 0400},
+        {0640, 0, GROUP_A, 0644, GROUP_B, GROUP_A, 0440},
+        {0640, 0, GROUP_A, 0644, GROUP_B, GROUP_C, 0400},  /* C's members may not be A's */
+        {0644, 0, GROUP_A, 0644, GROUP_B, 0, 0444},
+        {0044, SOMEONE, GROUP_A, 0, 0, 0, 0400},  /* its owner may be in any class */
+        {0600, SOMEONE, GROUP_A, 0, 0, 0, 0400},
+        {0644, SOMEONE, GROUP_A, 0, 0, 0, 0444},
+    };
+    char first[PATH_MAX + 32], second[PATH_MAX + 32];
+    snprintf(first, sizeof first, "%s/first.bin", f->directory);
+    snprintf(second, sizeof second, "%s/second.bin", f->directory);
+    static const char *const names[] = {"first.bin", "second.bin"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_source(first, 0600);
+        assert_int_equal(chown(first, cases[i].first_uid, cases[i].first_gid), 0);
+        assert_int_equal(chmod(first, cases[i].first_mode), 0);
+        size_t count = 1;
+        if (cases[i].second_mode) {
+            write_source(second, 0600);
+            assert_int_equal(chown(second, 0, cases[i].second_gid), 0);
+            assert_int_equal(chmod(second, cases[i].second_mode), 0);
+            count = 2;
+        }
+        write_manifest_of(f, names, count, 0644);
+        assert_int_equal(chown(f->manifest, 0, cases[i].manifest_gid), 0);
+        irpafs_access access;
+        int mode = loaded_mode(f, &access);
+        if (mode != cases[i].archive_mode)
+            fail_msg("case %zu: %04o %u:%u, then %04o :%u, manifest :%u: archive %04o, "
+                     "expected %04o", i, (unsigned)cases[i].first_mode,
+                     (unsigned)cases[i].first_uid, (unsigned)cases[i].first_gid,
+                     (unsigned)cases[i].second_mode, (unsigned)cases[i].second_gid,
+                     (unsigned)cases[i].manifest_gid, (unsigned)mode,
+                     (unsigned)cases[i].archive_mode);
+    }
+}
+
+/* Root only: a directory above the source whose group is not the
+ * archive's (a 0644 root:root source). */
+static void test_directory_of_another_group(void **state) {
+    fixture *f = *state;
+    if (getuid() != 0 || !ancestors_searchable(f->directory)) skip();
+    char directory[PATH_MAX + 32], source[PATH_MAX + 64];
+    snprintf(directory, sizeof directory, "%s/sub", f->directory);
+    snprintf(source, sizeof source, "%s/s.bin", directory);
+    assert_int_equal(mkdir(directory, 0755), 0);
+    write_source(source, 0644);
+    assert_int_equal(chown(source, 0, 0), 0);
+    static const struct {
+        mode_t directory_mode;
+        gid_t directory_gid;
+        int archive_mode;
+    } cases[] = {
+        {0701, GROUP_A, 0400},  /* A's members, who may not search it, may be others */
+        {0701, 0, 0404},        /* its group is the archive's */
+        {0710, GROUP_A, 0400},
+        {0711, GROUP_A, 0444},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(chown(directory, 0, cases[i].directory_gid), 0);
+        assert_int_equal(chmod(directory, cases[i].directory_mode), 0);
+        write_manifest(f, "sub/s.bin", 0644);
+        assert_int_equal(chown(f->manifest, 0, 0), 0);
+        irpafs_access access;
+        int mode = loaded_mode(f, &access);
+        if (mode != cases[i].archive_mode)
+            fail_msg("directory %04o :%u: archive %04o, expected %04o",
+                     (unsigned)cases[i].directory_mode, (unsigned)cases[i].directory_gid,
+                     (unsigned)mode, (unsigned)cases[i].archive_mode);
+    }
+}
+
 static void test_writable_manifest_is_refused(void **state) {
     fixture *f = *state;
     char source[PATH_MAX + 32];
@@ -205,6 +317,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_mode_follows_the_source, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mode_follows_directories_and_the_manifest, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_group_and_other_bits_disagree, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_directory_of_another_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writable_manifest_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_permissions_are_noticed, setup, teardown),
     };
