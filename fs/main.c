@@ -214,6 +214,18 @@ int main(int argc, char *argv[]) {
     memset(&options, 0, sizeof options);
     int status = 1;
     if (fuse_opt_parse(&args, &line, irpafs_options, take_manifests) != 0) goto done;
+    uint64_t prefetch_window = IRPAFS_PREFETCH_DEFAULT;
+    if (line.prefetch && irpafs_prefetch_parse_size(line.prefetch, &prefetch_window) != 0) {
+        fprintf(stderr, "%s: -o prefetch=%s: not a size (bytes, with an optional K, M or G "
+                        "suffix; 0 turns prefetch off)\n", argv[0], line.prefetch);
+        status = 2;
+        goto done;
+    }
+    if (line.one_copy && strcmp(line.one_copy, "0") != 0 && strcmp(line.one_copy, "1") != 0) {
+        fprintf(stderr, "%s: -o one_copy=%s: must be 1 or 0\n", argv[0], line.one_copy);
+        status = 2;
+        goto done;
+    }
     if (fuse_parse_cmdline(&args, &options) != 0) goto done;
     if (options.show_help) {
         print_usage(argv[0]);
@@ -230,18 +242,6 @@ int main(int argc, char *argv[]) {
     if (!line.manifests || !options.mountpoint) {
         fprintf(stderr, "usage: %s [options] MANIFEST_DIR|MANIFEST.yaml MOUNTPOINT\n"
                         "       %s --help for the options\n", argv[0], argv[0]);
-        status = 2;
-        goto done;
-    }
-    uint64_t prefetch_window = IRPAFS_PREFETCH_DEFAULT;
-    if (line.prefetch && irpafs_prefetch_parse_size(line.prefetch, &prefetch_window) != 0) {
-        fprintf(stderr, "%s: -o prefetch=%s: not a size (bytes, with an optional K, M or G "
-                        "suffix; 0 turns prefetch off)\n", argv[0], line.prefetch);
-        status = 2;
-        goto done;
-    }
-    if (line.one_copy && strcmp(line.one_copy, "0") != 0 && strcmp(line.one_copy, "1") != 0) {
-        fprintf(stderr, "%s: -o one_copy=%s: must be 1 or 0\n", argv[0], line.one_copy);
         status = 2;
         goto done;
     }

@@ -154,14 +154,14 @@ void irpafs_prefetch_note_read(irpafs_prefetch *prefetch, irpafs_file *file, uin
         reader->next = end;
     } else if (reader && reader->streaming && offset <= reader->pushed + CONTINUE_AFTER &&
                end + prefetch->window > reader->reader) {
-        /* Within what was pushed (a tripwire), or just past it. */
-        if (end > reader->reader) reader->reader = end;
-        reader->next = end;
-    } else if (reader && reader->streaming && continues(reader, offset)) {
+        /* Within what was pushed (a tripwire), or just past it; reads come
+         * out of order (several threads, readahead): only forward counts. */
+        if (end > reader->reader) reader->reader = reader->next = end;
+    } else if (reader && reader->streaming && offset <= reader->reader + CONTINUE_AFTER &&
+               end > reader->reader) {
         /* The reader outran the pushes (cold sources): push after it. */
-        reader->reader = end;
+        reader->reader = reader->next = end;
         reader->pushed = round_up(end, prefetch->page);
-        reader->next = end;
     } else if (reader) {
         reader->hits = continues(reader, offset) ? reader->hits + 1 : 0;
         reader->streaming = false;
@@ -220,19 +220,6 @@ static void drop_owned(irpafs_prefetch *prefetch, stream *reader, uint64_t pushe
     reader->owned_count -= dropped;
 }
 
-/* Whether no page of source bytes [start, end) (page-aligned) is in the
- * page cache. */
-static bool none_cached(irpafs_prefetch *prefetch, int fd, uint64_t start, uint64_t end) {
-    size_t length = (size_t)(end - start);
-    void *mapping = mmap(NULL, length, PROT_READ, MAP_SHARED, fd, (off_t)start);
-    if (mapping == MAP_FAILED) return false;
-    bool none = mincore(mapping, length, prefetch->residency) == 0;
-    for (size_t i = 0; none && i < length / prefetch->page; i++)
-        none = !(prefetch->residency[i] & 1);
-    munmap(mapping, length);
-    return none;
-}
-
 static void remember_owned(stream *reader, uint32_t source, uint64_t start, uint64_t end,
                            uint64_t archive_end) {
     if (reader->owned_count == reader->owned_capacity) {
@@ -246,9 +233,30 @@ static void remember_owned(stream *reader, uint32_t source, uint64_t start, uint
         (owned_range){.source = source, .start = start, .end = end, .archive_end = archive_end};
 }
 
+/* Remembers as ours the pages of source bytes [start, end) (page-aligned)
+ * that are not in the page cache now (mincore on a mapping of them). */
+static void remember_uncached(irpafs_prefetch *prefetch, stream *reader, uint32_t source,
+                              uint64_t start, uint64_t end, uint64_t archive_end) {
+    int fd = reader->file->archive->sources[source].fd;
+    size_t length = (size_t)(end - start), pages = length / prefetch->page;
+    void *mapping = mmap(NULL, length, PROT_READ, MAP_SHARED, fd, (off_t)start);
+    if (mapping == MAP_FAILED) return;
+    if (mincore(mapping, length, prefetch->residency) == 0) {
+        for (size_t i = 0; i < pages;) {
+            size_t j = i;
+            while (j < pages && !(prefetch->residency[j] & 1)) j++;
+            if (j > i)
+                remember_owned(reader, source, start + i * prefetch->page,
+                               start + j * prefetch->page, archive_end);
+            i = j + 1;
+        }
+    }
+    munmap(mapping, length);
+}
+
 /* Announces one run of source bytes [start, end) that archive bytes up to
- * `archive_end` come from: WILLNEED, and with one_copy, first remembers it
- * as ours when none of its pages was cached. A page shared with the run
+ * `archive_end` come from: WILLNEED, and with one_copy, first remembers
+ * its pages that are not cached as ours. A page shared with the run
  * announced just before (same source) was looked at then. */
 static void announce_run(irpafs_prefetch *prefetch, stream *reader, uint32_t source,
                          uint64_t start, uint64_t end, uint64_t archive_end) {
@@ -256,8 +264,8 @@ static void announce_run(irpafs_prefetch *prefetch, stream *reader, uint32_t sou
     uint64_t first = start - start % prefetch->page, last = round_up(end, prefetch->page);
     if (source == reader->last_source && first < reader->last_end && reader->last_end > start)
         first = reader->last_end < last ? reader->last_end : last;
-    if (prefetch->one_copy && first < last && none_cached(prefetch, fd, first, last))
-        remember_owned(reader, source, first, last, archive_end);
+    if (prefetch->one_copy && first < last)
+        remember_uncached(prefetch, reader, source, first, last, archive_end);
     reader->last_source = source;
     reader->last_end = last;
     posix_fadvise(fd, (off_t)start, (off_t)(end - start), POSIX_FADV_WILLNEED);
