@@ -400,6 +400,9 @@ static void irpafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offse
     for (size_t i = 0; i < count; i++) covered += segments[i].length;
     bool copied = !splice_fits(segments, count, (size_t)covered) && covered <= request_limit;
     int error = irpafs_check_sources(file, segments, count, copied);
+    /* Before the reply: after it, the handle (and the file) may be released.
+     * Only tells the prefetch worker; never pushes from here (page locks). */
+    if (!error) irpafs_prefetch_note_read(prefetch, file, ino, (uint64_t)offset, covered);
     if (!error && copied) {
         error = reply_copied(req, archive, segments, count);
         /* A pread that failed or came up short: find out why, and log it. */
@@ -411,12 +414,9 @@ static void irpafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offse
         free(vector);
     }
     if (segments != local) free(segments);
-    /* Only tells the prefetch worker; never pushes from here (page locks). */
     if (error) {
         fuse_reply_err(req, error);
         if (error == EIO) irpafs_prefetch_source_changed(prefetch, ino);
-    } else {
-        irpafs_prefetch_note_read(prefetch, file, ino, (uint64_t)offset, covered);
     }
 }
 

@@ -18,6 +18,8 @@
 #define CONTINUE_BEFORE (256u << 10)    /* bytes: a read starting this far before the last end continues it */
 #define CONTINUE_AFTER (1u << 20)       /* bytes: ... or this far after it (pads, skipped entries) */
 #define STREAM_AFTER 2                  /* reads in a row continuing the last: a stream */
+#define LEAD (2u << 20)                 /* bytes: pushes start this far past the reader, beyond
+                                           the kernel's own readahead (two 992 KiB requests) */
 
 /* A source range the worker brought into the page cache (one_copy). */
 typedef struct owned_range {
@@ -129,7 +131,7 @@ static void start_streaming(irpafs_prefetch *prefetch, stream *reader, uint64_t 
     reader->generation++;
     prefetch->starts++;
     reader->reader = end;
-    reader->pushed = round_up(end, prefetch->page);
+    reader->pushed = round_up(end + LEAD, prefetch->page);
 }
 
 /* Whether the worker has something to push for the stream. */
@@ -161,7 +163,7 @@ void irpafs_prefetch_note_read(irpafs_prefetch *prefetch, irpafs_file *file, uin
                end > reader->reader) {
         /* The reader outran the pushes (cold sources): push after it. */
         reader->reader = reader->next = end;
-        reader->pushed = round_up(end, prefetch->page);
+        reader->pushed = round_up(end + LEAD, prefetch->page);
     } else if (reader) {
         reader->hits = continues(reader, offset) ? reader->hits + 1 : 0;
         reader->streaming = false;
@@ -215,6 +217,7 @@ static void drop_owned(irpafs_prefetch *prefetch, stream *reader, uint64_t pushe
         posix_fadvise(archive->sources[range->source].fd, (off_t)range->start,
                       (off_t)(range->end - range->start), POSIX_FADV_DONTNEED);
     }
+    if (dropped == 0) return;
     memmove(reader->owned, reader->owned + dropped,
             (reader->owned_count - dropped) * sizeof *reader->owned);
     reader->owned_count -= dropped;
