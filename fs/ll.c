@@ -324,8 +324,7 @@ static size_t reply_buffers(const irpa_segment *segments, size_t count) {
     return buffers;
 }
 
-/* A buffer vector for the segments; NULL on ENOMEM. */
-static struct fuse_bufvec *bufvec_for(const irpa_archive *archive, const irpa_segment *segments,
+struct fuse_bufvec *irpafs_bufvec_for(const irpa_archive *archive, const irpa_segment *segments,
                                       size_t count) {
     size_t buffers = reply_buffers(segments, count);
     struct fuse_bufvec *vector =
@@ -408,7 +407,7 @@ static void irpafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offse
         /* A pread that failed or came up short: find out why, and log it. */
         if (error == EIO) irpafs_check_sources(file, segments, count, false);
     } else if (!error) {
-        struct fuse_bufvec *vector = bufvec_for(archive, segments, count);
+        struct fuse_bufvec *vector = irpafs_bufvec_for(archive, segments, count);
         if (vector) fuse_reply_data(req, vector, 0);
         else error = ENOMEM;
         free(vector);

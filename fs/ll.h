@@ -47,6 +47,11 @@ irpa_segment *irpafs_map_range(const irpa_archive *archive, uint64_t offset, uin
 int irpafs_check_sources(irpafs_file *file, const irpa_segment *segments, size_t count,
                          bool copied);
 
+/* A buffer vector for the segments (memory, the shared zero buffer, source
+ * descriptors to splice from), to free(); NULL on ENOMEM. */
+struct fuse_bufvec *irpafs_bufvec_for(const irpa_archive *archive, const irpa_segment *segments,
+                                      size_t count);
+
 /* The operations table. */
 const struct fuse_lowlevel_ops *irpafs_ll_operations(void);
 

@@ -14,12 +14,12 @@
 
 #define STREAMS 8                       /* readers followed at once (per mount) */
 #define PENDING 64                      /* inodes whose cache drop is queued */
-#define CHUNK_MAX (4u << 20)            /* bytes pushed per notify_store call */
+#define CHUNK_MAX (4u << 20)            /* bytes per push (in notify_store calls of a request each) */
 #define CONTINUE_BEFORE (256u << 10)    /* bytes: a read starting this far before the last end continues it */
 #define CONTINUE_AFTER (1u << 20)       /* bytes: ... or this far after it (pads, skipped entries) */
 #define STREAM_AFTER 2                  /* reads in a row continuing the last: a stream */
-#define LEAD (2u << 20)                 /* bytes: pushes start this far past the reader, beyond
-                                           the kernel's own readahead (two 992 KiB requests) */
+#define LEAD_MIN (2u << 20)             /* bytes: pushes start at least this far past the reader,
+                                           beyond the kernel's own readahead (two requests) */
 
 /* A source range the worker brought into the page cache (one_copy). */
 typedef struct owned_range {
@@ -57,7 +57,6 @@ struct irpafs_prefetch {
     uint64_t step;                 /* bytes between tripwires, chunk multiple */
     bool one_copy;                 /* drop source pages the worker brought in, once pushed */
     size_t page;                   /* bytes */
-    uint8_t *buffer;               /* chunk bytes: what is pushed */
     unsigned char *residency;      /* mincore vector for one range of up to chunk + 2 pages */
     pthread_mutex_t mutex;         /* guards what follows */
     pthread_cond_t wake;           /* signalled when there is work, or at stop */
@@ -125,13 +124,20 @@ static uint64_t round_up(uint64_t value, uint64_t unit) {
     return value % unit ? value - value % unit + unit : value;
 }
 
+/* Bytes between a reader that starts (or outran the pushes) and the first
+ * push: the reader's own reads fill them meanwhile, so the pushes can get
+ * ahead of it rather than race it for the same pages (a quarter window). */
+static uint64_t lead(const irpafs_prefetch *prefetch) {
+    return prefetch->step > LEAD_MIN ? prefetch->step : LEAD_MIN;
+}
+
 /* Starts (or restarts) pushing after archive offset `end`. */
 static void start_streaming(irpafs_prefetch *prefetch, stream *reader, uint64_t end) {
     reader->streaming = true;
     reader->generation++;
     prefetch->starts++;
     reader->reader = end;
-    reader->pushed = round_up(end + LEAD, prefetch->page);
+    reader->pushed = round_up(end + lead(prefetch), prefetch->page);
 }
 
 /* Whether the worker has something to push for the stream. */
@@ -163,7 +169,7 @@ void irpafs_prefetch_note_read(irpafs_prefetch *prefetch, irpafs_file *file, uin
                end > reader->reader) {
         /* The reader outran the pushes (cold sources): push after it. */
         reader->reader = reader->next = end;
-        reader->pushed = round_up(end + LEAD, prefetch->page);
+        reader->pushed = round_up(end + lead(prefetch), prefetch->page);
     } else if (reader) {
         reader->hits = continues(reader, offset) ? reader->hits + 1 : 0;
         reader->streaming = false;
@@ -311,36 +317,51 @@ static void announce(irpafs_prefetch *prefetch, stream *reader, uint64_t from, u
     }
 }
 
-/* Reads archive bytes [offset, offset + length) into the buffer with the
- * checks a read makes, and pushes them to the inode. 0, EIO (a source
- * changed: the cache is dropped), or another errno (ENOENT: the kernel
- * forgot the inode). */
-static int push(irpafs_prefetch *prefetch, irpafs_file *file, uint64_t inode, uint64_t offset,
-                uint64_t length) {
+/* Pushes archive bytes [offset, offset + length), at most a request's
+ * worth, to the inode with the checks a spliced read makes: the sources
+ * are checked before, and again after (a source rewritten during the push
+ * gets the cache dropped). The bytes are spliced from the source
+ * descriptors, as a read reply is: one copy, into the mount's pages. */
+static int push_piece(irpafs_prefetch *prefetch, irpafs_file *file, uint64_t inode,
+                      uint64_t offset, uint64_t length) {
     irpa_segment local[16];
     size_t count = 0;
     irpa_segment *segments = irpafs_map_range(file->archive, offset, length, local, 16, &count);
     if (!segments) return ENOMEM;
     int error = irpafs_check_sources(file, segments, count, false);
-    if (!error && irpa_archive_fill(file->archive, segments, count, prefetch->buffer) != 0)
-        error = EIO;
-    /* After the copy: a source rewritten during it is caught here. */
-    if (!error) error = irpafs_check_sources(file, segments, count, false);
-    if (segments != local) free(segments);
-    if (error) {
-        if (error == EIO) {
-            prefetch->invalidations++;
-            fuse_lowlevel_notify_inval_inode(prefetch->session, (fuse_ino_t)inode, 0, 0);
-        }
-        return error;
+    struct fuse_bufvec *vector = error ? NULL : irpafs_bufvec_for(file->archive, segments, count);
+    if (!error && !vector) error = ENOMEM;
+    if (!error) {
+        int result = fuse_lowlevel_notify_store(prefetch->session, (fuse_ino_t)inode,
+                                                (off_t)offset, vector, 0);
+        error = result < 0 ? -result : irpafs_check_sources(file, segments, count, false);
     }
-    prefetch->pushes++;
-    prefetch->pushed_bytes += length;
-    struct fuse_bufvec vector = FUSE_BUFVEC_INIT((size_t)length);
-    vector.buf[0].mem = prefetch->buffer;
-    int result = fuse_lowlevel_notify_store(prefetch->session, (fuse_ino_t)inode, (off_t)offset,
-                                            &vector, 0);
-    return result < 0 ? -result : 0;
+    free(vector);
+    if (segments != local) free(segments);
+    if (error == EIO) {
+        prefetch->invalidations++;
+        fuse_lowlevel_notify_inval_inode(prefetch->session, (fuse_ino_t)inode, 0, 0);
+    }
+    if (!error) {
+        prefetch->pushes++;
+        prefetch->pushed_bytes += length;
+    }
+    return error;
+}
+
+/* Pushes archive bytes [offset, offset + length) in pieces that splice (a
+ * request's worth: a larger piece would not fit libfuse's pipe). 0, EIO (a
+ * source changed: the cache is dropped), or another errno (ENOENT: the
+ * kernel forgot the inode). */
+static int push(irpafs_prefetch *prefetch, irpafs_file *file, uint64_t inode, uint64_t offset,
+                uint64_t length) {
+    uint64_t piece = irpafs_request_limit();
+    for (uint64_t done = 0; done < length; done += piece) {
+        uint64_t left = length - done;
+        int error = push_piece(prefetch, file, inode, offset + done, left < piece ? left : piece);
+        if (error) return error;
+    }
+    return 0;
 }
 
 /* What the worker does next, taken under the lock. */
@@ -360,7 +381,7 @@ static job next_job(const irpafs_prefetch *prefetch, stream *reader) {
     if (end > size) end = size;
     if (start % prefetch->step == 0 && start > reader->reader) start += prefetch->page;
     if (start > end) start = end;
-    uint64_t announce_to = reader->reader + 2 * prefetch->window;
+    uint64_t announce_to = end + prefetch->window;  /* a window past the push */
     if (announce_to > size) announce_to = size;
     return (job){.reader = reader, .start = start, .end = end, .announce_to = announce_to,
                  .generation = reader->generation};
@@ -385,9 +406,13 @@ static int run_job(irpafs_prefetch *prefetch, job *work) {
         reader->announced = work->start;
         reader->last_source = UINT32_MAX;
     }
-    if (reader->announced < work->announce_to) {
-        announce(prefetch, reader, reader->announced, work->announce_to);
-        reader->announced = work->announce_to;
+    /* Two chunks per push at most: the frontier moves out a window past
+     * the pushes without delaying the first ones. */
+    uint64_t announce_to = reader->announced + 2 * prefetch->chunk;
+    if (announce_to > work->announce_to) announce_to = work->announce_to;
+    if (reader->announced < announce_to) {
+        announce(prefetch, reader, reader->announced, announce_to);
+        reader->announced = announce_to;
     }
     int error = work->start < work->end
                     ? push(prefetch, reader->file, reader->inode, work->start,
@@ -452,7 +477,6 @@ static void prefetch_free(irpafs_prefetch *prefetch) {
     for (size_t i = 0; i < STREAMS; i++) irpafs_file_put(free_stream(prefetch, &prefetch->streams[i]));
     pthread_cond_destroy(&prefetch->wake);
     pthread_mutex_destroy(&prefetch->mutex);
-    free(prefetch->buffer);
     free(prefetch->residency);
     free(prefetch);
 }
@@ -477,11 +501,8 @@ irpafs_prefetch *irpafs_prefetch_start(struct fuse_session *session, uint64_t wi
     if (prefetch->step == 0) prefetch->step = prefetch->chunk;
     pthread_mutex_init(&prefetch->mutex, NULL);
     pthread_cond_init(&prefetch->wake, NULL);
-    if (window > 0) {
-        prefetch->buffer = malloc(prefetch->chunk);
-        prefetch->residency = malloc(prefetch->chunk / prefetch->page + 2);
-    }
-    int error = window > 0 && (!prefetch->buffer || !prefetch->residency) ? ENOMEM : 0;
+    if (window > 0) prefetch->residency = malloc(prefetch->chunk / prefetch->page + 2);
+    int error = window > 0 && !prefetch->residency ? ENOMEM : 0;
     if (!error) error = pthread_create(&prefetch->thread, NULL, worker, prefetch);
     if (error) {
         irpa_error(errors, "prefetch: cannot start its thread: %s", strerror(error));
