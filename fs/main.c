@@ -69,7 +69,7 @@ static void print_usage(const char *program) {
            "    -o prefetch=SIZE       bytes kept in the page cache ahead of a streaming\n"
            "                           reader (K, M, G suffixes; default %uM; 0 = off)\n"
            "    -o one_copy=1|0        drop source pages irpafs read in once they are in\n"
-           "                           the mount's cache (default 1)\n\n",
+           "                           the mount's cache (default 0)\n\n",
            program, irpafs_request_limit() / 1024, IRPAFS_PREFETCH_DEFAULT >> 20);
     fuse_cmdline_help();
     fuse_lowlevel_help();
@@ -248,7 +248,7 @@ int main(int argc, char *argv[]) {
     irpafs_log_open(options.foreground, options.debug);
     irpafs_context context = {
         .prefetch_window = prefetch_window,
-        .one_copy = !line.one_copy || strcmp(line.one_copy, "1") == 0,
+        .one_copy = line.one_copy && strcmp(line.one_copy, "1") == 0,
         .timeout = IRPAFS_CACHE_TIMEOUT,
         .readahead_kb = line.readahead_kb,
         .readahead_explicit = line.readahead_given != 0,

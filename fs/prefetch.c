@@ -160,16 +160,16 @@ void irpafs_prefetch_note_read(irpafs_prefetch *prefetch, irpafs_file *file, uin
         reader->inode = inode;
         reader->seen_generation = 0;  /* not busy: the worker is not looking */
         reader->next = end;
-    } else if (reader && reader->streaming && offset <= reader->pushed + CONTINUE_AFTER &&
-               end + prefetch->window > reader->reader) {
-        /* Within what was pushed (a tripwire), or just past it; reads come
-         * out of order (several threads, readahead): only forward counts. */
+    } else if (reader && reader->streaming && offset + prefetch->window >= reader->reader &&
+               offset <= (reader->pushed > reader->reader ? reader->pushed : reader->reader) +
+                             prefetch->chunk + CONTINUE_AFTER) {
+        /* Near the reader: a tripwire, the kernel's readahead, a read that
+         * arrives out of order (several threads), a read of the chunk being
+         * pushed. Only forward counts. */
         if (end > reader->reader) reader->reader = reader->next = end;
-    } else if (reader && reader->streaming && offset <= reader->reader + CONTINUE_AFTER &&
-               end > reader->reader) {
-        /* The reader outran the pushes (cold sources): push after it. */
-        reader->reader = reader->next = end;
-        reader->pushed = round_up(end + lead(prefetch), prefetch->page);
+        /* Past the pushes: the reader outran them (cold sources, a busy
+         * machine); they start again a lead past it. */
+        if (end > reader->pushed) reader->pushed = round_up(end + lead(prefetch), prefetch->page);
     } else if (reader) {
         reader->hits = continues(reader, offset) ? reader->hits + 1 : 0;
         reader->streaming = false;
@@ -369,6 +369,7 @@ typedef struct job {
     stream *reader;        /* the stream to push for, or NULL */
     uint64_t start, end;   /* archive bytes to push */
     uint64_t announce_to;  /* archive offset to announce sources up to */
+    uint64_t reader_at;    /* archive offset the reader had reached when taken */
     unsigned generation;   /* the stream's generation when taken */
 } job;
 
@@ -384,7 +385,7 @@ static job next_job(const irpafs_prefetch *prefetch, stream *reader) {
     uint64_t announce_to = end + prefetch->window;  /* a window past the push */
     if (announce_to > size) announce_to = size;
     return (job){.reader = reader, .start = start, .end = end, .announce_to = announce_to,
-                 .generation = reader->generation};
+                 .reader_at = reader->reader, .generation = reader->generation};
 }
 
 /* Frees a stopped stream's resources; returns its file to put after the lock. */
@@ -424,8 +425,12 @@ static int run_job(irpafs_prefetch *prefetch, job *work) {
                    strerror(error));
         return error;
     }
-    /* Keep the last chunk's ranges a little longer: the next push may share a page. */
-    if (work->end > prefetch->chunk) drop_owned(prefetch, reader, work->end - prefetch->chunk);
+    /* Source bytes go once they are in the mount's cache: pushed, or read
+     * by the reader itself (what it read between its position and the
+     * pushes, after a jump ahead, is not pushed). A chunk more is kept: the
+     * next push may share a page. */
+    uint64_t done = work->end < work->reader_at ? work->end : work->reader_at;
+    if (done > prefetch->chunk) drop_owned(prefetch, reader, done - prefetch->chunk);
     return 0;
 }
 
