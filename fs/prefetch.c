@@ -57,7 +57,7 @@ struct irpafs_prefetch {
     uint64_t step;                 /* bytes between tripwires, chunk multiple */
     bool one_copy;                 /* drop source pages the worker brought in, once pushed */
     size_t page;                   /* bytes */
-    unsigned char *residency;      /* mincore vector for one range of up to chunk + 2 pages */
+    unsigned char *residency;      /* mincore vector for a chunk of source bytes */
     pthread_mutex_t mutex;         /* guards what follows */
     pthread_cond_t wake;           /* signalled when there is work, or at stop */
     bool stop;                     /* the worker must end */
@@ -247,20 +247,26 @@ static void remember_owned(stream *reader, uint32_t source, uint64_t start, uint
 static void remember_uncached(irpafs_prefetch *prefetch, stream *reader, uint32_t source,
                               uint64_t start, uint64_t end, uint64_t archive_end) {
     int fd = reader->file->archive->sources[source].fd;
-    size_t length = (size_t)(end - start), pages = length / prefetch->page;
-    void *mapping = mmap(NULL, length, PROT_READ, MAP_SHARED, fd, (off_t)start);
-    if (mapping == MAP_FAILED) return;
-    if (mincore(mapping, length, prefetch->residency) == 0) {
-        for (size_t i = 0; i < pages;) {
-            size_t j = i;
-            while (j < pages && !(prefetch->residency[j] & 1)) j++;
-            if (j > i)
-                remember_owned(reader, source, start + i * prefetch->page,
-                               start + j * prefetch->page, archive_end);
-            i = j + 1;
+    /* A run may span more source bytes than its archive bytes (pads under
+     * a page between merged segments): look at a chunk at a time, the size
+     * of the residency vector. */
+    for (uint64_t from = start; from < end; from += prefetch->chunk) {
+        size_t length = (size_t)(end - from < prefetch->chunk ? end - from : prefetch->chunk);
+        size_t pages = length / prefetch->page;
+        void *mapping = mmap(NULL, length, PROT_READ, MAP_SHARED, fd, (off_t)from);
+        if (mapping == MAP_FAILED) return;
+        if (mincore(mapping, length, prefetch->residency) == 0) {
+            for (size_t i = 0; i < pages;) {
+                size_t j = i;
+                while (j < pages && !(prefetch->residency[j] & 1)) j++;
+                if (j > i)
+                    remember_owned(reader, source, from + i * prefetch->page,
+                                   from + j * prefetch->page, archive_end);
+                i = j + 1;
+            }
         }
+        munmap(mapping, length);
     }
-    munmap(mapping, length);
 }
 
 /* Announces one run of source bytes [start, end) that archive bytes up to
@@ -281,7 +287,7 @@ static void announce_run(irpafs_prefetch *prefetch, stream *reader, uint32_t sou
 }
 
 /* Announces the sources of archive bytes [offset, offset + length), at
- * most a chunk (so that a run fits the residency vector). */
+ * most a chunk: the drops of one_copy go chunk by chunk. */
 static void announce_chunk(irpafs_prefetch *prefetch, stream *reader, uint64_t offset,
                            uint64_t length) {
     irpa_segment local[16];
@@ -506,7 +512,7 @@ irpafs_prefetch *irpafs_prefetch_start(struct fuse_session *session, uint64_t wi
     if (prefetch->step == 0) prefetch->step = prefetch->chunk;
     pthread_mutex_init(&prefetch->mutex, NULL);
     pthread_cond_init(&prefetch->wake, NULL);
-    if (window > 0) prefetch->residency = malloc(prefetch->chunk / prefetch->page + 2);
+    if (window > 0) prefetch->residency = malloc(prefetch->chunk / prefetch->page);
     int error = window > 0 && !prefetch->residency ? ENOMEM : 0;
     if (!error) error = pthread_create(&prefetch->thread, NULL, worker, prefetch);
     if (error) {
