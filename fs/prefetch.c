@@ -25,7 +25,7 @@
 typedef struct owned_range {
     uint32_t source;       /* index into the archive's sources */
     uint64_t start, end;   /* source bytes, page-aligned */
-    uint64_t archive_end;  /* archive offset: droppable once pushed past it */
+    uint64_t archive_end;  /* archive offset: droppable once pushed and read past it */
 } owned_range;
 
 /* One reader of one archive version. */

@@ -8,21 +8,25 @@
  *
  * A reader is *streaming* once two of its reads in a row start where the
  * previous one ended (give or take the pads between tensors). From then on
- * the worker keeps the archive bytes from the reader's position to `window`
- * bytes past it in the page cache, in chunks read from the same segments
- * (irpa_archive_map) and checked as a read checks its sources. Reads served
- * from the page cache never reach the server, so the worker leaves one page
- * unpushed every quarter window (a *tripwire*): the reader's read of it
- * says how far the reader got; a reader that stops stops the pushing.
- * Random readers never stream: they cost one lock per read.
+ * the worker keeps the archive bytes up to `window` bytes past the reader in
+ * the page cache: it starts a quarter window past the reader (the reader's
+ * own reads fill the gap, so the pushes do not race them for the same
+ * pages), and pushes chunks spliced from the source descriptors of the same
+ * segments (irpa_archive_map), checked as a read checks its sources. Reads
+ * served from the page cache never reach the server, so the worker leaves
+ * one page unpushed every quarter window (a *tripwire*): the reader's read
+ * of it says how far the reader got; a reader that stops stops the
+ * pushing, and one that overtakes the pushes gets them restarted a quarter
+ * window past it. Random readers never stream: they cost one lock per read.
  *
  * Ahead of the pushes, the source ranges that come next (one more window)
  * are announced with posix_fadvise(WILLNEED), so a cold read keeps the disk
- * busy. With one_copy, a source range that was not in the page cache when
- * the worker first looked at it (mincore, before announcing it) is dropped
- * from the page cache (POSIX_FADV_DONTNEED) once it has been pushed: the
- * bytes then live once, in the mount's cache. Source pages that were cached
- * before irpafs touched them (another program's) are left alone.
+ * busy. With one_copy, the pages of a source range that were not in the
+ * page cache when the worker first looked at it (mincore, before announcing
+ * it) are dropped from the page cache (POSIX_FADV_DONTNEED) once the range
+ * is in the mount's cache and the reader has passed it: the bytes then
+ * live once, in the mount's cache. Source pages that were cached before
+ * irpafs touched them (another program's) are left alone.
  *
  * A source found changed, by a read or by the worker, gets the archive's
  * page cache dropped (fuse_lowlevel_notify_inval_inode, by the worker), so
