@@ -67,10 +67,11 @@ static void print_usage(const char *program) {
            "                           the largest read request, sized to splice;\n"
            "                           0 = leave the kernel's; needs root)\n"
            "    -o prefetch=SIZE       bytes kept in the page cache ahead of a streaming\n"
-           "                           reader (K, M, G suffixes; default %uM; 0 = off)\n"
+           "                           reader (K, M, G suffixes; default 0 = off; %uM\n"
+           "                           speeds up cold reads)\n"
            "    -o one_copy=1|0        drop source pages irpafs read in once they are in\n"
            "                           the mount's cache (default 0)\n\n",
-           program, irpafs_request_limit() / 1024, IRPAFS_PREFETCH_DEFAULT >> 20);
+           program, irpafs_request_limit() / 1024, IRPAFS_PREFETCH_SUGGESTED >> 20);
     fuse_cmdline_help();
     fuse_lowlevel_help();
 }

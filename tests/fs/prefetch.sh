@@ -14,9 +14,10 @@
 #    cached, most of them are gone from the page cache (fincore on the
 #    source, not on the mount); a source that another program had cached
 #    before stays cached; with one_copy=0 nothing is dropped;
-#  - prefetch=0 pushes nothing and serves the same bytes, and still drops
-#    the cache of an archive whose source changed;
-#  - bad values of prefetch= and one_copy= are refused (exit 2).
+#  - prefetch=0 (the default) pushes nothing and serves the same bytes,
+#    and still drops the cache of an archive whose source changed;
+#  - bad values of prefetch= and one_copy= are refused (exit 2);
+#  - SIGTERM while a reader streams: the server exits 0 (the worker joined).
 # Nothing asserts on timing.
 source "$(dirname "$0")/lib.sh"
 require_fuse
@@ -103,15 +104,15 @@ stop_irpafs "$mnt" "$server_pid"
 # and a changed source still drops the cache.
 "$MAKE_MODEL" "$work/synthetic.safetensors" 40 300 >/dev/null  # the original bytes again
 uncache "$work/synthetic.safetensors"
-start_irpafs keep "$work/manifests" "$work/mnt2" -d -o one_copy=0
+start_irpafs keep "$work/manifests" "$work/mnt2" -d -o prefetch=64M,one_copy=0
 cmp "$work/mnt2/model.irpa" "$work/model-b.irpa" || fail "one_copy=0: wrong bytes"
 sleep 0.5
 [ "$(resident "$work/synthetic.safetensors")" -ge $((source_size / 2)) ] \
   || fail "one_copy=0 dropped source pages"
 stop_irpafs "$work/mnt2" "$server_pid"
-[ "$(pushes "$work/keep.log")" -gt 0 ] || fail "default: no pushes counted"
+[ "$(pushes "$work/keep.log")" -gt 0 ] || fail "prefetch=64M: no pushes counted"
 
-start_irpafs off "$work/manifests" "$work/mnt3" -d -o prefetch=0
+start_irpafs off "$work/manifests" "$work/mnt3" -d  # the default: prefetch=0
 mnt=$work/mnt3
 dd if="$mnt/model.irpa" bs=1M status=none | cmp - "$work/model-b.irpa" || fail "prefetch=0: dd"
 drop_cache "$mnt/model.irpa"
@@ -124,4 +125,14 @@ dd if="$mnt/model.irpa" iflag=direct bs=1M skip=4 count=4 status=none >/dev/null
 wait_for eio || fail "prefetch=0: old bytes still served from the cache after the source changed"
 stop_irpafs "$mnt" "$server_pid"
 [ "$(pushes "$work/off.log")" -eq 0 ] || fail "prefetch=0 pushed"
-echo "ok: prefetch on and off, one_copy on and off, reload and source change"
+
+# 5. SIGTERM while a reader streams (its file open, pushes under way): the
+# worker is stopped and joined, and the server exits 0 (under ASan, with no
+# leak).
+start_irpafs term "$work/manifests" "$work/mnt4" -o prefetch=8M,one_copy=1
+exec 3<"$work/mnt4/model.irpa"
+dd bs=1M count=4 status=none <&3 >/dev/null
+kill -TERM "$server_pid"
+expect_clean_exit "$server_pid" "$work/mnt4" "SIGTERM during a streaming read"
+exec 3<&-
+echo "ok: prefetch on and off, one_copy on and off, reload, source change, SIGTERM while streaming"
