@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "prefetch.h"
 #include "readahead.h"
 
 #define IRPAFS_MAX_REQUEST (1u << 20)  /* bytes: the largest read we ever ask for */
@@ -179,19 +180,16 @@ static void irpafs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 }
 
 static void irpafs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-    (void)ino;
+    irpafs_prefetch_release(context_of(req)->prefetch, ino);  /* before the reply frees req */
     irpafs_file_put(file_of(fi));
     fuse_reply_err(req, 0);
 }
 
 #define LOCAL_SEGMENTS 16  /* segments a read holds on its stack before it allocates */
 
-/* Segments describing archive bytes [offset, offset + length): in `local`
- * (LOCAL_SEGMENTS of them) when they fit, else in a heap array the caller
- * frees. NULL on ENOMEM. */
-static irpa_segment *map_range(const irpa_archive *archive, uint64_t offset, uint64_t length,
-                               irpa_segment *local, size_t *count) {
-    size_t capacity = LOCAL_SEGMENTS, used = 0;
+irpa_segment *irpafs_map_range(const irpa_archive *archive, uint64_t offset, uint64_t length,
+                               irpa_segment *local, size_t local_count, size_t *count) {
+    size_t capacity = local_count, used = 0;
     irpa_segment *segments = local;
     while (length > 0 && offset < archive->file_size) {
         if (used == capacity) {
@@ -285,17 +283,14 @@ static bool recently_unchanged(irpafs_file *file, uint32_t index, long long now_
     return last != 0 && now_ns - last < RECHECK_AFTER_NS;
 }
 
-/* Checks each source the segments touch. 0 when all still hold the bytes
- * they had at load; EIO when one was truncated or modified in place.
- *
- * Every check is an fstat. A reply that is spliced checks every time: a
+/* Every check is an fstat. A reply that is spliced checks every time: a
  * source truncated under a splice would send a short reply, which the
  * kernel takes for the end of the file. A small reply copied with pread
  * (`copied`) may trust a check another read made less than
  * RECHECK_AFTER_NS ago, which saves 4 KiB random reads a twentieth of their
  * time: such a pread fails on a truncated source anyway, and an in-place
  * rewrite is still caught within that millisecond. */
-static int check_sources(irpafs_file *file, const irpa_segment *segments, size_t count,
+int irpafs_check_sources(irpafs_file *file, const irpa_segment *segments, size_t count,
                          bool copied) {
     uint64_t checked[CHECKED_BITS / 64] = {0};
     long long now_ns = monotonic_ns();
@@ -329,8 +324,7 @@ static size_t reply_buffers(const irpa_segment *segments, size_t count) {
     return buffers;
 }
 
-/* A buffer vector for the segments; NULL on ENOMEM. */
-static struct fuse_bufvec *bufvec_for(const irpa_archive *archive, const irpa_segment *segments,
+struct fuse_bufvec *irpafs_bufvec_for(const irpa_archive *archive, const irpa_segment *segments,
                                       size_t count) {
     size_t buffers = reply_buffers(segments, count);
     struct fuse_bufvec *vector =
@@ -382,8 +376,8 @@ static int reply_copied(fuse_req_t req, const irpa_archive *archive,
 
 static void irpafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
                         struct fuse_file_info *fi) {
-    (void)ino;
     irpafs_file *file = file_of(fi);
+    irpafs_prefetch *prefetch = context_of(req)->prefetch;  /* req is gone after the reply */
     const irpa_archive *archive = file->archive;
     if (offset < 0) {
         fuse_reply_err(req, EINVAL);
@@ -395,7 +389,8 @@ static void irpafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offse
     }
     size_t count = 0;
     irpa_segment local[LOCAL_SEGMENTS];
-    irpa_segment *segments = map_range(archive, (uint64_t)offset, size, local, &count);
+    irpa_segment *segments =
+        irpafs_map_range(archive, (uint64_t)offset, size, local, LOCAL_SEGMENTS, &count);
     if (!segments) {
         fuse_reply_err(req, ENOMEM);
         return;
@@ -403,19 +398,25 @@ static void irpafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offse
     uint64_t covered = 0;
     for (size_t i = 0; i < count; i++) covered += segments[i].length;
     bool copied = !splice_fits(segments, count, (size_t)covered) && covered <= request_limit;
-    int error = check_sources(file, segments, count, copied);
+    int error = irpafs_check_sources(file, segments, count, copied);
+    /* Before the reply: after it, the handle (and the file) may be released.
+     * Only tells the prefetch worker; never pushes from here (page locks). */
+    if (!error) irpafs_prefetch_note_read(prefetch, file, ino, (uint64_t)offset, covered);
     if (!error && copied) {
         error = reply_copied(req, archive, segments, count);
         /* A pread that failed or came up short: find out why, and log it. */
-        if (error == EIO) check_sources(file, segments, count, false);
+        if (error == EIO) irpafs_check_sources(file, segments, count, false);
     } else if (!error) {
-        struct fuse_bufvec *vector = bufvec_for(archive, segments, count);
+        struct fuse_bufvec *vector = irpafs_bufvec_for(archive, segments, count);
         if (vector) fuse_reply_data(req, vector, 0);
         else error = ENOMEM;
         free(vector);
     }
-    if (error) fuse_reply_err(req, error);
     if (segments != local) free(segments);
+    if (error) {
+        fuse_reply_err(req, error);
+        if (error == EIO) irpafs_prefetch_source_changed(prefetch, ino);
+    }
 }
 
 /* ---- the directory ----------------------------------------------------- */

@@ -26,11 +26,31 @@ typedef struct irpafs_context {
     bool readahead_explicit;                  /* readahead_kb came from -o (else the default) */
     char bdi_name[32];                        /* "MAJOR:MINOR" of the mount, "" when unknown */
     atomic_bool readahead_applied;            /* readahead_kb was written (or tried) */
+    uint64_t prefetch_window;                 /* -o prefetch: bytes pushed ahead of a reader, 0 = off */
+    bool one_copy;                            /* -o one_copy: drop source pages once pushed */
+    struct irpafs_prefetch *prefetch;         /* the prefetch worker (prefetch.h), or NULL */
 } irpafs_context;
 
 /* The largest read the kernel is asked for, in bytes: 1 MiB, or less so
  * that a reply fits the splice pipe (/proc/sys/fs/pipe-max-size). */
 size_t irpafs_request_limit(void);
+
+/* Segments describing archive bytes [offset, offset + length): in `local`
+ * (local_count of them) when they fit, else in a heap array the caller
+ * frees. NULL on ENOMEM. */
+irpa_segment *irpafs_map_range(const irpa_archive *archive, uint64_t offset, uint64_t length,
+                               irpa_segment *local, size_t local_count, size_t *count);
+
+/* Checks each source the segments touch. 0 when all still hold the bytes
+ * they had at load; EIO when one was truncated or modified in place (logged
+ * once per source). `copied`: see ll.c. */
+int irpafs_check_sources(irpafs_file *file, const irpa_segment *segments, size_t count,
+                         bool copied);
+
+/* A buffer vector for the segments (memory, the shared zero buffer, source
+ * descriptors to splice from), to free(); NULL on ENOMEM. */
+struct fuse_bufvec *irpafs_bufvec_for(const irpa_archive *archive, const irpa_segment *segments,
+                                      size_t count);
 
 /* The operations table. */
 const struct fuse_lowlevel_ops *irpafs_ll_operations(void);

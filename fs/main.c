@@ -22,6 +22,7 @@
 
 #include "ll.h"
 #include "log.h"
+#include "prefetch.h"
 #include "readahead.h"
 #include "security.h"
 #include "table.h"
@@ -36,11 +37,15 @@ typedef struct command_line {
     const char *mountpoint; /* MOUNTPOINT as given (fuse_parse_cmdline takes it) */
     unsigned readahead_kb;  /* -o readahead_kb=N */
     int readahead_given;    /* 1 when -o readahead_kb was given */
+    char *prefetch;         /* -o prefetch=SIZE as given, owned, or NULL */
+    char *one_copy;         /* -o one_copy=1|0 as given, owned, or NULL */
 } command_line;
 
 static const struct fuse_opt irpafs_options[] = {
     {"readahead_kb=%u", offsetof(command_line, readahead_kb), 0},
     {"readahead_kb=", offsetof(command_line, readahead_given), 1},
+    {"prefetch=%s", offsetof(command_line, prefetch), 0},
+    {"one_copy=%s", offsetof(command_line, one_copy), 0},
     FUSE_OPT_END,
 };
 
@@ -66,8 +71,13 @@ static void print_usage(const char *program) {
            "irpafs options:\n"
            "    -o readahead_kb=N      kernel readahead of the mount in KiB (default %zu:\n"
            "                           the largest read request, sized to splice;\n"
-           "                           0 = leave the kernel's; needs root)\n\n",
-           program, irpafs_request_limit() / 1024);
+           "                           0 = leave the kernel's; needs root)\n"
+           "    -o prefetch=SIZE       bytes kept in the page cache ahead of a streaming\n"
+           "                           reader (K, M, G suffixes; default 0 = off; %uM\n"
+           "                           speeds up cold reads)\n"
+           "    -o one_copy=1|0        drop source pages irpafs read in once they are in\n"
+           "                           the mount's cache (default 0)\n\n",
+           program, irpafs_request_limit() / 1024, IRPAFS_PREFETCH_SUGGESTED >> 20);
     fuse_cmdline_help();
     fuse_lowlevel_help();
 }
@@ -238,6 +248,12 @@ static int serve(struct fuse_session *session, const struct fuse_cmdline_opts *o
         irpa_errors_clear(&errors);
         goto unmount;
     }
+    context->prefetch = irpafs_prefetch_start(session, context->prefetch_window,
+                                              context->one_copy, &errors);
+    if (!context->prefetch) {
+        irpafs_log_errors("prefetch is off: ", &errors);
+        irpa_errors_clear(&errors);
+    }
     log_start(context->table, mountpoint);
     irpafs_watch *watch = irpafs_watch_start(context->table, session, &errors);
     if (!watch) {
@@ -250,6 +266,8 @@ static int serve(struct fuse_session *session, const struct fuse_cmdline_opts *o
     int ended = run_session(session, options);
     status = ended < 0 ? 1 : 0;
     irpafs_watch_stop(watch);
+    irpafs_prefetch_stop(context->prefetch);  /* before the session goes: it pushes to it */
+    context->prefetch = NULL;
     fuse_session_unmount(session);
     log_stop(ended, context->table, mountpoint);
     goto remove_handlers;
@@ -310,6 +328,18 @@ int main(int argc, char *argv[]) {
     memset(&options, 0, sizeof options);
     int status = 2;  /* libfuse says what is wrong with the command line */
     if (fuse_opt_parse(&args, &line, irpafs_options, take_manifests) != 0) goto done;
+    uint64_t prefetch_window = IRPAFS_PREFETCH_DEFAULT;
+    if (line.prefetch && irpafs_prefetch_parse_size(line.prefetch, &prefetch_window) != 0) {
+        fprintf(stderr, "%s: -o prefetch=%s: not a size (bytes, with an optional K, M or G "
+                        "suffix; 0 turns prefetch off)\n", argv[0], line.prefetch);
+        status = 2;
+        goto done;
+    }
+    if (line.one_copy && strcmp(line.one_copy, "0") != 0 && strcmp(line.one_copy, "1") != 0) {
+        fprintf(stderr, "%s: -o one_copy=%s: must be 1 or 0\n", argv[0], line.one_copy);
+        status = 2;
+        goto done;
+    }
     if (line.mountpoint && access(line.mountpoint, F_OK) != 0) {  /* not a usage error */
         irpafs_log(LOG_ERR, "mount point %s: %s", line.mountpoint, strerror(errno));
         status = 1;
@@ -334,6 +364,8 @@ int main(int argc, char *argv[]) {
         goto done;
     }
     irpafs_context context = {
+        .prefetch_window = prefetch_window,
+        .one_copy = line.one_copy && strcmp(line.one_copy, "1") == 0,
         .timeout = IRPAFS_CACHE_TIMEOUT,
         .readahead_kb = line.readahead_kb,
         .readahead_explicit = line.readahead_given != 0,
@@ -348,6 +380,8 @@ int main(int argc, char *argv[]) {
     irpafs_log_close();
 done:
     free(line.manifests);
+    free(line.prefetch);
+    free(line.one_copy);
     free(options.mountpoint);
     fuse_opt_free_args(&args);
     return status;

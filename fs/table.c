@@ -83,6 +83,11 @@ static void version_unlink(irpafs_file *file) {
     file->older = file->newer = NULL;
 }
 
+irpafs_file *irpafs_file_hold(irpafs_file *file) {
+    atomic_fetch_add(&file->references, 1);
+    return file;
+}
+
 void irpafs_file_put(irpafs_file *file) {
     if (!file) return;
     if (atomic_fetch_sub(&file->references, 1) != 1) return;

@@ -137,6 +137,9 @@ void irpafs_table_forget(irpafs_table *table, uint64_t inode, uint64_t count);
  * with irpafs_file_put), or NULL. */
 irpafs_file *irpafs_table_get(irpafs_table *table, uint64_t inode);
 
+/* Takes one more reference on a version the caller holds; returns it. */
+irpafs_file *irpafs_file_hold(irpafs_file *file);
+
 /* Drops a reference; frees the version with the last one. */
 void irpafs_file_put(irpafs_file *file);
 
