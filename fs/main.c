@@ -330,8 +330,8 @@ int main(int argc, char *argv[]) {
     if (fuse_opt_parse(&args, &line, irpafs_options, take_manifests) != 0) goto done;
     uint64_t prefetch_window = IRPAFS_PREFETCH_DEFAULT;
     if (line.prefetch && irpafs_prefetch_parse_size(line.prefetch, &prefetch_window) != 0) {
-        fprintf(stderr, "%s: -o prefetch=%s: not a size (bytes, with an optional K, M or G "
-                        "suffix; 0 turns prefetch off)\n", argv[0], line.prefetch);
+        fprintf(stderr, "%s: -o prefetch=%s: not a size up to 1T (bytes, with an optional "
+                        "K, M or G suffix; 0 turns prefetch off)\n", argv[0], line.prefetch);
         status = 2;
         goto done;
     }

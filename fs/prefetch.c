@@ -85,9 +85,9 @@ int irpafs_prefetch_parse_size(const char *text, uint64_t *bytes) {
     else if (*end == 'M' || *end == 'm') shift = 20;
     else if (*end == 'G' || *end == 'g') shift = 30;
     if (shift) end++;
-    if (*end || value > (UINT64_MAX >> shift)) return -1;
+    if (*end || value > (IRPAFS_PREFETCH_MAX >> shift)) return -1;
     *bytes = (uint64_t)value << shift;
-    return 0;
+    return *bytes <= IRPAFS_PREFETCH_MAX ? 0 : -1;
 }
 
 /* ---- the read handlers' side (short, under the mutex) ------------------- */

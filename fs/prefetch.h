@@ -50,6 +50,7 @@
  * sources: a push costs the CPU a read through FUSE costs, and the pushes
  * took the core the reads needed. */
 #define IRPAFS_PREFETCH_DEFAULT 0
+#define IRPAFS_PREFETCH_MAX (UINT64_C(1) << 40) /* largest window (1 TiB): offsets + window fit */
 #define IRPAFS_PREFETCH_SUGGESTED (64u << 20)  /* bytes: the window to use for cold reads */
 
 typedef struct irpafs_prefetch irpafs_prefetch;

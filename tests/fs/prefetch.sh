@@ -42,7 +42,7 @@ pushes() { sed -n 's/.*prefetch: .* streams, \([0-9]*\) pushes.*/\1/p' "$1"; }
 uncache() { sync "$1"; dd if="$1" iflag=nocache count=0 status=none; }  # drop FILE's pages
 
 # Options are checked before anything is mounted.
-for bad in prefetch=12X prefetch=-1 prefetch= one_copy=2 one_copy=yes; do
+for bad in prefetch=12X prefetch=-1 prefetch= prefetch=2T prefetch=99999999999999999999 one_copy=2 one_copy=yes; do
   status=0
   "$IRPAFS" -f -o "$bad" "$work/manifests" "$work/nowhere" >"$work/bad.log" 2>&1 || status=$?
   [ "$status" -eq 2 ] || fail "-o $bad: exit $status, expected 2"
@@ -59,7 +59,13 @@ dd if="$mnt/model.irpa" bs=1M status=none | cmp - "$work/model.irpa" || fail "dd
 # started, may stay).
 source_size=$(stat -c %s "$work/synthetic.safetensors")
 mostly_dropped() { [ "$(resident "$work/synthetic.safetensors")" -lt $((source_size / 2)) ]; }
-wait_for mostly_dropped || fail "one_copy: $(resident "$work/synthetic.safetensors") of $source_size source bytes still cached after a full read"
+# (On tmpfs a file's pages cannot be evicted: what one_copy drops shows only
+# on a disk file system.)
+if [ "$(stat -f -c %T "$work")" = tmpfs ]; then
+  echo "note: $work is on tmpfs: one_copy's drop not observed"
+else
+  wait_for mostly_dropped || fail "one_copy: $(resident "$work/synthetic.safetensors") of $source_size source bytes still cached after a full read"
+fi
 # A source another program had cached stays cached.
 cat "$work/cached.safetensors" >/dev/null
 cached_before=$(resident "$work/cached.safetensors")
@@ -90,7 +96,9 @@ cmp "$mnt/model.irpa" "$work/model-b.irpa" || fail "new version: wrong bytes"
 cmp "$mnt/model.irpa" "$work/model-b.irpa"  # everything in the mount's cache now
 dd if=/dev/urandom of="$work/synthetic.safetensors" bs=4096 seek=2048 count=1 conv=notrunc \
   status=none  # 8 MiB in: tensor bytes
-cmp -s "$mnt/model.irpa" "$work/model-b.irpa" || fail "the cache was dropped before the change was found"
+# (The mount's cache may already be gone here: a push still running finds the
+# change itself, and a drop_caches by another job evicts it; either way no
+# old bytes may be served from now on.)
 # A read that reaches the server finds the change (O_DIRECT: not from the cache) ...
 dd if="$mnt/model.irpa" iflag=direct bs=1M skip=4 count=4 status=none >/dev/null 2>&1 \
   && fail "a read of the rewritten source succeeded"
