@@ -9,15 +9,15 @@ repeat). Prints one table (median (min-max) per system, irpafs's speed
 relative to each other system, and in two last columns irpafs's speed over
 the plain file's and over the best FUSE peer's) and writes it to PREFIX.txt,
 a Markdown copy to PREFIX.md and the summary as PREFIX.tsv. A system with no
-sample (irpafs-prefetch0 when irpafs lacks -o prefetch) has no column.
+sample (irpafs-prefetch when irpafs lacks -o prefetch) has no column.
 """
 import statistics
 import sys
 
-SYSTEMS = ["irpafs", "irpafs-prefetch0", "plain", "passthrough_ll", "squashfuse_ll", "bindfs"]
+SYSTEMS = ["irpafs", "irpafs-prefetch", "plain", "passthrough_ll", "squashfuse_ll", "bindfs"]
 FUSE_PEERS = ["passthrough_ll", "squashfuse_ll", "bindfs"]
 # Column headings where they differ from the system's name in the samples.
-LABELS = {"irpafs-prefetch0": "irpafs prefetch=0"}
+LABELS = {"irpafs-prefetch": "irpafs prefetch=64M"}
 
 # case id -> what the row measures
 CASES = [
@@ -209,7 +209,7 @@ def main():
     rows = summarize(values, units, runs)
     legend = ("median (min-max) of %s interleaved runs; Nx = irpafs's speed / that system's "
               "(> 1: irpafs faster; for ms rows the inverse of the time ratio); "
-              "irpafs prefetch=0: irpafs -o prefetch=0, its Nx the gain from prefetch; "
+              "irpafs prefetch=64M: irpafs -o prefetch=64M, its Nx the default (off) over prefetch; "
               "x archive: page cache bytes over the archive's bytes"
               % meta.get("runs", "?"))
     text = "\n".join(describe(meta) + ["", legend, "", text_table(rows)])

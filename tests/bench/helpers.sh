@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark's helpers: iree_read reads every data entry in both of IREE's
 # modes (the counts `irpa inspect` gives, bad input refused with exit 2),
-# pagecache counts cached bytes, and report.py shows the prefetch=0 column,
+# pagecache counts cached bytes, and report.py shows the prefetch=64M column,
 # irpafs/plain and irpafs/best FUSE ratios, page cache rows and notes.
 set -euo pipefail
 : "${IRPA:?} ${IRPA_TESTDATA:?} ${IREE_READ:?} ${PAGECACHE:?} ${BENCH_REPORT:?}"
@@ -74,7 +74,7 @@ status=0; "$PAGECACHE" cached "$work/missing" 2>/dev/null || status=$?
 samples="$work/samples.tsv"
 {
   printf 'case\tsystem\tunit\tvalue\n'
-  for system_value in irpafs:200 irpafs-prefetch0:100 plain:400 passthrough_ll:50 \
+  for system_value in irpafs:200 irpafs-prefetch:100 plain:400 passthrough_ll:50 \
                       squashfuse_ll:160 bindfs:80; do
     printf '1-seq-default\t%s\tMB/s\t%s\n' "${system_value%:*}" "${system_value#*:}"
   done
@@ -84,9 +84,9 @@ samples="$work/samples.tsv"
 } >"$samples"
 printf 'runs=1\nnote=this irpafs does not know -o one_copy=1: irpafs-one_copy1 left out\n' \
   >"$work/meta.txt"
-# Without a prefetch=0 sample there is no prefetch=0 column (the report made
+# Without a prefetch=64M sample there is no prefetch=64M column (the report made
 # a second time, in the same Python process).
-grep -v prefetch0 "$samples" >"$work/samples-no-prefetch.tsv"
+grep -v irpafs-prefetch "$samples" >"$work/samples-no-prefetch.tsv"
 /usr/bin/python3 -B - "$BENCH_REPORT" "$work" <<'PYTHON'
 import contextlib, runpy, sys
 report, work = sys.argv[1:]
@@ -99,12 +99,12 @@ PYTHON
 cat "$work/report.txt"
 row() { grep -F -- "$1" "$work/report.txt" || fail "report: no row '$1'"; }
 header=$(grep '^case ' "$work/report.txt")
-for column in "irpafs prefetch=0" "irpafs/plain" "irpafs/best FUSE"; do
+for column in "irpafs prefetch=64M" "irpafs/plain" "irpafs/best FUSE"; do
   [[ $header == *"$column"* ]] || fail "report: no column '$column' in: $header"
 done
-# dd: irpafs 200 MB/s, prefetch=0 100 (2.00x), plain 400 (0.50x), best peer squashfuse_ll 160.
+# dd: irpafs 200 MB/s, prefetch=64M 100 (2.00x), plain 400 (0.50x), best peer squashfuse_ll 160.
 seq_row=$(row "1 dd bs=1M, FUSE cache empty, mount's readahead")
-[[ $seq_row == *"100 (100-100) 2.00x"* ]] || fail "report: prefetch=0 gain: $seq_row"
+[[ $seq_row == *"100 (100-100) 2.00x"* ]] || fail "report: prefetch=64M ratio: $seq_row"
 [[ $seq_row =~ 0\.50x\ +1\.25x\ squashfuse_ll$ ]] || fail "report: last columns: $seq_row"
 # ms rows: the inverse of the time ratio (plain 100 ms against 300: 0.33x).
 iree_row=$(row "4 IREE mmap mode")
@@ -117,7 +117,7 @@ row "7 cold dd, one_copy=0: sources + mount" >/dev/null
 grep -qF "note: this irpafs does not know -o one_copy=1" "$work/report.txt" || fail "report: no note"
 grep -qF "| irpafs / plain | irpafs / best FUSE peer |" "$work/report.md" || fail "report.md header"
 cmp -s "$work/printed" "$work/report.txt" || fail "report: printed table differs from report.txt"
-if grep '^case ' "$work/r2.txt" | grep -q "prefetch=0"; then
-  fail "report: a prefetch=0 column without samples"
+if grep '^case ' "$work/r2.txt" | grep -q "prefetch=64M"; then
+  fail "report: a prefetch=64M column without samples"
 fi
 echo "bench helpers: ok"
