@@ -143,7 +143,8 @@ static void unescape_mountinfo(char *text) {
     *out = '\0';
 }
 
-/* Whether a file system is mounted on `path` (canonical), per
+/* Whether a file system other than an automount point is mounted on `path`
+ * (canonical), per
  * /proc/self/mountinfo, or else per st_dev (which misses bind mounts);
  * `what` receives its type and source when known. */
 static bool has_a_mount(const char *path, char *what, size_t what_size) {
@@ -167,11 +168,15 @@ static bool has_a_mount(const char *path, char *what, size_t what_size) {
         const char *separator = strstr(line, " - ");
         if (!separator || sscanf(line, "%*s %*s %*s %*s %4095s", mount_point) != 1) continue;
         unescape_mountinfo(mount_point);
-        found = strcmp(mount_point, path) == 0;
-        if (found && sscanf(separator + 3, "%255s %4095s", type, source) == 2) {
-            unescape_mountinfo(source);
-            snprintf(what, what_size, "%s from %s", type, source);
-        }
+        if (strcmp(mount_point, path) != 0 ||
+            sscanf(separator + 3, "%255s %4095s", type, source) != 2)
+            continue;
+        /* An automount point (systemd's x-systemd.automount, autofs) waits
+         * for the real mount to go on top of it: not a mount to refuse. */
+        if (strcmp(type, "autofs") == 0) continue;
+        found = true;
+        unescape_mountinfo(source);
+        snprintf(what, what_size, "%s from %s", type, source);
     }
     free(line);
     fclose(mounts);

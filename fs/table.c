@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -495,8 +496,9 @@ static manifest_record *record_add(irpafs_table *table, const char *file_name) {
 static irpafs_file *load_manifest(irpafs_table *table, const char *path, const struct stat *st,
                                   irpa_errors *errors) {
     irpafs_access access = {0};
+    struct stat read_st = *st;
     size_t errors_before = errors->count;
-    irpa_archive *archive = irpafs_load_manifest(path, &access, NULL, errors);
+    irpa_archive *archive = irpafs_load_manifest(path, &access, &read_st, errors);
     if (archive && !archive->name)
         irpa_error(errors, "%s: the archive has no name", path);
     else if (archive && !is_valid_file_name(archive->name))
@@ -515,8 +517,31 @@ static irpafs_file *load_manifest(irpafs_table *table, const char *path, const s
         irpa_archive_free(archive);
     } else {
         file->access = access;  /* before it is listed: read without the mutex */
+        file->manifest_gid = read_st.st_gid;
+        file->manifest_mode = read_st.st_mode & 07777;
     }
     return file;
+}
+
+/* Whether the file at `path` is still the one `st` described before it was
+ * loaded: a writer that started meanwhile (after the events that let the
+ * load through were read) may have left it half-written. */
+static bool unchanged_since(const char *path, const struct stat *st) {
+    struct stat now;
+    return stat(path, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino &&
+           now.st_size == st->st_size && same_time(now.st_mtim, st->st_mtim) &&
+           same_time(now.st_ctim, st->st_ctim);
+}
+
+/* Whether the permissions `served` was computed with still hold for the
+ * manifest as `st` describes it now: same owner, group and mode, and no ACL
+ * (whose entries could deny what the mode allows). A version that fails
+ * this is withdrawn rather than kept while its manifest does not load. */
+static bool manifest_permissions_hold(const irpafs_file *served, const char *path,
+                                      const struct stat *st) {
+    return served->access.uid == st->st_uid && served->manifest_gid == st->st_gid &&
+           served->manifest_mode == (st->st_mode & 07777) &&
+           getxattr(path, "system.posix_acl_access", NULL, 0) <= 0;
 }
 
 static void record_note_stat(manifest_record *record, const struct stat *st) {
@@ -543,6 +568,13 @@ static void record_reload(irpafs_table *table, manifest_record *record, const ch
                           const struct stat *st, bool manifest_changed) {
     irpa_errors errors = {0};
     irpafs_file *loaded = load_manifest(table, path, st, &errors);
+    if (!unchanged_since(path, st)) {
+        /* Changed while it was read: neither its errors nor its archive
+         * count; the change's own events (or the next scan) load it. */
+        irpafs_file_put(loaded);
+        irpa_errors_clear(&errors);
+        return;
+    }
     record_note_stat(record, st);
     if (loaded) {
         record->recovered = record->failing;
@@ -553,7 +585,8 @@ static void record_reload(irpafs_table *table, manifest_record *record, const ch
         return;
     }
     const irpafs_file *served = record->file;
-    bool keep = served && served->listed && manifest_changed && served->access.uid == st->st_uid;
+    bool keep = served && served->listed && manifest_changed &&
+                manifest_permissions_hold(served, path, st);
     const char *plural = errors.count == 1 ? "" : "s";
     if (keep)
         irpafs_log(LOG_ERR,
@@ -581,11 +614,13 @@ static void record_update(irpafs_table *table, manifest_record *record, const ch
     if (gate && !gate(gate_context, record->file_name, st)) {
         /* Held back (being written): what it serves stays, unless the
          * permissions it was served with no longer hold. */
-        if (record->file && irpafs_access_changed(record->file->archive, &record->file->access)) {
+        if (record->file &&
+            (irpafs_access_changed(record->file->archive, &record->file->access) ||
+             !manifest_permissions_hold(record->file, path, st))) {
             irpafs_log(LOG_WARNING,
-                       "archive %s: its sources' permissions changed while manifest %s is being "
-                       "written; withdrawn until it is loaded again", record->file->archive->name,
-                       path);
+                       "archive %s: its permissions changed (sources, or the manifest's owner, "
+                       "group, mode or ACL) while manifest %s is being written; withdrawn until "
+                       "it is loaded again", record->file->archive->name, path);
             record_withdraw(record);
         }
         return;

@@ -47,6 +47,8 @@ typedef struct irpafs_file {
     irpa_archive *archive;        /* the laid-out archive; archive->name is the file name; owned */
     struct timespec mtime;        /* newest mtime of the manifest and its sources */
     irpafs_access access;         /* owner, group and mode shown (security.h) */
+    gid_t manifest_gid;           /* the manifest's group when loaded (access.uid: its owner) */
+    mode_t manifest_mode;         /* the manifest's permission bits when loaded */
     atomic_uint references;       /* owners: the manifest record, the table, each open handle */
     atomic_uint *reported;        /* per source: IRPAFS_REPORTED_* bits already logged */
     atomic_llong *path_checked;   /* per source: when its path was last checked, CLOCK_MONOTONIC_COARSE ms */

@@ -115,6 +115,16 @@ cmp "$mnt/dummy.irpa" "$reference/dummy.irpa" || fail "the last good version is 
 rm "$work/manifests/dummy.yaml"
 wait_for test ! -e "$mnt/dummy.irpa" || fail "a deleted failing manifest is still served"
 grep -q "archive dummy.irpa removed (manifest $work/manifests/dummy.yaml)" "$log" || fail "removal: $(cat "$log")"
+# A failing manifest whose own permissions are tightened (chmod 600: its
+# names and metadata are in the archive) takes its last good version away:
+# the archive's mode was computed with the manifest's old bits.
+cp "$work/dummy.good" "$work/manifests/tight.yaml"
+wait_for test -e "$mnt/tight.irpa" || fail "tight.irpa not served"
+printf 'entries: [\n' >"$work/manifests/tight.yaml"
+tight_failing() { grep -q "archive tight.irpa failing" "$log"; }
+wait_for tight_failing || fail "tight.yaml: failing not logged: $(cat "$log")"
+chmod 600 "$work/manifests/tight.yaml"
+wait_for test ! -e "$mnt/tight.irpa" || fail "a failing manifest made 0600 still serves its old version"
 
 # A second mount on the same mount point is refused; the first stays.
 status=0
