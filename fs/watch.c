@@ -23,7 +23,11 @@
      IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF)
 
 /* What inotify said of the writer of one manifest name (watch.h). */
-typedef enum writer_state { BEING_WRITTEN, WRITER_DONE } writer_state;
+typedef enum writer_state {
+    JUST_CREATED,   /* created, nothing written yet: held while it is empty */
+    BEING_WRITTEN,  /* written to, not closed since: held */
+    WRITER_DONE,    /* closed after writing, renamed in, or changed otherwise: goes */
+} writer_state;
 
 typedef struct writer_note {
     char *file_name;                /* manifest name in the directory, owned */
@@ -152,12 +156,19 @@ static bool note_event(irpafs_watch *watch, const struct inotify_event *event) {
         note_set(watch, event->name, WRITER_DONE);
         return true;
     }
-    if ((mask & IN_MODIFY) || ((mask & IN_CREATE) && created_for_writing(watch, event->name))) {
+    if (mask & IN_MODIFY) {
         note_set(watch, event->name, BEING_WRITTEN);
         return false;
     }
+    if ((mask & IN_CREATE) && created_for_writing(watch, event->name)) {
+        /* Held only while empty: a name linked in and its other name
+         * removed before we looked, or a file created read-only, has no
+         * close-after-write to come. */
+        note_set(watch, event->name, JUST_CREATED);
+        return true;
+    }
     const writer_note *note = note_find(watch, event->name);
-    if (!note || note->state != BEING_WRITTEN) note_set(watch, event->name, WRITER_DONE);
+    if (!note || note->state == WRITER_DONE) note_set(watch, event->name, WRITER_DONE);
     return true;
 }
 
@@ -166,6 +177,7 @@ static bool note_event(irpafs_watch *watch, const struct inotify_event *event) {
  * mtime is IRPAFS_WATCH_SETTLE_MS away from now. */
 static bool writer_done(void *context, const char *file_name, const struct stat *st) {
     const writer_note *note = note_find(context, file_name);
+    if (note && note->state == JUST_CREATED) return st->st_size > 0;
     if (note) return note->state == WRITER_DONE;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);

@@ -74,5 +74,12 @@ wait_for one_entry || fail "the rewritten manifest was not loaded"
 cp "$work/staging/full.yaml" "$work/manifests/.old.yaml.swp"
 mv "$work/manifests/.old.yaml.swp" "$work/manifests/old.yaml"
 wait_for cmp "$mnt/old.irpa" "$work/full.irpa" || fail "a manifest renamed into place was not loaded"
+# A finished file linked in under its manifest name, its first name removed
+# at once (the watcher may see one link when it looks): loaded, as is a
+# file created without being opened for writing once it has content.
+cp "$work/staging/full.yaml" "$work/manifests/.linked.tmp"
+ln "$work/manifests/.linked.tmp" "$work/manifests/linked.yaml"
+rm "$work/manifests/.linked.tmp"
+wait_for cmp "$mnt/linked.irpa" "$work/full.irpa" || fail "a manifest linked in was not loaded"
 stop_irpafs "$mnt" "$server_pid"
 echo "ok: $pause_checks checks while two writers paused; loaded once each, when closed"
