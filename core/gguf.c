@@ -218,14 +218,6 @@ static void describe_magic(const unsigned char magic[4], char *out, size_t out_s
              magic[2], magic[3]);
 }
 
-static bool is_legacy_ggml_magic(const unsigned char magic[4]) {
-    static const char *const legacy[] = {"lmgg", "fmgg", "tjgg", "algg", "nsgg"};
-    for (size_t i = 0; i < sizeof legacy / sizeof legacy[0]; i++) {
-        if (memcmp(magic, legacy[i], 4) == 0) return true;
-    }
-    return false;
-}
-
 static uint32_t byte_swap32(uint32_t value) {
     return (value >> 24) | ((value >> 8) & 0xff00u) | ((value << 8) & 0xff0000u) | (value << 24);
 }
@@ -242,7 +234,7 @@ static int read_magic_and_version(gguf_reader *reader, gguf_header *header) {
     if (memcmp(magic, "GGUF", 4) != 0) {
         char shown[64];
         describe_magic(magic, shown, sizeof shown);
-        if (is_legacy_ggml_magic(magic)) {
+        if (irpa_is_legacy_ggml_magic(magic)) {
             return irpa_error(reader->errors,
                               "%s: not a GGUF file (found magic %s: a legacy ggml model from "
                               "before GGUF; convert it to GGUF first)",

@@ -4,9 +4,6 @@
 
 #include "commands.h"
 
-#ifndef IRPA_VERSION
-#define IRPA_VERSION "0.1.0"
-#endif
 
 static const struct {
     const char *name;

@@ -13,12 +13,16 @@
 #include "manifest.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <yaml.h>
+
+#include "readfile.h"
 
 #define MAX_MANIFEST_BYTES ((size_t)256 << 20) /* larger manifests are refused */
 #define MAX_DEPTH 32                           /* deepest nesting of lists and mappings */
@@ -1606,49 +1610,34 @@ irpa_manifest *irpa_manifest_parse(const char *path, const char *text, size_t te
     return loader.manifest;
 }
 
+irpa_manifest *irpa_manifest_load_fd(int fd, const char *path, irpa_errors *errors) {
+    char *text = NULL;
+    size_t length = 0;
+    switch (irpa_read_fd(fd, MAX_MANIFEST_BYTES, &text, &length)) {
+    case IRPA_READ_TOO_LARGE:
+        irpa_error(errors, "%s: manifest is larger than %zu bytes (256 MiB); expected a smaller "
+                   "file", path, MAX_MANIFEST_BYTES);
+        return NULL;
+    case IRPA_READ_FAILED:
+        irpa_error(errors, "%s: cannot read: %s; expected a readable manifest file", path,
+                   strerror(errno));
+        return NULL;
+    case IRPA_READ_OK:
+        break;
+    }
+    irpa_manifest *manifest = irpa_manifest_parse(path, text, length, errors);
+    free(text);
+    return manifest;
+}
+
 irpa_manifest *irpa_manifest_load(const char *path, irpa_errors *errors) {
-    FILE *file = fopen(path, "rb");
-    if (!file) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
         irpa_error(errors, "%s: cannot open: %s; expected a readable manifest file", path,
                    strerror(errno));
         return NULL;
     }
-    /* Read at most one byte more than allowed, to tell "too large". */
-    char *text = NULL;
-    size_t length = 0, capacity = 0;
-    bool failed = false;
-    for (;;) {
-        if (length == capacity) {
-            if (capacity > MAX_MANIFEST_BYTES) break;
-            size_t grown = capacity ? capacity * 2 : 65536;
-            if (grown > MAX_MANIFEST_BYTES) grown = MAX_MANIFEST_BYTES + 1;
-            char *moved = realloc(text, grown);
-            if (!moved) {
-                irpa_error(errors, "%s: out of memory reading the manifest", path);
-                failed = true;
-                break;
-            }
-            text = moved;
-            capacity = grown;
-        }
-        size_t got = fread(text + length, 1, capacity - length, file);
-        length += got;
-        if (got == 0) {
-            if (ferror(file)) {
-                irpa_error(errors, "%s: cannot read: %s; expected a readable manifest file",
-                           path, strerror(errno));
-                failed = true;
-            }
-            break;
-        }
-    }
-    fclose(file);
-    irpa_manifest *manifest = NULL;
-    if (!failed && length > MAX_MANIFEST_BYTES)
-        irpa_error(errors, "%s: manifest is larger than %zu bytes (256 MiB); expected a smaller "
-                   "file", path, MAX_MANIFEST_BYTES);
-    else if (!failed)
-        manifest = irpa_manifest_parse(path, text, length, errors);
-    free(text);
+    irpa_manifest *manifest = irpa_manifest_load_fd(fd, path, errors);
+    close(fd);
     return manifest;
 }

@@ -77,6 +77,11 @@ typedef struct irpa_manifest {
  * failure. */
 irpa_manifest *irpa_manifest_load(const char *path, irpa_errors *errors);
 
+/* Same, reading the open descriptor `fd` to its end (at most 256 MiB);
+ * `path` names the manifest in messages and resolves relative source
+ * paths. The descriptor stays open. */
+irpa_manifest *irpa_manifest_load_fd(int fd, const char *path, irpa_errors *errors);
+
 /* Same, from text in memory; `path` is used for messages and to resolve
  * relative source paths. (The fuzzer's entry point.) */
 irpa_manifest *irpa_manifest_parse(const char *path, const char *text, size_t text_length,

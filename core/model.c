@@ -17,10 +17,7 @@ static bool has_suffix(const char *path, const char *suffix) {
            strcasecmp(path + path_length - suffix_length, suffix) == 0;
 }
 
-/* The magics of ggml files from before GGUF ('ggml', 'ggmf', 'ggjt', 'ggla',
- * 'ggsn' as little-endian u32). Detected as GGUF so that its reader can say
- * what they are instead of serving them as raw bytes. */
-static bool is_legacy_ggml_magic(const unsigned char *magic) {
+bool irpa_is_legacy_ggml_magic(const unsigned char *magic) {
     static const char *const legacy[] = {"lmgg", "fmgg", "tjgg", "algg", "nsgg"};
     for (size_t i = 0; i < sizeof legacy / sizeof legacy[0]; i++) {
         if (memcmp(magic, legacy[i], 4) == 0) return true;
@@ -55,7 +52,7 @@ irpa_model_format irpa_model_detect(const irpa_source *source, const char *force
     size_t head_length = source->size < sizeof head ? (size_t)source->size : sizeof head;
     bool have_head = head_length > 0 && irpa_source_pread(source, head, head_length, 0) == 0;
     if (have_head && head_length >= 4 &&
-        (memcmp(head, "GGUF", 4) == 0 || is_legacy_ggml_magic(head))) {
+        (memcmp(head, "GGUF", 4) == 0 || irpa_is_legacy_ggml_magic(head))) {
         return IRPA_FORMAT_GGUF;
     }
     if (has_suffix(source->path, ".safetensors")) return IRPA_FORMAT_SAFETENSORS;

@@ -8,6 +8,7 @@
 #ifndef IRPA_MODEL_H
 #define IRPA_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,6 +62,12 @@ int irpa_safetensors_index_read(const irpa_source *source, char ***shards,
  * NULL when the tensor has no torch dtype. Owned by the caller; *length
  * receives its size in bytes. */
 char *irpa_pytorch_metadata(const irpa_tensor *tensor, size_t *length);
+
+/* Whether the 4 bytes are the magic of a ggml file from before GGUF
+ * ('ggml', 'ggmf', 'ggjt', 'ggla', 'ggsn' as little-endian u32). Such files
+ * are detected as GGUF so that its reader can say what they are instead of
+ * serving them as raw bytes. */
+bool irpa_is_legacy_ggml_magic(const unsigned char *magic);
 
 void irpa_tensor_list_free(irpa_tensor_list *list);
 

@@ -28,7 +28,6 @@
 #include "table.h"
 #include "watch.h"
 
-#define IRPAFS_VERSION "0.1.0"
 #define IRPAFS_CACHE_TIMEOUT 1.0  /* seconds; changes are also pushed to the kernel */
 
 /* What the command line says, beyond libfuse's own options. */
@@ -357,7 +356,7 @@ int main(int argc, char *argv[]) {
         goto done;
     }
     if (options.show_version) {
-        printf("irpafs version %s\n", IRPAFS_VERSION);
+        printf("irpafs version %s\n", IRPA_VERSION);
         fflush(stdout);
         fuse_lowlevel_version();
         status = 0;
