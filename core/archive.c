@@ -2,24 +2,15 @@
 #include "archive.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- little-endian stores into the head -------------------------------- */
-
-static void put_u8(uint8_t *at, uint8_t value) { at[0] = value; }
-
-static void put_u16(uint8_t *at, uint16_t value) {
-    for (int i = 0; i < 2; i++) at[i] = (uint8_t)(value >> (8 * i));
-}
-
-static void put_u32(uint8_t *at, uint32_t value) {
-    for (int i = 0; i < 4; i++) at[i] = (uint8_t)(value >> (8 * i));
-}
-
-static void put_u64(uint8_t *at, uint64_t value) {
-    for (int i = 0; i < 8; i++) at[i] = (uint8_t)(value >> (8 * i));
-}
+#include "checked.h"
+#include "hash.h"
+#include "irpa_format.h"
+#include "le.h"
+#include "search.h"
 
 /* ---- checked arithmetic ------------------------------------------------ */
 
@@ -27,84 +18,56 @@ static void put_u64(uint8_t *at, uint64_t value) {
  * returns -1 on overflow. */
 static int align_up(uint64_t value, uint64_t alignment, uint64_t *out) {
     uint64_t mask = alignment - 1;
-    if (value > UINT64_MAX - mask) return -1;
-    *out = (value + mask) & ~mask;
+    if (irpa_add_overflows(value, mask, out)) return -1;
+    *out &= ~mask;
     return 0;
 }
 
 static int add_u64(uint64_t a, uint64_t b, uint64_t *out) {
-    return __builtin_add_overflow(a, b, out) ? -1 : 0;
+    return irpa_add_overflows(a, b, out) ? -1 : 0;
 }
 
-static int is_power_of_two(uint64_t value) { return value && !(value & (value - 1)); }
+/* ---- name index: entry indices by name (hash.h) ------------------------- */
 
-/* ---- name index: open addressing over entry indices --------------------- */
+typedef struct name_key {
+    const char *name;  /* the name looked up */
+    uint64_t length;   /* its bytes */
+} name_key;
 
-typedef struct irpa_name_index {
-    size_t *slots;    /* entry index + 1, 0 = empty */
-    size_t capacity;  /* power of two */
-    size_t used;      /* filled slots */
-} irpa_name_index;
+static uint64_t hash_name(const char *name, uint64_t length) { return irpa_fnv1a(name, length); }
 
-static uint64_t hash_name(const char *name, uint64_t length) {
-    uint64_t hash = 1469598103934665603ull; /* FNV-1a */
-    for (uint64_t i = 0; i < length; i++) {
-        hash ^= (uint8_t)name[i];
-        hash *= 1099511628211ull;
-    }
-    return hash;
+static uint64_t entry_name_hash(const void *items, size_t index) {
+    const irpa_entry *entry = &((const irpa_entry *)items)[index];
+    return hash_name(entry->name, entry->name_length);
 }
 
-/* Finds the slot holding `name`, or the empty slot where it would go. */
+static bool entry_has_name(const void *items, size_t index, const void *key) {
+    const irpa_entry *entry = &((const irpa_entry *)items)[index];
+    const name_key *wanted = key;
+    return entry->name_length == wanted->length && !memcmp(entry->name, wanted->name, wanted->length);
+}
+
+/* The slot holding `name`, or the empty slot where it would go. */
 static size_t *name_slot(const irpa_archive *archive, const char *name, uint64_t length) {
-    irpa_name_index *index = archive->names;
-    size_t mask = index->capacity - 1;
-    for (size_t slot = hash_name(name, length) & mask;; slot = (slot + 1) & mask) {
-        size_t held = index->slots[slot];
-        if (!held) return &index->slots[slot];
-        const irpa_entry *entry = &archive->entries[held - 1];
-        if (entry->name_length == length && !memcmp(entry->name, name, length))
-            return &index->slots[slot];
-    }
-}
-
-static int name_index_grow(irpa_archive *archive) {
-    irpa_name_index *index = archive->names;
-    if ((index->used + 1) * 2 <= index->capacity) return 0;
-    size_t capacity = index->capacity ? index->capacity * 2 : 64;
-    size_t *slots = calloc(capacity, sizeof *slots);
-    if (!slots) return -1;
-    size_t *old_slots = index->slots;
-    size_t old_capacity = index->capacity;
-    index->slots = slots;
-    index->capacity = capacity;
-    for (size_t i = 0; i < old_capacity; i++) {
-        if (!old_slots[i]) continue;
-        const irpa_entry *entry = &archive->entries[old_slots[i] - 1];
-        *name_slot(archive, entry->name, entry->name_length) = old_slots[i];
-    }
-    free(old_slots);
-    return 0;
+    name_key key = {name, length};
+    return irpa_index_table_slot(&archive->names, hash_name(name, length), entry_has_name,
+                                 archive->entries, &key);
 }
 
 /* ---- building ---------------------------------------------------------- */
 
 irpa_archive *irpa_archive_new(uint64_t alignment, irpa_errors *errors) {
-    if (!is_power_of_two(alignment)) {
+    if (!irpa_is_power_of_two(alignment)) {
         irpa_error(errors, "alignment %llu is not a power of two",
                    (unsigned long long)alignment);
         return NULL;
     }
     irpa_archive *archive = calloc(1, sizeof *archive);
-    irpa_name_index *names = calloc(1, sizeof *names);
-    if (!archive || !names) {
-        free(archive);
-        free(names);
+    if (!archive) {
         irpa_error(errors, "out of memory");
         return NULL;
     }
     archive->alignment = alignment;
-    archive->names = names;
     return archive;
 }
 
@@ -115,8 +78,7 @@ void irpa_archive_free(irpa_archive *archive) {
         free(archive->entries[i].name);
         free(archive->entries[i].metadata);
     }
-    if (archive->names) free(archive->names->slots);
-    free(archive->names);
+    irpa_index_table_free(&archive->names);
     free(archive->sources);
     free(archive->entries);
     free(archive->data_entries);
@@ -126,9 +88,10 @@ void irpa_archive_free(irpa_archive *archive) {
 }
 
 long irpa_archive_find(const irpa_archive *archive, const char *name) {
-    if (!archive->names || !archive->names->capacity) return -1;
-    size_t held = *name_slot(archive, name, strlen(name));
-    return held ? (long)held - 1 : -1;
+    name_key key = {name, strlen(name)};
+    size_t index = irpa_index_table_find(&archive->names, hash_name(key.name, key.length),
+                                         entry_has_name, archive->entries, &key);
+    return index == SIZE_MAX ? -1 : (long)index;
 }
 
 long irpa_archive_add_source(irpa_archive *archive, irpa_source *source, irpa_errors *errors) {
@@ -158,7 +121,7 @@ static irpa_entry *append_entry(irpa_archive *archive, const char *name, const v
         irpa_error(errors, "%s%sempty entry name", prefix(where), separator(where));
         return NULL;
     }
-    if (name_index_grow(archive) != 0) {
+    if (irpa_index_table_reserve(&archive->names, entry_name_hash, archive->entries) != 0) {
         irpa_error(errors, "out of memory");
         return NULL;
     }
@@ -192,9 +155,7 @@ static irpa_entry *append_entry(irpa_archive *archive, const char *name, const v
         irpa_error(errors, "out of memory");
         return NULL;
     }
-    archive->entry_count++;
-    archive->names->used++;
-    *slot = archive->entry_count;
+    irpa_index_table_fill(&archive->names, slot, archive->entry_count++);
     return entry;
 }
 
@@ -231,7 +192,7 @@ int irpa_archive_add_splat(irpa_archive *archive, const char *name,
                            const void *metadata, uint64_t metadata_length,
                            const char *where, irpa_errors *errors) {
     if (pattern_length == 0 || pattern_length > IRPA_MAX_PATTERN ||
-        !is_power_of_two(pattern_length))
+        !irpa_is_power_of_two(pattern_length))
         return irpa_error(errors, "%s%ssplat pattern of %u bytes; expected 1, 2, 4, 8 or 16",
                           prefix(where), separator(where), pattern_length);
     if (length % pattern_length != 0)
@@ -250,9 +211,7 @@ int irpa_archive_add_splat(irpa_archive *archive, const char *name,
 
 /* ---- layout ------------------------------------------------------------ */
 
-static uint64_t entry_size(const irpa_entry *entry) {
-    return entry->type == IRPA_ENTRY_DATA ? IRPA_DATA_ENTRY_SIZE : IRPA_SPLAT_ENTRY_SIZE;
-}
+static uint64_t entry_size(const irpa_entry *entry) { return irpa_entry_type_size(entry->type); }
 
 /* Computes every offset; no bytes yet. */
 static int compute_layout(irpa_archive *archive, irpa_errors *errors) {
@@ -263,7 +222,7 @@ static int compute_layout(irpa_archive *archive, irpa_errors *errors) {
     for (size_t i = 0; i < archive->entry_count; i++) {
         irpa_entry *entry = &archive->entries[i];
         uint64_t entry_start = entry_end;
-        if (i > 0 && align_up(entry_end, 16, &entry_start) != 0) goto overflow;
+        if (i > 0 && align_up(entry_end, IRPA_ENTRY_ALIGNMENT, &entry_start) != 0) goto overflow;
         if (add_u64(entry_start, entry_size(entry), &entry_end) != 0) goto overflow;
         if (add_u64(metadata_length, entry->name_length, &metadata_length) != 0 ||
             add_u64(metadata_length, entry->metadata_length, &metadata_length) != 0)
@@ -296,19 +255,38 @@ overflow:
 }
 
 static void write_header(const irpa_archive *archive, uint8_t *head) {
-    put_u32(head + 0, 0x41505249u); /* "IRPA" */
-    put_u16(head + 4, 0);           /* version_major */
-    put_u16(head + 6, 0);           /* version_minor */
-    put_u64(head + 8, IRPA_HEADER_SIZE);
-    put_u64(head + 16, 0);          /* next_header_offset */
-    put_u64(head + 24, 0);          /* flags */
-    put_u64(head + 32, archive->entry_count);
-    put_u64(head + 40, IRPA_ENTRY_TABLE_OFFSET);
-    put_u64(head + 48, archive->entry_table_length);
-    put_u64(head + 56, archive->metadata_offset);
-    put_u64(head + 64, archive->metadata_length);
-    put_u64(head + 72, archive->storage_offset);
-    put_u64(head + 80, archive->storage_length);
+    irpa_put_le32(head + IRPA_HEADER_AT(magic), IRPA_MAGIC);
+    /* version_major, version_minor, next_header_offset and flags stay 0 */
+    irpa_put_le64(head + IRPA_HEADER_AT(header_size), IRPA_HEADER_SIZE);
+    irpa_put_le64(head + IRPA_HEADER_AT(entry_count), archive->entry_count);
+    irpa_put_le64(head + IRPA_HEADER_AT(entry_segment.offset), IRPA_ENTRY_TABLE_OFFSET);
+    irpa_put_le64(head + IRPA_HEADER_AT(entry_segment.length), archive->entry_table_length);
+    irpa_put_le64(head + IRPA_HEADER_AT(metadata_segment.offset), archive->metadata_offset);
+    irpa_put_le64(head + IRPA_HEADER_AT(metadata_segment.length), archive->metadata_length);
+    irpa_put_le64(head + IRPA_HEADER_AT(storage_segment.offset), archive->storage_offset);
+    irpa_put_le64(head + IRPA_HEADER_AT(storage_segment.length), archive->storage_length);
+}
+
+/* Writes the fields of one entry at `at` (flags stay 0). */
+static void write_entry(const irpa_archive *archive, const irpa_entry *entry, uint8_t *at,
+                        uint64_t name_offset) {
+    irpa_put_le64(at + IRPA_ENTRY_AT(entry_size), entry_size(entry));
+    irpa_put_le32(at + IRPA_ENTRY_AT(type), (uint32_t)entry->type);
+    irpa_put_le64(at + IRPA_ENTRY_AT(name.offset), name_offset);
+    irpa_put_le64(at + IRPA_ENTRY_AT(name.length), entry->name_length);
+    if (entry->metadata_length) {
+        irpa_put_le64(at + IRPA_ENTRY_AT(metadata.offset), name_offset + entry->name_length);
+        irpa_put_le64(at + IRPA_ENTRY_AT(metadata.length), entry->metadata_length);
+    }
+    if (entry->type == IRPA_ENTRY_DATA) {
+        irpa_put_le64(at + IRPA_ENTRY_AT(minimum_alignment), archive->alignment);
+        irpa_put_le64(at + IRPA_DATA_AT(storage.offset), entry->storage_offset);
+        irpa_put_le64(at + IRPA_DATA_AT(storage.length), entry->length);
+    } else {
+        irpa_put_le64(at + IRPA_SPLAT_AT(length), entry->length);
+        memcpy(at + IRPA_SPLAT_AT(pattern), entry->pattern, entry->pattern_length);
+        at[IRPA_SPLAT_AT(pattern_length)] = entry->pattern_length;
+    }
 }
 
 /* Writes the entry table and the metadata segment. */
@@ -317,31 +295,13 @@ static void write_entries(const irpa_archive *archive, uint8_t *head) {
     uint64_t metadata_cursor = 0;  /* offset within the metadata segment */
     for (size_t i = 0; i < archive->entry_count; i++) {
         const irpa_entry *entry = &archive->entries[i];
-        uint8_t *at = head + entry_start;
         uint8_t *metadata = head + archive->metadata_offset + metadata_cursor;
-        put_u64(at + 0, entry_size(entry));
-        put_u32(at + 8, (uint32_t)entry->type);
-        put_u64(at + 12, 0);  /* flags */
-        put_u64(at + 20, metadata_cursor);
-        put_u64(at + 28, entry->name_length);
+        write_entry(archive, entry, head + entry_start, metadata_cursor);
         memcpy(metadata, entry->name, entry->name_length);
-        metadata_cursor += entry->name_length;
-        if (entry->metadata_length) {
-            put_u64(at + 36, metadata_cursor);
-            put_u64(at + 44, entry->metadata_length);
+        if (entry->metadata_length)
             memcpy(metadata + entry->name_length, entry->metadata, entry->metadata_length);
-            metadata_cursor += entry->metadata_length;
-        }
-        if (entry->type == IRPA_ENTRY_DATA) {
-            put_u64(at + 52, archive->alignment);  /* minimum_alignment */
-            put_u64(at + 60, entry->storage_offset);
-            put_u64(at + 68, entry->length);
-        } else {
-            put_u64(at + 60, entry->length);
-            memcpy(at + 68, entry->pattern, entry->pattern_length);
-            put_u8(at + 84, entry->pattern_length);
-        }
-        entry_start = (entry_start + entry_size(entry) + 15) & ~(uint64_t)15;
+        metadata_cursor += entry->name_length + entry->metadata_length;
+        entry_start += irpa_entry_stride(entry_size(entry));
     }
 }
 
@@ -366,19 +326,19 @@ int irpa_archive_finish(irpa_archive *archive, irpa_errors *errors) {
 
 /* ---- mapping ----------------------------------------------------------- */
 
+/* Whether data entry `index` (of data_entries) starts at or before storage
+ * offset *key: those sort before the key. */
+static bool starts_at_or_before(const void *items, size_t index, const void *key) {
+    const irpa_archive *archive = items;
+    return archive->entries[archive->data_entries[index]].storage_offset <=
+           *(const uint64_t *)key;
+}
+
 /* Index into data_entries of the last data entry starting at or before
  * storage offset `position`, or data_count when there is none. */
 static size_t find_data_entry(const irpa_archive *archive, uint64_t position) {
-    size_t low = 0, high = archive->data_count; /* answer in [low - 1, high) */
-    while (low < high) {
-        size_t middle = low + (high - low) / 2;
-        const irpa_entry *entry = &archive->entries[archive->data_entries[middle]];
-        if (entry->storage_offset <= position)
-            low = middle + 1;
-        else
-            high = middle;
-    }
-    return low == 0 ? archive->data_count : low - 1;
+    size_t after = irpa_lower_bound(archive, archive->data_count, starts_at_or_before, &position);
+    return after == 0 ? archive->data_count : after - 1;
 }
 
 /* Whether `next` continues `previous`: zero after zero, or the bytes right

@@ -3,7 +3,7 @@
  *
  * An archive is built by adding sources and entries in archive order, then
  * calling irpa_archive_finish, which lays it out exactly as IREE's builder
- * (../shared/docs/irpa-format.md):
+ * (irpa_format.h has every field; ../shared/docs/irpa-format.md the prose):
  *
  *   [0, 88)                header
  *   [96, ...)              entry table: entries 16-aligned, last not padded
@@ -25,21 +25,9 @@
 #include <stddef.h>
 
 #include "errors.h"
+#include "hash.h"
+#include "irpa_format.h"
 #include "source.h"
-
-#define IRPA_HEADER_SIZE 88         /* bytes of the archive header */
-#define IRPA_ENTRY_TABLE_OFFSET 96  /* where the entry table starts */
-#define IRPA_DATA_ENTRY_SIZE 76     /* bytes of a data entry */
-#define IRPA_SPLAT_ENTRY_SIZE 85    /* bytes of a splat entry */
-#define IRPA_FILE_ALIGNMENT 4096    /* the file size is a multiple of this */
-#define IRPA_DEFAULT_ALIGNMENT 64   /* IREE's data alignment */
-#define IRPA_MAX_PATTERN 16         /* longest splat pattern, bytes */
-
-typedef enum irpa_entry_type {
-    IRPA_ENTRY_SKIP = 0,   /* ignored by readers; never written by us */
-    IRPA_ENTRY_SPLAT = 1,  /* a pattern repeated over `length` bytes; no storage */
-    IRPA_ENTRY_DATA = 2,   /* bytes in the storage segment */
-} irpa_entry_type;
 
 typedef struct irpa_entry {
     char *name;                /* entry key, NUL-terminated, owned */
@@ -74,7 +62,7 @@ typedef struct irpa_archive {
     uint64_t storage_offset;      /* storage segment offset in the file */
     uint64_t storage_length;      /* storage segment length, bytes */
     uint64_t file_size;           /* bytes of the whole archive */
-    struct irpa_name_index *names; /* hash of entry names, for duplicates */
+    irpa_index_table names;       /* entries by name, for duplicates and irpa_archive_find */
 } irpa_archive;
 
 /* A new, empty archive; alignment must be a power of two (64 = IREE's). */

@@ -11,39 +11,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define IRPA_MAGIC 0x41505249u          /* "IRPA" read little-endian */
-#define HEADER_SIZE 88                  /* bytes of the v0 header */
-#define ENTRY_HEADER_SIZE 60            /* bytes common to every entry */
-#define DATA_ENTRY_SIZE 76              /* bytes of a data entry */
-#define SPLAT_ENTRY_SIZE 85             /* bytes of a splat entry */
-#define ENTRY_ALIGNMENT 16              /* entries start 16 bytes apart at least */
-#define FILE_ALIGNMENT 4096             /* IREE's builder pads the file to this */
+#include "checked.h"
+#include "le.h"
+
 #define READ_FALLBACK_LIMIT (1ull << 30) /* largest file read when mmap fails */
 #define MESSAGE_NAME_LIMIT 120          /* name bytes quoted in a message */
-
-/* Offsets of the header fields. */
-#define AT_MAGIC 0
-#define AT_VERSION_MAJOR 4
-#define AT_VERSION_MINOR 6
-#define AT_HEADER_SIZE 8
-#define AT_NEXT_HEADER 16
-#define AT_FLAGS 24
-#define AT_ENTRY_COUNT 32
-#define AT_ENTRY_SEGMENT 40
-#define AT_METADATA_SEGMENT 56
-#define AT_STORAGE_SEGMENT 72
-
-/* Offsets of the entry fields, from the start of the entry. */
-#define AT_ENTRY_SIZE 0
-#define AT_TYPE 8
-#define AT_ENTRY_FLAGS 12
-#define AT_NAME 20
-#define AT_METADATA 36
-#define AT_MINIMUM_ALIGNMENT 52
-#define AT_STORAGE 60         /* data: storage.offset, storage.length */
-#define AT_SPLAT_LENGTH 60    /* splat: length */
-#define AT_PATTERN 68         /* splat: pattern[16] */
-#define AT_PATTERN_LENGTH 84  /* splat: pattern_length */
 
 /* A byte range of the file that holds a structure (not padding). */
 typedef struct used_range {
@@ -68,22 +40,6 @@ typedef struct reader {
 } reader;
 
 /* ---- little helpers ---------------------------------------------------- */
-
-static uint16_t read_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-
-static uint32_t read_u32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t read_u64(const uint8_t *p) {
-    return (uint64_t)read_u32(p) | (uint64_t)read_u32(p + 4) << 32;
-}
-
-static bool add_overflows(uint64_t a, uint64_t b, uint64_t *sum) {
-    return __builtin_add_overflow(a, b, sum);
-}
-
-static bool is_power_of_two(uint64_t value) { return value && !(value & (value - 1)); }
 
 /* How bad a finding is (inspect.h): an error (IREE rejects the archive, or
  * using it would be unsafe) or a warning (IREE accepts it, its builder never
@@ -209,7 +165,7 @@ void irpa_hex(const uint8_t *bytes, uint64_t length, char *out) {
 }
 
 bool irpa_listing_entry_is_parameter(const irpa_listing_entry *entry) {
-    return entry->type == IRPA_INSPECT_TYPE_SPLAT || entry->type == IRPA_INSPECT_TYPE_DATA;
+    return entry->type == IRPA_ENTRY_SPLAT || entry->type == IRPA_ENTRY_DATA;
 }
 
 static void remember_used(reader *r, uint64_t start, uint64_t length) {
@@ -232,19 +188,19 @@ static void remember_used(reader *r, uint64_t start, uint64_t length) {
 static void read_header_fields(reader *r) {
     const uint8_t *b = r->bytes;
     irpa_listing_header *h = &r->listing->header;
-    h->magic = read_u32(b + AT_MAGIC);
-    h->version_major = read_u16(b + AT_VERSION_MAJOR);
-    h->version_minor = read_u16(b + AT_VERSION_MINOR);
-    h->header_size = read_u64(b + AT_HEADER_SIZE);
-    h->next_header_offset = read_u64(b + AT_NEXT_HEADER);
-    h->flags = read_u64(b + AT_FLAGS);
-    h->entry_count = read_u64(b + AT_ENTRY_COUNT);
-    h->entry_segment = (irpa_listing_range){read_u64(b + AT_ENTRY_SEGMENT),
-                                            read_u64(b + AT_ENTRY_SEGMENT + 8)};
-    h->metadata_segment = (irpa_listing_range){read_u64(b + AT_METADATA_SEGMENT),
-                                               read_u64(b + AT_METADATA_SEGMENT + 8)};
-    h->storage_segment = (irpa_listing_range){read_u64(b + AT_STORAGE_SEGMENT),
-                                              read_u64(b + AT_STORAGE_SEGMENT + 8)};
+    h->magic = irpa_le32(b + IRPA_HEADER_AT(magic));
+    h->version_major = irpa_le16(b + IRPA_HEADER_AT(version_major));
+    h->version_minor = irpa_le16(b + IRPA_HEADER_AT(version_minor));
+    h->header_size = irpa_le64(b + IRPA_HEADER_AT(header_size));
+    h->next_header_offset = irpa_le64(b + IRPA_HEADER_AT(next_header_offset));
+    h->flags = irpa_le64(b + IRPA_HEADER_AT(flags));
+    h->entry_count = irpa_le64(b + IRPA_HEADER_AT(entry_count));
+    h->entry_segment = (irpa_listing_range){irpa_le64(b + IRPA_HEADER_AT(entry_segment)),
+                                            irpa_le64(b + IRPA_HEADER_AT(entry_segment.length))};
+    h->metadata_segment = (irpa_listing_range){irpa_le64(b + IRPA_HEADER_AT(metadata_segment)),
+                                               irpa_le64(b + IRPA_HEADER_AT(metadata_segment.length))};
+    h->storage_segment = (irpa_listing_range){irpa_le64(b + IRPA_HEADER_AT(storage_segment)),
+                                              irpa_le64(b + IRPA_HEADER_AT(storage_segment.length))};
     r->listing->header_read = true;
 }
 
@@ -256,33 +212,33 @@ static bool check_header_prefix(reader *r) {
                    "(an 88-byte header is needed)", r->size);
         return false;
     }
-    uint32_t magic = read_u32(r->bytes);
+    uint32_t magic = irpa_le32(r->bytes);
     if (magic != IRPA_MAGIC) {
-        fail(r, AT_MAGIC, "magic 0x%08" PRIx32 " is not 0x%08x (\"IRPA\"): not an IRPA archive",
+        fail(r, IRPA_HEADER_AT(magic), "magic 0x%08" PRIx32 " is not 0x%08x (\"IRPA\"): not an IRPA archive",
              magic, IRPA_MAGIC);
         return false;
     }
-    if (r->size < HEADER_SIZE) {
+    if (r->size < IRPA_HEADER_SIZE) {
         fail(r, 0, "file is %" PRIu64 " bytes, shorter than the %d-byte header (truncated)",
-             r->size, HEADER_SIZE);
+             r->size, IRPA_HEADER_SIZE);
         return false;
     }
     read_header_fields(r);
     const irpa_listing_header *h = &r->listing->header;
     bool readable = true;
     if (h->version_major != 0) {
-        fail(r, AT_VERSION_MAJOR, "version_major %u is not 0 (only IRPA 0.0 is supported)",
+        fail(r, IRPA_HEADER_AT(version_major), "version_major %u is not 0 (only IRPA 0.0 is supported)",
              (unsigned)h->version_major);
         readable = false;
     }
     if (h->version_minor != 0) {
-        fail(r, AT_VERSION_MINOR, "version_minor %u is not 0 (only IRPA 0.0 is supported)",
+        fail(r, IRPA_HEADER_AT(version_minor), "version_minor %u is not 0 (only IRPA 0.0 is supported)",
              (unsigned)h->version_minor);
         readable = false;
     }
-    if (h->header_size != HEADER_SIZE) {
-        fail(r, AT_HEADER_SIZE, "header_size %" PRIu64 " is not %d", h->header_size,
-             HEADER_SIZE);
+    if (h->header_size != IRPA_HEADER_SIZE) {
+        fail(r, IRPA_HEADER_AT(header_size), "header_size %" PRIu64 " is not %d", h->header_size,
+             IRPA_HEADER_SIZE);
         readable = false;
     }
     return readable;
@@ -293,7 +249,7 @@ static bool check_header_prefix(reader *r) {
  * (IREE can write parameters in place) would corrupt them. The entry and
  * metadata segments overlapping the header or each other is only strange. */
 static severity overlap_severity(uint64_t segment_field, uint64_t other_field) {
-    bool storage = segment_field == AT_STORAGE_SEGMENT || other_field == AT_STORAGE_SEGMENT;
+    bool storage = segment_field == IRPA_HEADER_AT(storage_segment) || other_field == IRPA_HEADER_AT(storage_segment);
     return storage ? SEVERITY_ERROR : SEVERITY_WARNING;
 }
 
@@ -302,7 +258,7 @@ static severity overlap_severity(uint64_t segment_field, uint64_t other_field) {
 static bool check_segment(reader *r, const char *name, uint64_t field_offset,
                           irpa_listing_range segment) {
     uint64_t end;
-    if (add_overflows(segment.offset, segment.length, &end)) {
+    if (irpa_add_overflows(segment.offset, segment.length, &end)) {
         fail(r, field_offset, "%s.offset %" PRIu64 " + length %" PRIu64 " overflows 64 bits",
              name, segment.offset, segment.length);
         return false;
@@ -314,10 +270,10 @@ static bool check_segment(reader *r, const char *name, uint64_t field_offset,
              name, segment.offset, segment.length, r->size);
         return false;
     }
-    if (segment.offset < HEADER_SIZE)
-        report(r, overlap_severity(field_offset, AT_MAGIC /* the header */), field_offset,
+    if (segment.offset < IRPA_HEADER_SIZE)
+        report(r, overlap_severity(field_offset, IRPA_HEADER_AT(magic) /* the header */), field_offset,
                "%s [%" PRIu64 ", %" PRIu64 ") overlaps the header [0, %d)", name,
-               segment.offset, end, HEADER_SIZE);
+               segment.offset, end, IRPA_HEADER_SIZE);
     return true;
 }
 
@@ -329,9 +285,9 @@ static bool ranges_overlap(irpa_listing_range a, irpa_listing_range b) {
 static void check_segments_disjoint(reader *r) {
     const irpa_listing_header *h = &r->listing->header;
     struct { const char *name; uint64_t at; irpa_listing_range range; } segments[3] = {
-        {"entry_segment", AT_ENTRY_SEGMENT, h->entry_segment},
-        {"metadata_segment", AT_METADATA_SEGMENT, h->metadata_segment},
-        {"storage_segment", AT_STORAGE_SEGMENT, h->storage_segment},
+        {"entry_segment", IRPA_HEADER_AT(entry_segment), h->entry_segment},
+        {"metadata_segment", IRPA_HEADER_AT(metadata_segment), h->metadata_segment},
+        {"storage_segment", IRPA_HEADER_AT(storage_segment), h->storage_segment},
     };
     for (int later = 1; later < 3; later++)
         for (int earlier = 0; earlier < later; earlier++) {
@@ -347,20 +303,20 @@ static void check_segments_disjoint(reader *r) {
 static void check_header(reader *r) {
     const irpa_listing_header *h = &r->listing->header;
     if (h->next_header_offset != 0)
-        fail(r, AT_NEXT_HEADER, "next_header_offset %" PRIu64
+        fail(r, IRPA_HEADER_AT(next_header_offset), "next_header_offset %" PRIu64
              " is not 0: chained archives are not supported", h->next_header_offset);
     if (h->flags != 0)
-        warn(r, AT_FLAGS, "header flags 0x%" PRIx64 " are not 0 (IREE ignores them)", h->flags);
-    bool entry_ok = check_segment(r, "entry_segment", AT_ENTRY_SEGMENT, h->entry_segment);
+        warn(r, IRPA_HEADER_AT(flags), "header flags 0x%" PRIx64 " are not 0 (IREE ignores them)", h->flags);
+    bool entry_ok = check_segment(r, "entry_segment", IRPA_HEADER_AT(entry_segment), h->entry_segment);
     bool metadata_ok =
-        check_segment(r, "metadata_segment", AT_METADATA_SEGMENT, h->metadata_segment);
+        check_segment(r, "metadata_segment", IRPA_HEADER_AT(metadata_segment), h->metadata_segment);
     bool storage_ok =
-        check_segment(r, "storage_segment", AT_STORAGE_SEGMENT, h->storage_segment);
+        check_segment(r, "storage_segment", IRPA_HEADER_AT(storage_segment), h->storage_segment);
     r->segments_valid = entry_ok && metadata_ok && storage_ok;
     if (r->segments_valid) check_segments_disjoint(r);
-    if (r->size % FILE_ALIGNMENT != 0)
+    if (r->size % IRPA_FILE_ALIGNMENT != 0)
         warn(r, 0, "file size %" PRIu64 " is not a multiple of %d (IREE's builder pads to it)",
-             r->size, FILE_ALIGNMENT);
+             r->size, IRPA_FILE_ALIGNMENT);
 }
 
 /* ---- entries ------------------------------------------------------------ */
@@ -373,7 +329,7 @@ static bool check_reference(reader *r, uint64_t field_offset, uint64_t index, co
     uint64_t end;
     *absolute = 0;
     if (length == 0) return true;
-    if (add_overflows(offset, length, &end)) {
+    if (irpa_add_overflows(offset, length, &end)) {
         fail(r, field_offset, "entry %" PRIu64 ": %s.offset %" PRIu64 " + length %" PRIu64
              " overflows 64 bits", index, field, offset, length);
         return false;
@@ -393,12 +349,12 @@ static bool read_entry_strings(reader *r, irpa_listing_entry *entry, uint64_t in
     const uint8_t *at = r->bytes + entry->entry_offset;
     irpa_listing_range segment = r->listing->header.metadata_segment;
     uint64_t name_at, metadata_at;
-    entry->name_offset = read_u64(at + AT_NAME);
-    uint64_t name_length = read_u64(at + AT_NAME + 8);
-    entry->metadata_offset = read_u64(at + AT_METADATA);
-    uint64_t metadata_length = read_u64(at + AT_METADATA + 8);
+    entry->name_offset = irpa_le64(at + IRPA_ENTRY_AT(name));
+    uint64_t name_length = irpa_le64(at + IRPA_ENTRY_AT(name.length));
+    entry->metadata_offset = irpa_le64(at + IRPA_ENTRY_AT(metadata));
+    uint64_t metadata_length = irpa_le64(at + IRPA_ENTRY_AT(metadata.length));
     bool ok = true;
-    if (check_reference(r, entry->entry_offset + AT_NAME, index, "name", entry->name_offset,
+    if (check_reference(r, entry->entry_offset + IRPA_ENTRY_AT(name), index, "name", entry->name_offset,
                         name_length, segment, "metadata", &name_at)) {
         entry->name = r->bytes + name_at;
         entry->name_length = name_length;
@@ -406,7 +362,7 @@ static bool read_entry_strings(reader *r, irpa_listing_entry *entry, uint64_t in
     } else {
         ok = false;
     }
-    if (check_reference(r, entry->entry_offset + AT_METADATA, index, "metadata",
+    if (check_reference(r, entry->entry_offset + IRPA_ENTRY_AT(metadata), index, "metadata",
                         entry->metadata_offset, metadata_length, segment, "metadata",
                         &metadata_at)) {
         if (metadata_length > 0) {
@@ -418,16 +374,16 @@ static bool read_entry_strings(reader *r, irpa_listing_entry *entry, uint64_t in
         ok = false;
     }
     if (ok && name_length == 0 && irpa_listing_entry_is_parameter(entry))
-        warn(r, entry->entry_offset + AT_NAME, "entry %" PRIu64 " has an empty name", index);
+        warn(r, entry->entry_offset + IRPA_ENTRY_AT(name), "entry %" PRIu64 " has an empty name", index);
     return ok;
 }
 
 static bool read_data_entry(reader *r, irpa_listing_entry *entry, uint64_t index) {
     const uint8_t *at = r->bytes + entry->entry_offset;
     irpa_listing_range storage = r->listing->header.storage_segment;
-    uint64_t field = entry->entry_offset + AT_STORAGE;
-    entry->storage_offset = read_u64(at + AT_STORAGE);
-    entry->length = read_u64(at + AT_STORAGE + 8);
+    uint64_t field = entry->entry_offset + IRPA_DATA_AT(storage);
+    entry->storage_offset = irpa_le64(at + IRPA_DATA_AT(storage));
+    entry->length = irpa_le64(at + IRPA_DATA_AT(storage.length));
     uint64_t start;
     if (!check_reference(r, field, index, "storage", entry->storage_offset, entry->length,
                          storage, "storage", &start))
@@ -437,8 +393,8 @@ static bool read_data_entry(reader *r, irpa_listing_entry *entry, uint64_t index
     entry->end = entry->start + entry->length;
     uint64_t alignment = entry->minimum_alignment;
     if (alignment == 0) return true;
-    if (!is_power_of_two(alignment))
-        warn(r, entry->entry_offset + AT_MINIMUM_ALIGNMENT,
+    if (!irpa_is_power_of_two(alignment))
+        warn(r, entry->entry_offset + IRPA_ENTRY_AT(minimum_alignment),
              "entry %" PRIu64 ": minimum_alignment %" PRIu64 " is not a power of two", index,
              alignment);
     if (entry->storage_offset % alignment != 0)
@@ -460,98 +416,88 @@ static bool read_data_entry(reader *r, irpa_listing_entry *entry, uint64_t index
  * of two, pattern bytes past pattern_length, a minimum_alignment (ignored). */
 static bool read_splat_entry(reader *r, irpa_listing_entry *entry, uint64_t index) {
     const uint8_t *at = r->bytes + entry->entry_offset;
-    entry->length = read_u64(at + AT_SPLAT_LENGTH);
-    memcpy(entry->pattern, at + AT_PATTERN, sizeof entry->pattern);
-    entry->pattern_length = at[AT_PATTERN_LENGTH];
+    entry->length = irpa_le64(at + IRPA_SPLAT_AT(length));
+    memcpy(entry->pattern, at + IRPA_SPLAT_AT(pattern), sizeof entry->pattern);
+    entry->pattern_length = at[IRPA_SPLAT_AT(pattern_length)];
     uint8_t pattern_length = entry->pattern_length;
-    uint64_t field = entry->entry_offset + AT_PATTERN_LENGTH;
+    uint64_t field = entry->entry_offset + IRPA_SPLAT_AT(pattern_length);
     if (pattern_length == 0 || pattern_length > sizeof entry->pattern) {
         fail(r, field, "entry %" PRIu64 ": splat pattern_length %u is not 1, 2, 4, 8 or 16 (%s)",
              index, (unsigned)pattern_length,
              pattern_length ? "IREE rejects more than 16" : "nothing to repeat");
         return false;
     }
-    if (!is_power_of_two(pattern_length))
+    if (!irpa_is_power_of_two(pattern_length))
         warn(r, field, "entry %" PRIu64 ": splat pattern_length %u is not 1, 2, 4, 8 or 16",
              index, (unsigned)pattern_length);
     bool ok = true;
     if (entry->length % pattern_length != 0) {
-        fail(r, entry->entry_offset + AT_SPLAT_LENGTH, "entry %" PRIu64 ": splat length %" PRIu64
+        fail(r, entry->entry_offset + IRPA_SPLAT_AT(length), "entry %" PRIu64 ": splat length %" PRIu64
              " is not a multiple of pattern_length %u", index,
              entry->length, (unsigned)pattern_length);
         ok = false;
     }
     for (size_t i = pattern_length; i < sizeof entry->pattern; i++)
         if (entry->pattern[i] != 0) {
-            warn(r, entry->entry_offset + AT_PATTERN + i,
+            warn(r, entry->entry_offset + IRPA_SPLAT_AT(pattern) + i,
                  "non-zero padding at offset %" PRIu64 " (entry %" PRIu64
                  ": pattern byte %zu is past pattern_length %u)",
-                 entry->entry_offset + AT_PATTERN + i, index, i, (unsigned)pattern_length);
+                 entry->entry_offset + IRPA_SPLAT_AT(pattern) + i, index, i, (unsigned)pattern_length);
             break;
         }
     if (entry->minimum_alignment != 0)
-        warn(r, entry->entry_offset + AT_MINIMUM_ALIGNMENT, "entry %" PRIu64
+        warn(r, entry->entry_offset + IRPA_ENTRY_AT(minimum_alignment), "entry %" PRIu64
              ": splat minimum_alignment %" PRIu64 " is not 0 (IREE ignores it)", index,
              entry->minimum_alignment);
     return ok;
 }
 
-/* Bytes an entry of this type needs, or 0 for types we do not read. */
-static uint64_t type_size(uint32_t type) {
-    switch (type) {
-    case IRPA_INSPECT_TYPE_SKIP: return ENTRY_HEADER_SIZE;
-    case IRPA_INSPECT_TYPE_SPLAT: return SPLAT_ENTRY_SIZE;
-    case IRPA_INSPECT_TYPE_DATA: return DATA_ENTRY_SIZE;
-    default: return 0;
-    }
-}
-
 const char *irpa_inspect_type_name(uint32_t type) {
     switch (type) {
-    case IRPA_INSPECT_TYPE_SKIP: return "skip";
-    case IRPA_INSPECT_TYPE_SPLAT: return "splat";
-    case IRPA_INSPECT_TYPE_DATA: return "data";
-    case IRPA_INSPECT_TYPE_EXTERNAL: return "external";
+    case IRPA_ENTRY_SKIP: return "skip";
+    case IRPA_ENTRY_SPLAT: return "splat";
+    case IRPA_ENTRY_DATA: return "data";
+    case IRPA_ENTRY_EXTERNAL: return "external";
     default: return "unknown";
     }
 }
 
 /* Checks the entry's type and size, then reads the fields its type has. */
 static bool read_entry_body(reader *r, irpa_listing_entry *entry, uint64_t index) {
-    uint64_t at_type = entry->entry_offset + AT_TYPE;
-    if (entry->type == IRPA_INSPECT_TYPE_EXTERNAL) {
+    uint64_t at_type = entry->entry_offset + IRPA_ENTRY_AT(type);
+    if (entry->type == IRPA_ENTRY_EXTERNAL) {
         fail(r, at_type, "entry %" PRIu64 ": type 3 (external) is not supported "
              "(IREE's parser rejects external entries)", index);
         return false;
     }
-    uint64_t needed = type_size(entry->type);
+    uint64_t needed = irpa_entry_type_size(entry->type);
     if (needed == 0) {
         fail(r, at_type, "entry %" PRIu64 ": unknown type %" PRIu32, index, entry->type);
         return false;
     }
     if (entry->entry_size < needed) {
-        fail(r, entry->entry_offset + AT_ENTRY_SIZE, "entry %" PRIu64 ": entry_size %" PRIu64
+        fail(r, entry->entry_offset + IRPA_ENTRY_AT(entry_size), "entry %" PRIu64 ": entry_size %" PRIu64
              " is smaller than a %s entry (%" PRIu64 " bytes)", index, entry->entry_size,
              irpa_inspect_type_name(entry->type), needed);
         return false;
     }
     if (entry->entry_size > needed)
-        warn(r, entry->entry_offset + AT_ENTRY_SIZE, "entry %" PRIu64 ": entry_size %" PRIu64
+        warn(r, entry->entry_offset + IRPA_ENTRY_AT(entry_size), "entry %" PRIu64 ": entry_size %" PRIu64
              " is larger than a %s entry (%" PRIu64 " bytes)", index, entry->entry_size,
              irpa_inspect_type_name(entry->type), needed);
-    if (entry->type == IRPA_INSPECT_TYPE_SKIP) {
+    if (entry->type == IRPA_ENTRY_SKIP) {
         warn(r, entry->entry_offset, "entry %" PRIu64 " is a skip entry (ignored by readers)",
              index);
         return true;
     }
-    if (entry->type == IRPA_INSPECT_TYPE_DATA) return read_data_entry(r, entry, index);
+    if (entry->type == IRPA_ENTRY_DATA) return read_data_entry(r, entry, index);
     return read_splat_entry(r, entry, index);
 }
 
 /* Most entries an entry segment of `length` bytes can hold. */
 static uint64_t entries_that_fit(uint64_t length) {
-    if (length < ENTRY_HEADER_SIZE) return 0;
-    return (length - ENTRY_HEADER_SIZE) / 64 + 1;
+    if (length < IRPA_ENTRY_HEADER_SIZE) return 0;
+    return (length - IRPA_ENTRY_HEADER_SIZE) / 64 + 1;
 }
 
 static void walk_entries(reader *r) {
@@ -568,46 +514,45 @@ static void walk_entries(reader *r) {
             return;
         }
     }
-    if (h->entry_segment.offset % ENTRY_ALIGNMENT != 0 && h->entry_count > 0)
-        warn(r, AT_ENTRY_SEGMENT, "entry_segment.offset %" PRIu64
+    if (h->entry_segment.offset % IRPA_ENTRY_ALIGNMENT != 0 && h->entry_count > 0)
+        warn(r, IRPA_HEADER_AT(entry_segment), "entry_segment.offset %" PRIu64
              " is not a multiple of 16: entries are not 16-aligned", h->entry_segment.offset);
     uint64_t position = h->entry_segment.offset;
     uint64_t remaining = h->entry_segment.length;
     for (uint64_t index = 0; index < h->entry_count; index++) {
-        if (remaining < ENTRY_HEADER_SIZE || index >= capacity) {
+        if (remaining < IRPA_ENTRY_HEADER_SIZE || index >= capacity) {
             fail(r, position, "entry %" PRIu64 ": the entry segment has %" PRIu64
                  " bytes left, fewer than the %d of an entry header (entry_count %" PRIu64
-                 " at offset %d is too large for entry_segment.length %" PRIu64 ")",
-                 index, remaining, ENTRY_HEADER_SIZE, h->entry_count, AT_ENTRY_COUNT,
+                 " at offset %zu is too large for entry_segment.length %" PRIu64 ")",
+                 index, remaining, IRPA_ENTRY_HEADER_SIZE, h->entry_count, IRPA_HEADER_AT(entry_count),
                  h->entry_segment.length);
             return;
         }
         irpa_listing_entry *entry = &listing->entries[listing->entry_count++];
         const uint8_t *at = r->bytes + position;
         entry->entry_offset = position;
-        entry->entry_size = read_u64(at + AT_ENTRY_SIZE);
-        entry->type = read_u32(at + AT_TYPE);
-        entry->flags = read_u64(at + AT_ENTRY_FLAGS);
-        entry->minimum_alignment = read_u64(at + AT_MINIMUM_ALIGNMENT);
-        if (entry->entry_size < ENTRY_HEADER_SIZE || entry->entry_size > remaining) {
-            fail(r, position + AT_ENTRY_SIZE, "entry %" PRIu64 ": entry_size %" PRIu64
+        entry->entry_size = irpa_le64(at + IRPA_ENTRY_AT(entry_size));
+        entry->type = irpa_le32(at + IRPA_ENTRY_AT(type));
+        entry->flags = irpa_le64(at + IRPA_ENTRY_AT(flags));
+        entry->minimum_alignment = irpa_le64(at + IRPA_ENTRY_AT(minimum_alignment));
+        if (entry->entry_size < IRPA_ENTRY_HEADER_SIZE || entry->entry_size > remaining) {
+            fail(r, position + IRPA_ENTRY_AT(entry_size), "entry %" PRIu64 ": entry_size %" PRIu64
                  " is %s", index, entry->entry_size,
-                 entry->entry_size < ENTRY_HEADER_SIZE
+                 entry->entry_size < IRPA_ENTRY_HEADER_SIZE
                      ? "smaller than an entry header (60 bytes)"
                      : "past the end of the entry segment");
             return;
         }
         remember_used(r, position, entry->entry_size);
         if (entry->flags != 0)
-            warn(r, position + AT_ENTRY_FLAGS, "entry %" PRIu64 ": flags 0x%" PRIx64
+            warn(r, position + IRPA_ENTRY_AT(flags), "entry %" PRIu64 ": flags 0x%" PRIx64
                  " are not 0", index, entry->flags);
         bool strings_ok = read_entry_strings(r, entry, index);
         bool body_ok = read_entry_body(r, entry, index);
         entry->valid = strings_ok && body_ok;
-        if (entry->valid && entry->type == IRPA_INSPECT_TYPE_DATA)
+        if (entry->valid && entry->type == IRPA_ENTRY_DATA)
             remember_used(r, entry->start, entry->length);
-        uint64_t step = (entry->entry_size + ENTRY_ALIGNMENT - 1) / ENTRY_ALIGNMENT *
-                        ENTRY_ALIGNMENT;
+        uint64_t step = irpa_entry_stride(entry->entry_size);
         if (step > remaining) step = remaining;
         position += step;
         remaining -= step;
@@ -649,7 +594,7 @@ static uint64_t *select_entries(reader *r, bool data_only, uint64_t *count) {
     for (uint64_t i = 0; i < listing->entry_count; i++) {
         const irpa_listing_entry *entry = &listing->entries[i];
         if (!entry->valid || !irpa_listing_entry_is_parameter(entry)) continue;
-        if (data_only && (entry->type != IRPA_INSPECT_TYPE_DATA || entry->length == 0)) continue;
+        if (data_only && (entry->type != IRPA_ENTRY_DATA || entry->length == 0)) continue;
         indices[(*count)++] = i;
     }
     return indices;
@@ -719,7 +664,7 @@ static void check_text_overlaps(reader *r) {
         const text_reference *ref = &refs[i];
         if (furthest && ref->start < furthest->end) {
             irpa_listing_entry *entry = &r->listing->entries[ref->entry];
-            fail(r, entry->entry_offset + (ref->is_name ? AT_NAME : AT_METADATA),
+            fail(r, entry->entry_offset + (ref->is_name ? IRPA_ENTRY_AT(name) : IRPA_ENTRY_AT(metadata)),
                  "entry %" PRIu64 ": %s [%" PRIu64 ", %" PRIu64 ") overlaps the %s of entry %"
                  PRIu64 " [%" PRIu64 ", %" PRIu64 ") in the metadata segment", ref->entry,
                  ref->is_name ? "name" : "metadata", ref->start, ref->end,
@@ -752,7 +697,7 @@ static void check_duplicate_names(reader *r) {
             continue;
         }
         char *name = escaped_name(entry->name, entry->name_length, MESSAGE_NAME_LIMIT);
-        warn(r, entry->entry_offset + AT_NAME, "entry %" PRIu64 ": duplicate name `%s` "
+        warn(r, entry->entry_offset + IRPA_ENTRY_AT(name), "entry %" PRIu64 ": duplicate name `%s` "
              "(entry %" PRIu64 " at offset %" PRIu64 " has it too; IREE uses the first)", indices[i],
              name ? name : "?", indices[first], original->entry_offset);
         free(name);
@@ -772,7 +717,7 @@ static void check_data_overlaps(reader *r) {
         if (furthest && entry->start < furthest->end) {
             char *name = escaped_name(entry->name, entry->name_length, MESSAGE_NAME_LIMIT);
             char *other = escaped_name(furthest->name, furthest->name_length, MESSAGE_NAME_LIMIT);
-            warn(r, entry->entry_offset + AT_STORAGE, "entry %" PRIu64 " `%s` data [%" PRIu64
+            warn(r, entry->entry_offset + IRPA_DATA_AT(storage), "entry %" PRIu64 " `%s` data [%" PRIu64
                  ", %" PRIu64 ") overlaps entry %" PRIu64 " `%s` data [%" PRIu64 ", %" PRIu64 ")",
                  indices[i], name ? name : "?", entry->start, entry->end, furthest_index,
                  other ? other : "?", furthest->start, furthest->end);
@@ -805,7 +750,7 @@ static void check_zero(reader *r, uint64_t start, uint64_t end) {
 
 /* Every byte outside the structures found must be zero. */
 static void check_padding(reader *r) {
-    remember_used(r, 0, HEADER_SIZE);
+    remember_used(r, 0, IRPA_HEADER_SIZE);
     if (r->out_of_memory) return;
     qsort(r->used, r->used_count, sizeof *r->used, compare_used);
     uint64_t cursor = 0;
@@ -821,7 +766,7 @@ static void sum_lengths(irpa_listing *listing) {
     for (uint64_t i = 0; i < listing->entry_count; i++) {
         const irpa_listing_entry *entry = &listing->entries[i];
         if (!irpa_listing_entry_is_parameter(entry)) continue;
-        if (add_overflows(total, entry->length, &total)) total = UINT64_MAX;
+        if (irpa_add_overflows(total, entry->length, &total)) total = UINT64_MAX;
     }
     listing->total_bytes = total;
 }

@@ -58,17 +58,12 @@
 #include <stdio.h>
 
 #include "errors.h"
+#include "irpa_format.h"
 
 /* Return values of irpa_inspect_memory and irpa_inspect_file. */
 #define IRPA_INSPECT_OK 0          /* no errors (warnings and notes are allowed) */
 #define IRPA_INSPECT_MALFORMED -1  /* errors were reported; the listing holds what was read */
 #define IRPA_INSPECT_IO_ERROR -2   /* the file could not be opened, mapped or read */
-
-/* Raw values of an entry's type field. */
-#define IRPA_INSPECT_TYPE_SKIP 0      /* ignored by readers */
-#define IRPA_INSPECT_TYPE_SPLAT 1     /* a pattern repeated over length bytes */
-#define IRPA_INSPECT_TYPE_DATA 2      /* bytes in the storage segment */
-#define IRPA_INSPECT_TYPE_EXTERNAL 3  /* bytes in another file; IREE rejects it */
 
 typedef struct irpa_listing_range {
     uint64_t offset;  /* segment offset in the file (as stored) */
@@ -91,7 +86,7 @@ typedef struct irpa_listing_header {
 typedef struct irpa_listing_entry {
     uint64_t entry_offset;       /* file offset of the entry record */
     uint64_t entry_size;         /* entry_size field: bytes of the record */
-    uint32_t type;               /* type field: IRPA_INSPECT_TYPE_* or unknown */
+    uint32_t type;               /* type field: an irpa_entry_type, or unknown */
     uint64_t flags;              /* flags field */
     const uint8_t *name;         /* name bytes inside the inspected bytes; NULL when none */
     uint64_t name_length;        /* bytes of name, no NUL (0 when unresolvable) */
@@ -104,7 +99,7 @@ typedef struct irpa_listing_entry {
     uint64_t storage_offset;     /* DATA: storage.offset within the storage segment */
     uint64_t start;              /* DATA: absolute offset of the first byte; 0 when empty (IREE) */
     uint64_t end;                /* DATA: absolute file offset past the last byte */
-    uint8_t pattern[16];         /* SPLAT: the 16 pattern bytes as stored */
+    uint8_t pattern[IRPA_MAX_PATTERN]; /* SPLAT: the 16 pattern bytes as stored */
     uint8_t pattern_length;      /* SPLAT: pattern_length field */
     bool valid;                  /* no error was reported for this entry */
 } irpa_listing_entry;

@@ -47,9 +47,9 @@ void irpa_print_metadata(FILE *out, const uint8_t *metadata, uint64_t length) {
 }
 
 static void print_row(const irpa_listing_entry *entry, FILE *out) {
-    irpa_print_columns(out, entry->type == IRPA_INSPECT_TYPE_DATA, entry->start, entry->end,
+    irpa_print_columns(out, entry->type == IRPA_ENTRY_DATA, entry->start, entry->end,
                        entry->length, entry->name, entry->name_length);
-    if (entry->type == IRPA_INSPECT_TYPE_DATA) {
+    if (entry->type == IRPA_ENTRY_DATA) {
         fputs("  [data]", out);
     } else {
         fputs("  [splat pattern ", out);
@@ -152,11 +152,11 @@ static json_t *json_header(const irpa_listing_header *h) {
 }
 
 static bool put_type_fields(json_t *object, const irpa_listing_entry *entry) {
-    if (entry->type == IRPA_INSPECT_TYPE_DATA)
+    if (entry->type == IRPA_ENTRY_DATA)
         return put(object, "storage_offset", json_u64(entry->storage_offset)) &&
                put(object, "start", json_u64(entry->start)) &&
                put(object, "end", json_u64(entry->end));
-    if (entry->type == IRPA_INSPECT_TYPE_SPLAT) {
+    if (entry->type == IRPA_ENTRY_SPLAT) {
         uint8_t shown = entry->pattern_length <= 16 ? entry->pattern_length : 16;
         return put(object, "pattern", json_hex(entry->pattern, shown)) &&
                put(object, "pattern_length", json_integer(entry->pattern_length));

@@ -12,12 +12,10 @@
 
 #include "archive.h"
 #include "build.h"
+#include "irpa_format.h"
+#include "le.h"
 
-static uint64_t get_u64(const uint8_t *at) {
-    uint64_t value = 0;
-    for (int i = 7; i >= 0; i--) value = value << 8 | at[i];
-    return value;
-}
+static uint64_t get_u64(const uint8_t *at) { return irpa_le64(at); }
 
 /* A temporary source file of `size` bytes, byte i = (i * 7 + 3) & 0xff in
  * the first `filled` bytes, a sparse hole after. */
@@ -68,10 +66,13 @@ static void test_empty_archive_is_4096_bytes(void **state) {
     assert_int_equal(archive->file_size, 4096);
     uint8_t *bytes = read_all(archive);
     assert_memory_equal(bytes, "IRPA", 4);
-    assert_int_equal(get_u64(bytes + 8), 88);
+    assert_int_equal(get_u64(bytes + IRPA_HEADER_AT(header_size)), 88);
+    size_t segments[] = {IRPA_HEADER_AT(entry_segment), IRPA_HEADER_AT(metadata_segment),
+                         IRPA_HEADER_AT(storage_segment)};
     for (int segment = 0; segment < 3; segment++) {
-        assert_int_equal(get_u64(bytes + 40 + 16 * segment), 96);
-        assert_int_equal(get_u64(bytes + 48 + 16 * segment), 0);
+        const uint8_t *at = bytes + segments[segment];
+        assert_int_equal(get_u64(at + offsetof(irpa_format_segment, offset)), 96);
+        assert_int_equal(get_u64(at + offsetof(irpa_format_segment, length)), 0);
     }
     for (int i = 88; i < 4096; i++) assert_int_equal(bytes[i], 0);
     free(bytes);
@@ -100,9 +101,10 @@ static void test_four_entries_land_at_448_512_576_640(void **state) {
             assert_int_equal(bytes[448 + 64 * i + b], (uint8_t)((32 * i + b) * 7 + 3));
     }
     /* entry_size, type and minimum_alignment of the third entry (at 96 + 2*80) */
-    assert_int_equal(get_u64(bytes + 256), 76);
-    assert_int_equal(bytes[256 + 8], 2);
-    assert_int_equal(get_u64(bytes + 256 + 52), 64);
+    const uint8_t *third = bytes + 256;
+    assert_int_equal(get_u64(third + IRPA_ENTRY_AT(entry_size)), 76);
+    assert_int_equal(third[IRPA_ENTRY_AT(type)], 2);
+    assert_int_equal(get_u64(third + IRPA_ENTRY_AT(minimum_alignment)), 64);
     free(bytes);
     irpa_archive_free(archive);
 }
@@ -117,16 +119,16 @@ static void test_splat_entry_bytes(void **state) {
     finish(archive);
     uint8_t *bytes = read_all(archive);
     const uint8_t *entry = bytes + 96;
-    assert_int_equal(get_u64(entry), 85);
-    assert_int_equal(entry[8], 1);
-    assert_int_equal(get_u64(entry + 20), 0);  /* name offset */
-    assert_int_equal(get_u64(entry + 28), 4);  /* name length */
-    assert_int_equal(get_u64(entry + 36), 4);  /* metadata offset */
-    assert_int_equal(get_u64(entry + 44), 1);  /* metadata length */
-    assert_int_equal(get_u64(entry + 52), 0);  /* minimum_alignment */
-    assert_int_equal(get_u64(entry + 60), 32); /* length */
-    assert_memory_equal(entry + 68, one, 4);
-    assert_int_equal(entry[84], 4);
+    assert_int_equal(get_u64(entry + IRPA_ENTRY_AT(entry_size)), 85);
+    assert_int_equal(entry[IRPA_ENTRY_AT(type)], 1);
+    assert_int_equal(get_u64(entry + IRPA_ENTRY_AT(name.offset)), 0);
+    assert_int_equal(get_u64(entry + IRPA_ENTRY_AT(name.length)), 4);
+    assert_int_equal(get_u64(entry + IRPA_ENTRY_AT(metadata.offset)), 4);
+    assert_int_equal(get_u64(entry + IRPA_ENTRY_AT(metadata.length)), 1);
+    assert_int_equal(get_u64(entry + IRPA_ENTRY_AT(minimum_alignment)), 0);
+    assert_int_equal(get_u64(entry + IRPA_SPLAT_AT(length)), 32);
+    assert_memory_equal(entry + IRPA_SPLAT_AT(pattern), one, 4);
+    assert_int_equal(entry[IRPA_SPLAT_AT(pattern_length)], 4);
     /* no data entry: storage starts right after the metadata, unrounded */
     assert_int_equal(archive->storage_offset, 96 + 85 + 5);
     assert_memory_equal(bytes + 96 + 85, "onesm", 5);
@@ -200,7 +202,8 @@ static void test_tensor_and_archive_over_4_gib(void **state) {
     assert_int_equal(archive->file_size, (end + 4095) / 4096 * 4096);
     assert_true(archive->file_size > 5 * gib);
     /* The header records the 64-bit storage length. */
-    assert_int_equal(get_u64(archive->head + 80), archive->storage_length);
+    assert_int_equal(get_u64(archive->head + IRPA_HEADER_AT(storage_segment.length)),
+                     archive->storage_length);
     /* Map a window straddling the end of the huge tensor. */
     uint64_t at = archive->storage_offset + 128 + 5 * gib - 8;
     irpa_segment segments[8];

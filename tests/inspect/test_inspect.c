@@ -13,12 +13,20 @@
 #include <jansson.h>
 
 #include "inspect.h"
+#include "irpa_format.h"
+#include "le.h"
 
 /* ---- a small independent writer of canonical archives -------------------- */
 
+/* Field offsets (irpa_format.h): of the header, an entry, a data entry, a splat. */
+#define H(field) IRPA_HEADER_AT(field)
+#define E(field) IRPA_ENTRY_AT(field)
+#define D(field) IRPA_DATA_AT(field)
+#define S(field) IRPA_SPLAT_AT(field)
+
 typedef struct spec {
     const char *name;      /* entry key */
-    int type;              /* IRPA_INSPECT_TYPE_DATA or _SPLAT */
+    int type;              /* IRPA_ENTRY_DATA or _SPLAT */
     uint64_t length;       /* bytes of the parameter */
     uint8_t fill;          /* DATA: every data byte */
     uint8_t pattern[16];   /* SPLAT: the pattern */
@@ -39,28 +47,18 @@ static uint64_t align_up(uint64_t value, uint64_t alignment) {
     return (value + alignment - 1) / alignment * alignment;
 }
 
-static void put64(uint8_t *at, uint64_t value) {
-    for (int i = 0; i < 8; i++) at[i] = (uint8_t)(value >> (8 * i));
-}
+static void put64(uint8_t *at, uint64_t value) { irpa_put_le64(at, value); }
 
-static void put32(uint8_t *at, uint32_t value) {
-    for (int i = 0; i < 4; i++) at[i] = (uint8_t)(value >> (8 * i));
-}
+static uint64_t get64(const uint8_t *at) { return irpa_le64(at); }
 
-static uint64_t get64(const uint8_t *at) {
-    uint64_t value = 0;
-    for (int i = 7; i >= 0; i--) value = value << 8 | at[i];
-    return value;
-}
-
-static uint64_t record_size(const spec *s) { return s->type == IRPA_INSPECT_TYPE_DATA ? 76 : 85; }
+static uint64_t record_size(const spec *s) { return irpa_entry_type_size((uint32_t)s->type); }
 
 /* Lays the entries out as IREE's builder does (irpa-format.md). */
 static crafted craft(const spec *specs, size_t count) {
     crafted c = {0};
-    uint64_t position = 96, entry_end = 96;
+    uint64_t position = IRPA_ENTRY_TABLE_OFFSET, entry_end = IRPA_ENTRY_TABLE_OFFSET;
     for (size_t i = 0; i < count; i++) {
-        position = align_up(position, 16);
+        position = align_up(position, IRPA_ENTRY_ALIGNMENT);
         c.entry_offset[i] = position;
         position += record_size(&specs[i]);
         entry_end = position;
@@ -71,56 +69,56 @@ static crafted craft(const spec *specs, size_t count) {
         metadata_end += strlen(specs[i].name) +
                         (specs[i].metadata ? strlen(specs[i].metadata) : 0);
     bool any_data = false;
-    for (size_t i = 0; i < count; i++) any_data |= specs[i].type == IRPA_INSPECT_TYPE_DATA;
-    c.storage_offset = any_data ? align_up(metadata_end, 64) : metadata_end;
+    for (size_t i = 0; i < count; i++) any_data |= specs[i].type == IRPA_ENTRY_DATA;
+    c.storage_offset = any_data ? align_up(metadata_end, IRPA_DEFAULT_ALIGNMENT) : metadata_end;
     uint64_t storage_length = 0;
     for (size_t i = 0; i < count; i++) {
-        if (specs[i].type != IRPA_INSPECT_TYPE_DATA) continue;
-        uint64_t relative = align_up(storage_length, 64);
+        if (specs[i].type != IRPA_ENTRY_DATA) continue;
+        uint64_t relative = align_up(storage_length, IRPA_DEFAULT_ALIGNMENT);
         c.data_start[i] = c.storage_offset + relative;
         storage_length = relative + specs[i].length;
     }
-    c.size = align_up(c.storage_offset + storage_length, 4096);
-    if (c.size == 0) c.size = 4096;
+    c.size = align_up(c.storage_offset + storage_length, IRPA_FILE_ALIGNMENT);
+    if (c.size == 0) c.size = IRPA_FILE_ALIGNMENT;
     c.bytes = calloc(1, c.size);
     assert_non_null(c.bytes);
     uint8_t *b = c.bytes;
-    put32(b, 0x41505249);
-    put64(b + 8, 88);
-    put64(b + 32, count);
-    put64(b + 40, 96);
-    put64(b + 48, entry_end - 96);
-    put64(b + 56, count ? c.metadata_offset : 96);
-    put64(b + 64, metadata_end - c.metadata_offset);
-    put64(b + 72, count ? c.storage_offset : 96);
-    put64(b + 80, storage_length);
+    irpa_put_le32(b + H(magic), IRPA_MAGIC);
+    put64(b + H(header_size), IRPA_HEADER_SIZE);
+    put64(b + H(entry_count), count);
+    put64(b + H(entry_segment.offset), IRPA_ENTRY_TABLE_OFFSET);
+    put64(b + H(entry_segment.length), entry_end - IRPA_ENTRY_TABLE_OFFSET);
+    put64(b + H(metadata_segment.offset), count ? c.metadata_offset : IRPA_ENTRY_TABLE_OFFSET);
+    put64(b + H(metadata_segment.length), metadata_end - c.metadata_offset);
+    put64(b + H(storage_segment.offset), count ? c.storage_offset : IRPA_ENTRY_TABLE_OFFSET);
+    put64(b + H(storage_segment.length), storage_length);
     uint64_t metadata_at = 0;
     for (size_t i = 0; i < count; i++) {
         const spec *s = &specs[i];
         uint8_t *e = b + c.entry_offset[i];
         uint64_t name_length = strlen(s->name);
         uint64_t metadata_length = s->metadata ? strlen(s->metadata) : 0;
-        put64(e, record_size(s));
-        put32(e + 8, (uint32_t)s->type);
-        put64(e + 20, metadata_at);
-        put64(e + 28, name_length);
+        put64(e + E(entry_size), record_size(s));
+        irpa_put_le32(e + E(type), (uint32_t)s->type);
+        put64(e + E(name.offset), metadata_at);
+        put64(e + E(name.length), name_length);
         memcpy(b + c.metadata_offset + metadata_at, s->name, name_length);
         metadata_at += name_length;
         if (metadata_length) {
-            put64(e + 36, metadata_at);
-            put64(e + 44, metadata_length);
+            put64(e + E(metadata.offset), metadata_at);
+            put64(e + E(metadata.length), metadata_length);
             memcpy(b + c.metadata_offset + metadata_at, s->metadata, metadata_length);
             metadata_at += metadata_length;
         }
-        if (s->type == IRPA_INSPECT_TYPE_DATA) {
-            put64(e + 52, 64);
-            put64(e + 60, c.data_start[i] - c.storage_offset);
-            put64(e + 68, s->length);
+        if (s->type == IRPA_ENTRY_DATA) {
+            put64(e + E(minimum_alignment), IRPA_DEFAULT_ALIGNMENT);
+            put64(e + D(storage.offset), c.data_start[i] - c.storage_offset);
+            put64(e + D(storage.length), s->length);
             memset(b + c.data_start[i], s->fill, s->length);
         } else {
-            put64(e + 60, s->length);
-            memcpy(e + 68, s->pattern, s->pattern_length);
-            e[84] = s->pattern_length;
+            put64(e + S(length), s->length);
+            memcpy(e + S(pattern), s->pattern, s->pattern_length);
+            e[S(pattern_length)] = s->pattern_length;
         }
     }
     return c;
@@ -129,9 +127,9 @@ static crafted craft(const spec *specs, size_t count) {
 /* Three entries: a0 (100 bytes of 0x11, with metadata), s (splat f32 1.0),
  * b1 (32 bytes of 0x22). */
 static const spec three[] = {
-    {"a0", IRPA_INSPECT_TYPE_DATA, 100, 0x11, {0}, 0, "PYTORCH:{\"type\": \"Tensor\"}"},
-    {"s", IRPA_INSPECT_TYPE_SPLAT, 32, 0, {0x00, 0x00, 0x80, 0x3f}, 4, NULL},
-    {"b1", IRPA_INSPECT_TYPE_DATA, 32, 0x22, {0}, 0, NULL},
+    {"a0", IRPA_ENTRY_DATA, 100, 0x11, {0}, 0, "PYTORCH:{\"type\": \"Tensor\"}"},
+    {"s", IRPA_ENTRY_SPLAT, 32, 0, {0x00, 0x00, 0x80, 0x3f}, 4, NULL},
+    {"b1", IRPA_ENTRY_DATA, 32, 0x22, {0}, 0, NULL},
 };
 
 static crafted craft_three(void) { return craft(three, 3); }
@@ -212,14 +210,14 @@ static void valid_archive_is_listed(void **state) {
     assert_int_equal(r.listing.entry_count, 3);
     assert_int_equal(r.listing.total_bytes, 164);
     const irpa_listing_entry *a0 = &r.listing.entries[0];
-    assert_int_equal(a0->type, IRPA_INSPECT_TYPE_DATA);
+    assert_int_equal(a0->type, IRPA_ENTRY_DATA);
     assert_int_equal(a0->start, c.data_start[0]);
     assert_int_equal(a0->end, c.data_start[0] + 100);
     assert_int_equal(a0->name_length, 2);
     assert_memory_equal(a0->name, "a0", 2);
     assert_int_equal(a0->metadata_length, strlen(three[0].metadata));
     const irpa_listing_entry *s = &r.listing.entries[1];
-    assert_int_equal(s->type, IRPA_INSPECT_TYPE_SPLAT);
+    assert_int_equal(s->type, IRPA_ENTRY_SPLAT);
     assert_int_equal(s->pattern_length, 4);
     assert_int_equal(s->length, 32);
     assert_int_equal(r.listing.entries[2].start, c.data_start[2]);
@@ -280,7 +278,7 @@ static void text_output_matches_iree_columns(void **state) {
 
 static void binary_metadata_is_shown_as_hex(void **state) {
     (void)state;
-    static const spec one[] = {{"k", IRPA_INSPECT_TYPE_DATA, 8, 1, {0}, 0, "\x01\x02"}};
+    static const spec one[] = {{"k", IRPA_ENTRY_DATA, 8, 1, {0}, 0, "\x01\x02"}};
     crafted c = craft(one, 1);
     result r = inspect(&c);
     assert_int_equal(r.status, IRPA_INSPECT_OK);
@@ -364,7 +362,7 @@ static void truncated_header(void **state) {
 static void truncated_file(void **state) {
     (void)state;
     crafted c = craft_three();
-    uint64_t storage_length = get64(c.bytes + 80);
+    uint64_t storage_length = get64(c.bytes + H(storage_segment.length));
     c.size = c.storage_offset + 10;
     result r = inspect(&c);
     char expected[256];
@@ -430,7 +428,7 @@ static void header_flags_are_a_warning(void **state) {
 
 static void entry_segment_past_end(void **state) {
     (void)state;
-    static const spec one[] = {{"a", IRPA_INSPECT_TYPE_DATA, 8, 1, {0}, 0, NULL}};
+    static const spec one[] = {{"a", IRPA_ENTRY_DATA, 8, 1, {0}, 0, NULL}};
     crafted c = craft(one, 1);
     assert_int_equal(c.size, 4096);
     put64(c.bytes + 40, 4096);
@@ -541,8 +539,8 @@ static void larger_entry_size_is_a_warning(void **state) {
 static void unknown_and_external_types(void **state) {
     (void)state;
     crafted c = craft_three();
-    put32(c.bytes + c.entry_offset[0] + 8, 3);
-    put32(c.bytes + c.entry_offset[2] + 8, 7);
+    irpa_put_le32(c.bytes + c.entry_offset[0] + E(type), 3);
+    irpa_put_le32(c.bytes + c.entry_offset[2] + E(type), 7);
     result r = inspect(&c);
     char expected[160];
     snprintf(expected, sizeof expected, "x.irpa: offset %llu: entry 0: type 3 (external) is not "
@@ -557,13 +555,13 @@ static void unknown_and_external_types(void **state) {
 static void name_outside_metadata_segment(void **state) {
     (void)state;
     crafted c = craft_three();
-    uint64_t metadata_length = get64(c.bytes + 64);
+    uint64_t metadata_length = get64(c.bytes + H(metadata_segment.length));
     char expected[200];
-    put64(c.bytes + c.entry_offset[1] + 20, metadata_length);
+    put64(c.bytes + c.entry_offset[1] + E(name.offset), metadata_length);
     result r = inspect(&c);
     snprintf(expected, sizeof expected, "x.irpa: offset %llu: entry 1: name.offset %llu + length "
              "1 is past the end of the metadata segment (%llu bytes)",
-             (unsigned long long)c.entry_offset[1] + 20, (unsigned long long)metadata_length,
+             (unsigned long long)c.entry_offset[1] + E(name.offset), (unsigned long long)metadata_length,
              (unsigned long long)metadata_length);
     expect_error(&r, expected);
     release(&r, &c);
@@ -572,7 +570,7 @@ static void name_outside_metadata_segment(void **state) {
 static void metadata_reference_overflow(void **state) {
     (void)state;
     crafted c = craft_three();
-    put64(c.bytes + c.entry_offset[0] + 36, UINT64_MAX);
+    put64(c.bytes + c.entry_offset[0] + E(metadata.offset), UINT64_MAX);
     result r = inspect(&c);
     expect_error(&r, "entry 0: metadata.offset 18446744073709551615 + length 26 overflows 64 bits");
     release(&r, &c);
@@ -581,13 +579,13 @@ static void metadata_reference_overflow(void **state) {
 static void data_outside_storage_segment(void **state) {
     (void)state;
     crafted c = craft_three();
-    uint64_t storage_length = get64(c.bytes + 80);
-    put64(c.bytes + c.entry_offset[2] + 68, 64);  /* b1 grows from 32 to 64 bytes */
+    uint64_t storage_length = get64(c.bytes + H(storage_segment.length));
+    put64(c.bytes + c.entry_offset[2] + D(storage.length), 64);  /* b1 grows from 32 to 64 bytes */
     result r = inspect(&c);
     char expected[200];
     snprintf(expected, sizeof expected, "x.irpa: offset %llu: entry 2: storage.offset 128 + "
              "length 64 is past the end of the storage segment (%llu bytes)",
-             (unsigned long long)c.entry_offset[2] + 60, (unsigned long long)storage_length);
+             (unsigned long long)c.entry_offset[2] + D(storage.offset), (unsigned long long)storage_length);
     expect_error(&r, expected);
     release(&r, &c);
 }
@@ -595,7 +593,7 @@ static void data_outside_storage_segment(void **state) {
 static void storage_reference_overflow(void **state) {
     (void)state;
     crafted c = craft_three();
-    put64(c.bytes + c.entry_offset[2] + 60, UINT64_MAX - 15);
+    put64(c.bytes + c.entry_offset[2] + D(storage.offset), UINT64_MAX - 15);
     result r = inspect(&c);
     expect_error(&r, "entry 2: storage.offset 18446744073709551600 + length 32 overflows 64 bits");
     release(&r, &c);
@@ -609,8 +607,8 @@ static void misaligned_storage_offset_is_a_warning(void **state) {
     uint64_t start = c.data_start[2];
     memmove(c.bytes + start - 4, c.bytes + start, 32);
     memset(c.bytes + start + 28, 0, 4);
-    put64(c.bytes + c.entry_offset[2] + 60, start - 4 - c.storage_offset);
-    put64(c.bytes + 80, get64(c.bytes + 80) - 4);
+    put64(c.bytes + c.entry_offset[2] + D(storage.offset), start - 4 - c.storage_offset);
+    put64(c.bytes + 80, get64(c.bytes + H(storage_segment.length)) - 4);
     result r = inspect(&c);
     expect_warning(&r, "entry 2: storage.offset 124 is not a multiple of minimum_alignment 64");
     assert_int_equal(r.listing.warnings.count, 1);
@@ -621,26 +619,26 @@ static void bad_pattern_length(void **state) {
     (void)state;
     crafted c = craft_three();
     uint8_t *splat = c.bytes + c.entry_offset[1];
-    splat[84] = 3;
+    splat[S(pattern_length)] = 3;
     result r = inspect(&c);
     char expected[160];
     snprintf(expected, sizeof expected, "x.irpa: offset %llu: warning: entry 1: splat "
-             "pattern_length 3 is not 1, 2, 4, 8 or 16", (unsigned long long)c.entry_offset[1] + 84);
+             "pattern_length 3 is not 1, 2, 4, 8 or 16", (unsigned long long)c.entry_offset[1] + S(pattern_length));
     expect_error(&r, "entry 1: splat length 32 is not a multiple of pattern_length 3");
     expect_warning_of(&r, expected, false);
     irpa_listing_free(&r.listing);
     irpa_errors_clear(&r.errors);
-    put64(splat + 60, 33);  /* 11 repetitions of 3 bytes: IREE loads it, its builder refuses */
+    put64(splat + S(length), 33);  /* 11 repetitions of 3 bytes: IREE loads it, its builder refuses */
     r = inspect(&c);
     expect_warning(&r, expected);
     irpa_listing_free(&r.listing);
     irpa_errors_clear(&r.errors);
-    splat[84] = 32;
+    splat[S(pattern_length)] = 32;
     r = inspect(&c);
     expect_error(&r, "entry 1: splat pattern_length 32 is not 1, 2, 4, 8 or 16 (IREE rejects");
     irpa_listing_free(&r.listing);
     irpa_errors_clear(&r.errors);
-    splat[84] = 0;
+    splat[S(pattern_length)] = 0;
     r = inspect(&c);
     expect_error(&r, "entry 1: splat pattern_length 0 is not 1, 2, 4, 8 or 16");
     release(&r, &c);
@@ -649,11 +647,11 @@ static void bad_pattern_length(void **state) {
 static void splat_length_not_multiple(void **state) {
     (void)state;
     crafted c = craft_three();
-    put64(c.bytes + c.entry_offset[1] + 60, 30);
+    put64(c.bytes + c.entry_offset[1] + S(length), 30);
     result r = inspect(&c);
     char expected[160];
     snprintf(expected, sizeof expected, "x.irpa: offset %llu: entry 1: splat length 30 is not a "
-             "multiple of pattern_length 4", (unsigned long long)c.entry_offset[1] + 60);
+             "multiple of pattern_length 4", (unsigned long long)c.entry_offset[1] + S(length));
     expect_error(&r, expected);
     release(&r, &c);
 }
@@ -661,7 +659,7 @@ static void splat_length_not_multiple(void **state) {
 static void pattern_bytes_past_length_are_a_warning(void **state) {
     (void)state;
     crafted c = craft_three();
-    uint64_t at = c.entry_offset[1] + 68 + 5;
+    uint64_t at = c.entry_offset[1] + S(pattern) + 5;
     c.bytes[at] = 9;
     result r = inspect(&c);
     char expected[160];
@@ -676,11 +674,11 @@ static void pattern_bytes_past_length_are_a_warning(void **state) {
 static void splat_alignment_is_a_warning(void **state) {
     (void)state;
     crafted c = craft_three();
-    put64(c.bytes + c.entry_offset[1] + 52, 3);
+    put64(c.bytes + c.entry_offset[1] + E(minimum_alignment), 3);
     result r = inspect(&c);
     char expected[160];
     snprintf(expected, sizeof expected, "x.irpa: offset %llu: warning: entry 1: splat "
-             "minimum_alignment 3 is not 0", (unsigned long long)c.entry_offset[1] + 52);
+             "minimum_alignment 3 is not 0", (unsigned long long)c.entry_offset[1] + E(minimum_alignment));
     expect_warning(&r, expected);
     assert_int_equal(r.listing.warnings.count, 1);
     assert_true(r.listing.entries[1].valid);
@@ -691,16 +689,16 @@ static void splat_alignment_is_a_warning(void **state) {
 static void duplicate_names_are_a_warning(void **state) {
     (void)state;
     static const spec twice[] = {
-        {"w", IRPA_INSPECT_TYPE_DATA, 8, 1, {0}, 0, NULL},
-        {"v", IRPA_INSPECT_TYPE_DATA, 8, 2, {0}, 0, NULL},
-        {"w", IRPA_INSPECT_TYPE_SPLAT, 8, 0, {1}, 1, NULL},
+        {"w", IRPA_ENTRY_DATA, 8, 1, {0}, 0, NULL},
+        {"v", IRPA_ENTRY_DATA, 8, 2, {0}, 0, NULL},
+        {"w", IRPA_ENTRY_SPLAT, 8, 0, {1}, 1, NULL},
     };
     crafted c = craft(twice, 3);
     result r = inspect(&c);
     char expected[160];
     snprintf(expected, sizeof expected, "x.irpa: offset %llu: warning: entry 2: duplicate name "
              "`w` (entry 0 at offset 96 has it too; IREE uses the first)",
-             (unsigned long long)c.entry_offset[2] + 20);
+             (unsigned long long)c.entry_offset[2] + E(name.offset));
     expect_warning(&r, expected);
     assert_int_equal(r.listing.warnings.count, 1);
     release(&r, &c);
@@ -709,13 +707,13 @@ static void duplicate_names_are_a_warning(void **state) {
 static void shared_name_bytes(void **state) {
     (void)state;
     crafted c = craft_three();
-    put64(c.bytes + c.entry_offset[2] + 20, 0);  /* b1's name now reads a0's bytes */
+    put64(c.bytes + c.entry_offset[2] + E(name.offset), 0);  /* b1's name now reads a0's bytes */
     result r = inspect(&c);
     char expected[200];
     unsigned long long name_at = c.metadata_offset;
     snprintf(expected, sizeof expected, "x.irpa: offset %llu: entry 2: name [%llu, %llu) overlaps "
              "the name of entry 0 [%llu, %llu) in the metadata segment",
-             (unsigned long long)c.entry_offset[2] + 20, name_at, name_at + 2, name_at,
+             (unsigned long long)c.entry_offset[2] + E(name.offset), name_at, name_at + 2, name_at,
              name_at + 2);
     expect_error(&r, expected);
     assert_int_equal(r.listing.entries[2].name_length, 0);
@@ -725,17 +723,17 @@ static void shared_name_bytes(void **state) {
 static void overlapping_data_is_a_warning(void **state) {
     (void)state;
     static const spec pair[] = {
-        {"first", IRPA_INSPECT_TYPE_DATA, 100, 7, {0}, 0, NULL},
-        {"second", IRPA_INSPECT_TYPE_DATA, 16, 0, {0}, 0, NULL},
+        {"first", IRPA_ENTRY_DATA, 100, 7, {0}, 0, NULL},
+        {"second", IRPA_ENTRY_DATA, 16, 0, {0}, 0, NULL},
     };
     crafted c = craft(pair, 2);
-    put64(c.bytes + c.entry_offset[1] + 60, 64);  /* inside first's bytes */
+    put64(c.bytes + c.entry_offset[1] + D(storage.offset), 64);  /* inside first's bytes */
     result r = inspect(&c);
     char expected[200];
     unsigned long long base = c.data_start[0];
     snprintf(expected, sizeof expected, "x.irpa: offset %llu: warning: entry 1 `second` data "
              "[%llu, %llu) overlaps entry 0 `first` data [%llu, %llu)",
-             (unsigned long long)c.entry_offset[1] + 60, base + 64, base + 80, base, base + 100);
+             (unsigned long long)c.entry_offset[1] + D(storage.offset), base + 64, base + 80, base, base + 100);
     expect_warning(&r, expected);
     release(&r, &c);
 }
@@ -745,13 +743,13 @@ static void nonzero_padding_is_a_warning(void **state) {
     (void)state;
     crafted c = craft_three();
     c.bytes[90] = 0x5a;                        /* between header and entries */
-    c.bytes[c.entry_offset[0] + 78] = 1;       /* between entry 0 and entry 1 */
+    c.bytes[c.entry_offset[0] + IRPA_DATA_ENTRY_SIZE + 2] = 1; /* between entry 0 and 1 */
     c.bytes[c.data_start[0] + 100] = 2;        /* between a0's and b1's data */
     c.bytes[c.size - 1] = 3;                   /* after the storage segment */
     result r = inspect(&c);
     expect_warning(&r, "x.irpa: offset 90: warning: non-zero padding at offset 90 (byte 0x5a");
     char expected[120];
-    unsigned long long at = c.entry_offset[0] + 78;
+    unsigned long long at = c.entry_offset[0] + IRPA_DATA_ENTRY_SIZE + 2;
     snprintf(expected, sizeof expected, "x.irpa: offset %llu: warning: non-zero padding at "
              "offset %llu", at, at);
     expect_warning(&r, expected);
@@ -771,9 +769,9 @@ static void several_errors_are_all_reported(void **state) {
     (void)state;
     crafted c = craft_three();
     put64(c.bytes + 16, 8);                               /* chained */
-    put32(c.bytes + c.entry_offset[0] + 8, 9);            /* unknown type */
-    c.bytes[c.entry_offset[1] + 84] = 0;                  /* bad pattern length */
-    put64(c.bytes + c.entry_offset[2] + 28, 1000);        /* name past the segment */
+    irpa_put_le32(c.bytes + c.entry_offset[0] + E(type), 9);            /* unknown type */
+    c.bytes[c.entry_offset[1] + S(pattern_length)] = 0;                  /* bad pattern length */
+    put64(c.bytes + c.entry_offset[2] + E(name.length), 1000);        /* name past the segment */
     result r = inspect(&c);
     expect_error(&r, "next_header_offset 8");
     expect_error(&r, "entry 0: unknown type 9");
@@ -787,8 +785,8 @@ static void skip_entries_are_not_listed(void **state) {
     (void)state;
     crafted c = craft_three();
     uint8_t *splat = c.bytes + c.entry_offset[1];
-    put32(splat + 8, 0);                        /* splat -> skip; keep its size */
-    memset(splat + 60, 0, 25);                  /* a skip entry has no more fields */
+    irpa_put_le32(splat + E(type), 0);          /* splat -> skip; keep its size */
+    memset(splat + S(length), 0, IRPA_SPLAT_ENTRY_SIZE - IRPA_ENTRY_HEADER_SIZE);                  /* a skip entry has no more fields */
     result r = inspect(&c);
     expect_warning(&r, "entry 1 is a skip entry");
     char *text = capture_text(&r.listing);

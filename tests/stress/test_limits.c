@@ -14,6 +14,8 @@
 #include <cmocka.h>
 
 #include "archive.h"
+#include "irpa_format.h"
+#include "le.h"
 
 #define TWO_TO_62 (UINT64_C(1) << 62)
 #define TWO_TO_63 (UINT64_C(1) << 63)
@@ -37,11 +39,7 @@ static void add_data(irpa_archive *archive, const char *name, uint64_t offset, u
     irpa_errors_clear(&errors);
 }
 
-static uint64_t read_u64(const uint8_t *at) {
-    uint64_t value = 0;
-    for (int i = 7; i >= 0; i--) value = value << 8 | at[i];
-    return value;
-}
+static uint64_t read_u64(const uint8_t *at) { return irpa_le64(at); }
 
 /* The single segment describing `length` bytes at `offset`. */
 static irpa_segment one_segment(const irpa_archive *archive, uint64_t offset, uint64_t length) {
@@ -74,10 +72,13 @@ static void test_offsets_near_2_63(void **state) {
     assert_int_equal(archive->file_size, (storage_end + 4095) / 4096 * 4096);
     assert_true(archive->file_size <= (uint64_t)INT64_MAX);
     /* The header says the same (little-endian u64 fields). */
-    assert_int_equal(read_u64(archive->head + 72), archive->storage_offset);
-    assert_int_equal(read_u64(archive->head + 80), archive->storage_length);
+    assert_int_equal(read_u64(archive->head + IRPA_HEADER_AT(storage_segment.offset)),
+                     archive->storage_offset);
+    assert_int_equal(read_u64(archive->head + IRPA_HEADER_AT(storage_segment.length)),
+                     archive->storage_length);
     /* Entry 3's storage offset in the entry table (entries are 80 apart). */
-    assert_int_equal(read_u64(archive->head + IRPA_ENTRY_TABLE_OFFSET + 2 * 80 + 60),
+    assert_int_equal(read_u64(archive->head + IRPA_ENTRY_TABLE_OFFSET + 2 * 80 +
+                              IRPA_DATA_AT(storage.offset)),
                      second->storage_offset);
 
     /* The last bytes of the last tensor, then the zero padding to the end. */
@@ -194,7 +195,7 @@ static void test_100000_entries(void **state) {
     assert_int_equal(irpa_archive_add_data(archive, "blk.77777.weight", 0, 1, 1, NULL, 0, "m", &errors), -1);
     irpa_errors_clear(&errors);
     assert_int_equal(irpa_archive_finish(archive, &errors), 0);
-    assert_int_equal(read_u64(archive->head + 32), MANY);
+    assert_int_equal(read_u64(archive->head + IRPA_HEADER_AT(entry_count)), MANY);
     for (int sample = 0; sample < 2000; sample++) {
         uint64_t offset = next_random(&random_state) % archive->file_size;
         irpa_segment segment = one_segment(archive, offset, 1);
