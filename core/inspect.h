@@ -55,22 +55,21 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "errors.h"
 #include "irpa_format.h"
 
 /* Return values of irpa_inspect_memory and irpa_inspect_file. */
 #define IRPA_INSPECT_OK 0          /* no errors (warnings and notes are allowed) */
-#define IRPA_INSPECT_MALFORMED -1  /* errors were reported; the listing holds what was read */
+#define IRPA_INSPECT_MALFORMED -1  /* errors were reported; *out holds what was read */
 #define IRPA_INSPECT_IO_ERROR -2   /* the file could not be opened, mapped or read */
 
-typedef struct irpa_listing_range {
+typedef struct irpa_inspected_range {
     uint64_t offset;  /* segment offset in the file (as stored) */
     uint64_t length;  /* segment length in bytes (as stored) */
-} irpa_listing_range;
+} irpa_inspected_range;
 
-typedef struct irpa_listing_header {
+typedef struct irpa_inspected_header {
     uint32_t magic;                       /* 0x41505249, the bytes "IRPA" */
     uint16_t version_major;               /* 0 */
     uint16_t version_minor;               /* 0 */
@@ -78,20 +77,20 @@ typedef struct irpa_listing_header {
     uint64_t next_header_offset;          /* 0; anything else is a chained archive */
     uint64_t flags;                       /* 0 */
     uint64_t entry_count;                 /* entries the table declares */
-    irpa_listing_range entry_segment;     /* the entry table */
-    irpa_listing_range metadata_segment;  /* names and metadata blobs */
-    irpa_listing_range storage_segment;   /* data entries' bytes */
-} irpa_listing_header;
+    irpa_inspected_range entry_segment;     /* the entry table */
+    irpa_inspected_range metadata_segment;  /* names and metadata blobs */
+    irpa_inspected_range storage_segment;   /* data entries' bytes */
+} irpa_inspected_header;
 
-typedef struct irpa_listing_entry {
+typedef struct irpa_inspected_entry {
     uint64_t entry_offset;       /* file offset of the entry record */
     uint64_t entry_size;         /* entry_size field: bytes of the record */
     uint32_t type;               /* type field: an irpa_entry_type, or unknown */
     uint64_t flags;              /* flags field */
-    const uint8_t *name;         /* name bytes inside the inspected bytes; NULL when none */
+    const uint8_t *name;         /* name bytes inside the bytes read; NULL when none */
     uint64_t name_length;        /* bytes of name, no NUL (0 when unresolvable) */
     uint64_t name_offset;        /* name.offset within the metadata segment */
-    const uint8_t *metadata;     /* metadata inside the inspected bytes; NULL when none */
+    const uint8_t *metadata;     /* metadata inside the bytes read; NULL when none */
     uint64_t metadata_length;    /* bytes of metadata held (0 when NULL) */
     uint64_t metadata_offset;    /* metadata.offset within the metadata segment */
     uint64_t minimum_alignment;  /* minimum_alignment field */
@@ -102,88 +101,47 @@ typedef struct irpa_listing_entry {
     uint8_t pattern[IRPA_MAX_PATTERN]; /* SPLAT: the 16 pattern bytes as stored */
     uint8_t pattern_length;      /* SPLAT: pattern_length field */
     bool valid;                  /* no error was reported for this entry */
-} irpa_listing_entry;
+} irpa_inspected_entry;
 
-typedef struct irpa_listing {
+typedef struct irpa_inspected_archive {
     char *path;                   /* file name used in messages, owned */
     uint64_t file_size;           /* bytes of the file */
     bool mapped;                  /* irpa_inspect_file: read through mmap (else read()) */
     bool header_read;             /* the header fields below were read */
-    irpa_listing_header header;   /* header fields as stored */
-    irpa_listing_entry *entries;  /* entries read, in table order, owned */
+    irpa_inspected_header header;   /* header fields as stored */
+    irpa_inspected_entry *entries;  /* entries read, in table order, owned */
     uint64_t entry_count;         /* entries held (less than declared if the walk stopped) */
     uint64_t total_bytes;         /* sum of the lengths of splat and data entries */
     irpa_errors warnings;         /* one-line warnings, "PATH: offset N: warning: ..." */
     irpa_errors notes;            /* one-line notes, prefixed like errors */
     void *mapping;                /* irpa_inspect_file: the mmap'd file, owned; else NULL */
     uint8_t *buffer;              /* irpa_inspect_file: the file read into memory, owned */
-} irpa_listing;
+} irpa_inspected_archive;
 
 /* Reads and checks the archive held in bytes [0, size). `path` names it in
- * messages. Fills *out (which must be freed with irpa_listing_free, whatever
+ * messages. Fills *out (which must be freed with irpa_inspected_archive_free, whatever
  * the result), appends every error to `errors`, every warning to
  * out->warnings and every note to out->notes.
- * Names and metadata point into `bytes`, which must outlive the listing.
+ * Names and metadata point into `bytes`, which must outlive the inspected.
  * Returns IRPA_INSPECT_OK or IRPA_INSPECT_MALFORMED. */
 int irpa_inspect_memory(const char *path, const uint8_t *bytes, uint64_t size,
-                        irpa_listing *out, irpa_errors *errors);
+                        irpa_inspected_archive *out, irpa_errors *errors);
 
 /* Opens `path`, maps the whole file read-only and shared (as IREE does;
  * falls back to reading it when mmap fails and the file is at most 1 GiB)
- * and inspects it; the listing keeps the mapping until freed. Returns
+ * and inspects it; *out keeps the mapping until freed. Returns
  * IRPA_INSPECT_OK, IRPA_INSPECT_MALFORMED, or IRPA_INSPECT_IO_ERROR with one
  * error naming the path and the errno text. */
-int irpa_inspect_file(const char *path, irpa_listing *out, irpa_errors *errors);
+int irpa_inspect_file(const char *path, irpa_inspected_archive *out, irpa_errors *errors);
 
 /* "skip", "splat", "data", "external" or "unknown" for an entry type code. */
 const char *irpa_inspect_type_name(uint32_t type);
 
-/* Frees what the listing owns and zeroes it. NULL is fine. */
-void irpa_listing_free(irpa_listing *listing);
+/* Frees what the inspected archive owns and zeroes it. NULL is fine. */
+void irpa_inspected_archive_free(irpa_inspected_archive *inspected);
 
 /* Whether an entry is listed as a parameter (splat or data), as IREE's
  * index and iree-dump-parameters do; skip entries are not. */
-bool irpa_listing_entry_is_parameter(const irpa_listing_entry *entry);
-
-/* Prints the listing as iree-dump-parameters does: the same five header
- * lines and "%16s | %16s | %16s | `key`" rows ('-' start and end for
- * splats), each row followed by "  [data]" or "  [splat pattern HEX]" and,
- * when the entry has metadata, "  metadata: TEXT" (printable text with
- * C-style escapes) or "  metadata: hex HEX"; then one empty line. */
-void irpa_listing_print_text(const irpa_listing *listing, FILE *out);
-
-/* The five lines iree-dump-parameters starts a scope with. */
-void irpa_print_scope_header(FILE *out, uint64_t entry_count, uint64_t total_bytes);
-
-/* One row's four columns: "%16s | %16s | %16s | `key`", start and end '-'
- * when `has_range` is false (splats). No newline. */
-void irpa_print_columns(FILE *out, bool has_range, uint64_t start, uint64_t end,
-                        uint64_t length, const uint8_t *name, uint64_t name_length);
-
-/* Appends "  metadata: TEXT" (escaped as irpa_print_escaped does) when the
- * bytes are UTF-8 text, else "  metadata: hex HEX"; nothing when empty. */
-void irpa_print_metadata(FILE *out, const uint8_t *metadata, uint64_t length);
-
-/* Prints the listing as one JSON object (Jansson), followed by a newline:
- * path, file_size, read_with, valid (no errors), header, entries,
- * total_bytes, then the messages by severity: errors (those in `errors`, may
- * be NULL), warnings and notes. Returns 0, or -1 when out of memory. */
-int irpa_listing_print_json(const irpa_listing *listing, const irpa_errors *errors,
-                            FILE *out);
-
-/* The listing as a new Jansson object (a json_t *, returned as void * so
- * this header does not need jansson.h); NULL when out of memory. */
-void *irpa_listing_to_json(const irpa_listing *listing, const irpa_errors *errors);
-
-/* Writes `length` bytes as lowercase hex into `out` (2 * length + 1 bytes). */
-void irpa_hex(const uint8_t *bytes, uint64_t length, char *out);
-
-/* Whether bytes are text that can be shown on one line: valid UTF-8 whose
- * only control characters are tab, newline and carriage return. */
-bool irpa_is_text(const uint8_t *bytes, uint64_t length);
-
-/* Writes bytes for one line of text: valid UTF-8 without control characters
- * as is, "\n", "\r", "\t" for those, every other byte as "\xNN". */
-void irpa_print_escaped(FILE *out, const uint8_t *bytes, uint64_t length);
+bool irpa_inspected_entry_is_parameter(const irpa_inspected_entry *entry);
 
 #endif

@@ -100,9 +100,9 @@ if [ ! -f "$build/build.ninja" ]; then
   meson setup "$build" -Dbuildtype=release -Dtests=enabled >"$root/build-bench.setup.log" 2>&1 ||
     { cat "$root/build-bench.setup.log" >&2; exit 1; }
 fi
-ninja -C "$build" core/irpa fs/irpafs tests/make_model >"$root/build-bench.ninja.log" 2>&1 ||
+ninja -C "$build" core/cli/irpa fs/irpafs tests/make_model >"$root/build-bench.ninja.log" 2>&1 ||
   { tail -40 "$root/build-bench.ninja.log" >&2; exit 1; }
-irpa="$build/core/irpa" irpafs="$build/fs/irpafs" make_model="$build/tests/make_model"
+irpa="$build/core/cli/irpa" irpafs="$build/fs/irpafs" make_model="$build/tests/make_model"
 tools="$build/bench"
 mkdir -p "$tools"
 cflags=(-O2 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64)

@@ -17,7 +17,7 @@ step "build (release)"
 # -Dtests=enabled: the sample model comes from tests/make_model.
 [ -d "$build" ] || meson setup "$build" -Dbuildtype=release -Dtests=enabled >/dev/null
 ninja -C "$build" >/dev/null
-irpa="$build/core/irpa"
+irpa="$build/core/cli/irpa"
 irpafs="$build/fs/irpafs"
 make_model="$build/tests/make_model"
 

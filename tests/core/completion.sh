@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The bash completion of irpa (core/irpa.bash-completion): sourced, and its
+# The bash completion of irpa (core/cli/irpa.bash-completion): sourced, and its
 # function called as bash calls it (COMP_WORDS, COMP_CWORD) for commands,
 # each command's options, and the files each command takes. Every long
 # option a command's --help names is offered.
 set -uo pipefail
 irpa=${IRPA:?}
-completion=${IRPA_SOURCE_ROOT:?}/core/irpa.bash-completion
+completion=${IRPA_SOURCE_ROOT:?}/core/cli/irpa.bash-completion
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # shellcheck source=/dev/null

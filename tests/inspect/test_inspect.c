@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "inspect.h"
+#include "inspect_print.h"
 #include "irpa_format.h"
 #include "le.h"
 
@@ -138,18 +139,18 @@ static crafted craft_three(void) { return craft(three, 3); }
 
 typedef struct result {
     int status;            /* irpa_inspect_memory's return */
-    irpa_listing listing;  /* what was read */
+    irpa_inspected_archive inspected;  /* what was read */
     irpa_errors errors;    /* errors reported */
 } result;
 
 static result inspect(const crafted *c) {
     result r = {0};
-    r.status = irpa_inspect_memory("x.irpa", c->bytes, c->size, &r.listing, &r.errors);
+    r.status = irpa_inspect_memory("x.irpa", c->bytes, c->size, &r.inspected, &r.errors);
     return r;
 }
 
 static void release(result *r, crafted *c) {
-    irpa_listing_free(&r->listing);
+    irpa_inspected_archive_free(&r->inspected);
     irpa_errors_clear(&r->errors);
     free(c->bytes);
 }
@@ -175,10 +176,10 @@ static void expect_error(result *r, const char *text) {
 
 /* Asserts a warning containing `text` and, when `alone`, no error. */
 static void expect_warning_of(result *r, const char *text, bool alone) {
-    if (!has_message(&r->listing.warnings, text) ||
+    if (!has_message(&r->inspected.warnings, text) ||
         (alone && (r->status != IRPA_INSPECT_OK || r->errors.count != 0))) {
         dump("error", &r->errors);
-        dump("warning", &r->listing.warnings);
+        dump("warning", &r->inspected.warnings);
         print_message("expected a warning%s containing: %s\n", alone ? " and no error" : "",
                       text);
         fail();
@@ -201,26 +202,26 @@ static void valid_archive_is_listed(void **state) {
     crafted c = craft_three();
     result r = inspect(&c);
     dump("error", &r.errors);
-    dump("warning", &r.listing.warnings);
-    dump("note", &r.listing.notes);
+    dump("warning", &r.inspected.warnings);
+    dump("note", &r.inspected.notes);
     assert_int_equal(r.status, IRPA_INSPECT_OK);
     assert_int_equal(r.errors.count, 0);
-    assert_int_equal(r.listing.warnings.count, 0);
-    assert_int_equal(r.listing.notes.count, 0);
-    assert_int_equal(r.listing.entry_count, 3);
-    assert_int_equal(r.listing.total_bytes, 164);
-    const irpa_listing_entry *a0 = &r.listing.entries[0];
+    assert_int_equal(r.inspected.warnings.count, 0);
+    assert_int_equal(r.inspected.notes.count, 0);
+    assert_int_equal(r.inspected.entry_count, 3);
+    assert_int_equal(r.inspected.total_bytes, 164);
+    const irpa_inspected_entry *a0 = &r.inspected.entries[0];
     assert_int_equal(a0->type, IRPA_ENTRY_DATA);
     assert_int_equal(a0->start, c.data_start[0]);
     assert_int_equal(a0->end, c.data_start[0] + 100);
     assert_int_equal(a0->name_length, 2);
     assert_memory_equal(a0->name, "a0", 2);
     assert_int_equal(a0->metadata_length, strlen(three[0].metadata));
-    const irpa_listing_entry *s = &r.listing.entries[1];
+    const irpa_inspected_entry *s = &r.inspected.entries[1];
     assert_int_equal(s->type, IRPA_ENTRY_SPLAT);
     assert_int_equal(s->pattern_length, 4);
     assert_int_equal(s->length, 32);
-    assert_int_equal(r.listing.entries[2].start, c.data_start[2]);
+    assert_int_equal(r.inspected.entries[2].start, c.data_start[2]);
     assert_int_equal(c.data_start[2] % 64, 0);
     release(&r, &c);
 }
@@ -231,17 +232,17 @@ static void empty_archive_is_valid(void **state) {
     result r = inspect(&c);
     dump("error", &r.errors);
     assert_int_equal(r.status, IRPA_INSPECT_OK);
-    assert_int_equal(r.listing.entry_count, 0);
+    assert_int_equal(r.inspected.entry_count, 0);
     release(&r, &c);
 }
 
 /* noinline: gcc 12 at -O3 mistakes the open_memstream buffer for a dangling local */
-__attribute__((noinline)) static char *capture_text(const irpa_listing *listing) {
+__attribute__((noinline)) static char *capture_text(const irpa_inspected_archive *inspected) {
     char *text = NULL;
     size_t size = 0;
     FILE *out = open_memstream(&text, &size);
     assert_non_null(out);
-    irpa_listing_print_text(listing, out);
+    irpa_print_listing(inspected, out);
     assert_int_equal(fclose(out), 0);
     return text;
 }
@@ -250,7 +251,7 @@ static void text_output_matches_iree_columns(void **state) {
     (void)state;
     crafted c = craft_three();
     result r = inspect(&c);
-    char *text = capture_text(&r.listing);
+    char *text = capture_text(&r.inspected);
     char expected[2048];
     snprintf(expected, sizeof expected,
              "// Parameter scope <global> (3 entries, 164 total bytes)\n"
@@ -282,7 +283,7 @@ static void binary_metadata_is_shown_as_hex(void **state) {
     crafted c = craft(one, 1);
     result r = inspect(&c);
     assert_int_equal(r.status, IRPA_INSPECT_OK);
-    char *text = capture_text(&r.listing);
+    char *text = capture_text(&r.inspected);
     assert_non_null(strstr(text, "`k`  [data]  metadata: hex 0102\n"));
     free(text);
     release(&r, &c);
@@ -292,7 +293,7 @@ static void json_output_has_every_field(void **state) {
     (void)state;
     crafted c = craft_three();
     result r = inspect(&c);
-    json_t *object = irpa_listing_to_json(&r.listing, &r.errors);
+    json_t *object = irpa_inspected_archive_to_json(&r.inspected, &r.errors);
     assert_non_null(object);
     assert_true(json_is_true(json_object_get(object, "valid")));
     json_t *entries = json_object_get(object, "entries");
@@ -316,7 +317,7 @@ static void json_output_carries_errors(void **state) {
     crafted c = craft_three();
     put64(c.bytes + 16, 4096);
     result r = inspect(&c);
-    json_t *object = irpa_listing_to_json(&r.listing, &r.errors);
+    json_t *object = irpa_inspected_archive_to_json(&r.inspected, &r.errors);
     assert_non_null(object);
     assert_true(json_is_false(json_object_get(object, "valid")));
     json_t *errors = json_object_get(object, "errors");
@@ -331,7 +332,7 @@ static void json_output_carries_warnings(void **state) {
     crafted c = craft_three();
     c.bytes[90] = 1;
     result r = inspect(&c);
-    json_t *object = irpa_listing_to_json(&r.listing, &r.errors);
+    json_t *object = irpa_inspected_archive_to_json(&r.inspected, &r.errors);
     assert_non_null(object);
     assert_true(json_is_true(json_object_get(object, "valid")));
     assert_int_equal(json_array_size(json_object_get(object, "errors")), 0);
@@ -352,7 +353,7 @@ static void truncated_header(void **state) {
     result r = inspect(&c);
     expect_error(&r, "x.irpa: offset 0: file is 50 bytes, shorter than the 88-byte header");
     c.size = 0;
-    irpa_listing_free(&r.listing);
+    irpa_inspected_archive_free(&r.inspected);
     irpa_errors_clear(&r.errors);
     r = inspect(&c);
     expect_error(&r, "x.irpa: offset 0: file is 0 bytes, too short");
@@ -413,7 +414,7 @@ static void chained_archive(void **state) {
     result r = inspect(&c);
     expect_error(&r, "x.irpa: offset 16: next_header_offset 4096 is not 0: chained archives "
                      "are not supported");
-    assert_int_equal(r.listing.entry_count, 3);  /* the rest was still read */
+    assert_int_equal(r.inspected.entry_count, 3);  /* the rest was still read */
     release(&r, &c);
 }
 
@@ -611,7 +612,7 @@ static void misaligned_storage_offset_is_a_warning(void **state) {
     put64(c.bytes + 80, get64(c.bytes + H(storage_segment.length)) - 4);
     result r = inspect(&c);
     expect_warning(&r, "entry 2: storage.offset 124 is not a multiple of minimum_alignment 64");
-    assert_int_equal(r.listing.warnings.count, 1);
+    assert_int_equal(r.inspected.warnings.count, 1);
     release(&r, &c);
 }
 
@@ -626,17 +627,17 @@ static void bad_pattern_length(void **state) {
              "pattern_length 3 is not 1, 2, 4, 8 or 16", (unsigned long long)c.entry_offset[1] + S(pattern_length));
     expect_error(&r, "entry 1: splat length 32 is not a multiple of pattern_length 3");
     expect_warning_of(&r, expected, false);
-    irpa_listing_free(&r.listing);
+    irpa_inspected_archive_free(&r.inspected);
     irpa_errors_clear(&r.errors);
     put64(splat + S(length), 33);  /* 11 repetitions of 3 bytes: IREE loads it, its builder refuses */
     r = inspect(&c);
     expect_warning(&r, expected);
-    irpa_listing_free(&r.listing);
+    irpa_inspected_archive_free(&r.inspected);
     irpa_errors_clear(&r.errors);
     splat[S(pattern_length)] = 32;
     r = inspect(&c);
     expect_error(&r, "entry 1: splat pattern_length 32 is not 1, 2, 4, 8 or 16 (IREE rejects");
-    irpa_listing_free(&r.listing);
+    irpa_inspected_archive_free(&r.inspected);
     irpa_errors_clear(&r.errors);
     splat[S(pattern_length)] = 0;
     r = inspect(&c);
@@ -680,8 +681,8 @@ static void splat_alignment_is_a_warning(void **state) {
     snprintf(expected, sizeof expected, "x.irpa: offset %llu: warning: entry 1: splat "
              "minimum_alignment 3 is not 0", (unsigned long long)c.entry_offset[1] + E(minimum_alignment));
     expect_warning(&r, expected);
-    assert_int_equal(r.listing.warnings.count, 1);
-    assert_true(r.listing.entries[1].valid);
+    assert_int_equal(r.inspected.warnings.count, 1);
+    assert_true(r.inspected.entries[1].valid);
     release(&r, &c);
 }
 
@@ -700,7 +701,7 @@ static void duplicate_names_are_a_warning(void **state) {
              "`w` (entry 0 at offset 96 has it too; IREE uses the first)",
              (unsigned long long)c.entry_offset[2] + E(name.offset));
     expect_warning(&r, expected);
-    assert_int_equal(r.listing.warnings.count, 1);
+    assert_int_equal(r.inspected.warnings.count, 1);
     release(&r, &c);
 }
 
@@ -716,7 +717,7 @@ static void shared_name_bytes(void **state) {
              (unsigned long long)c.entry_offset[2] + E(name.offset), name_at, name_at + 2, name_at,
              name_at + 2);
     expect_error(&r, expected);
-    assert_int_equal(r.listing.entries[2].name_length, 0);
+    assert_int_equal(r.inspected.entries[2].name_length, 0);
     release(&r, &c);
 }
 
@@ -761,7 +762,7 @@ static void nonzero_padding_is_a_warning(void **state) {
     snprintf(expected, sizeof expected, "x.irpa: offset %llu: warning: non-zero padding at "
              "offset %llu", at, at);
     expect_warning(&r, expected);
-    assert_int_equal(r.listing.warnings.count, 4);
+    assert_int_equal(r.inspected.warnings.count, 4);
     release(&r, &c);
 }
 
@@ -789,7 +790,7 @@ static void skip_entries_are_not_listed(void **state) {
     memset(splat + S(length), 0, IRPA_SPLAT_ENTRY_SIZE - IRPA_ENTRY_HEADER_SIZE);                  /* a skip entry has no more fields */
     result r = inspect(&c);
     expect_warning(&r, "entry 1 is a skip entry");
-    char *text = capture_text(&r.listing);
+    char *text = capture_text(&r.inspected);
     assert_non_null(strstr(text, "(2 entries, 132 total bytes)"));
     assert_null(strstr(text, "`s`"));
     free(text);
@@ -807,30 +808,30 @@ static void reference_archives_are_valid(void **state) {
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/reference/%s.irpa", testdata, names[i]);
-        irpa_listing listing;
+        irpa_inspected_archive inspected;
         irpa_errors errors = {0};
-        int status = irpa_inspect_file(path, &listing, &errors);
+        int status = irpa_inspect_file(path, &inspected, &errors);
         dump("error", &errors);
-        dump("warning", &listing.warnings);
-        dump("note", &listing.notes);
+        dump("warning", &inspected.warnings);
+        dump("note", &inspected.notes);
         assert_int_equal(status, IRPA_INSPECT_OK);
-        assert_int_equal(listing.warnings.count, 0);
-        assert_int_equal(listing.notes.count, 0);
-        assert_true(listing.mapped);
-        assert_int_equal(listing.entry_count, listing.header.entry_count);
-        irpa_listing_free(&listing);
+        assert_int_equal(inspected.warnings.count, 0);
+        assert_int_equal(inspected.notes.count, 0);
+        assert_true(inspected.mapped);
+        assert_int_equal(inspected.entry_count, inspected.header.entry_count);
+        irpa_inspected_archive_free(&inspected);
         irpa_errors_clear(&errors);
     }
 }
 
 static void missing_file_is_an_io_error(void **state) {
     (void)state;
-    irpa_listing listing;
+    irpa_inspected_archive inspected;
     irpa_errors errors = {0};
-    assert_int_equal(irpa_inspect_file("/nonexistent/x.irpa", &listing, &errors),
+    assert_int_equal(irpa_inspect_file("/nonexistent/x.irpa", &inspected, &errors),
                      IRPA_INSPECT_IO_ERROR);
     assert_true(has_message(&errors, "/nonexistent/x.irpa: cannot open: No such file"));
-    irpa_listing_free(&listing);
+    irpa_inspected_archive_free(&inspected);
     irpa_errors_clear(&errors);
 }
 

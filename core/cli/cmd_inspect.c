@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "errors.h"
 #include "inspect.h"
+#include "inspect_print.h"
 #include "resolve.h"
 
 typedef struct inspect_options {
@@ -100,9 +101,9 @@ static int parse_options(int argc, char **argv, inspect_options *options, bool *
     return 0;
 }
 
-static void print_notes_and_warnings(const irpa_listing *listing) {
-    irpa_errors_print(&listing->notes, stderr, "note: ");
-    irpa_errors_print(&listing->warnings, stderr, "irpa: ");
+static void print_notes_and_warnings(const irpa_inspected_archive *inspected) {
+    irpa_errors_print(&inspected->notes, stderr, "note: ");
+    irpa_errors_print(&inspected->warnings, stderr, "irpa: ");
 }
 
 #define STDIN_LIMIT (1ull << 30)  /* largest archive read from standard input */
@@ -140,36 +141,36 @@ static int read_stdin(uint8_t **bytes, uint64_t *size, irpa_errors *errors) {
 }
 
 /* irpa_inspect_file, or for "-" standard input read into *stdin_bytes. */
-static int inspect_path(const char *path, irpa_listing *listing, uint8_t **stdin_bytes,
+static int inspect_path(const char *path, irpa_inspected_archive *inspected, uint8_t **stdin_bytes,
                         irpa_errors *errors) {
-    if (strcmp(path, "-") != 0) return irpa_inspect_file(path, listing, errors);
+    if (strcmp(path, "-") != 0) return irpa_inspect_file(path, inspected, errors);
     uint64_t size = 0;
-    memset(listing, 0, sizeof *listing);
+    memset(inspected, 0, sizeof *inspected);
     if (read_stdin(stdin_bytes, &size, errors) != 0) return IRPA_INSPECT_IO_ERROR;
-    return irpa_inspect_memory("(stdin)", *stdin_bytes, size, listing, errors);
+    return irpa_inspect_memory("(stdin)", *stdin_bytes, size, inspected, errors);
 }
 
 /* Inspects one archive; prints it (text) or appends it to `array` (JSON).
  * Returns the exit status for this file. */
 static int inspect_one(const char *path, const inspect_options *options, json_t *array) {
     irpa_errors errors = {0};
-    irpa_listing listing;
+    irpa_inspected_archive inspected;
     uint8_t *stdin_bytes = NULL;
-    int result = inspect_path(path, &listing, &stdin_bytes, &errors);
-    bool warned = options->strict && listing.warnings.count > 0;
+    int result = inspect_path(path, &inspected, &stdin_bytes, &errors);
+    bool warned = options->strict && inspected.warnings.count > 0;
     int status = result == IRPA_INSPECT_IO_ERROR              ? IRPA_EXIT_FAILURE
                  : result == IRPA_INSPECT_MALFORMED || warned ? IRPA_EXIT_BAD_INPUT
                                                               : IRPA_EXIT_OK;
     if (options->json && result != IRPA_INSPECT_IO_ERROR) {
-        json_t *object = irpa_listing_to_json(&listing, &errors);
+        json_t *object = irpa_inspected_archive_to_json(&inspected, &errors);
         if (!object || json_array_append_new(array, object) != 0) status = IRPA_EXIT_FAILURE;
     } else if (result == IRPA_INSPECT_OK) {
-        irpa_listing_print_text(&listing, stdout);
+        irpa_print_listing(&inspected, stdout);
     }
-    print_notes_and_warnings(&listing);
+    print_notes_and_warnings(&inspected);
     irpa_errors_print(&errors, stderr, "irpa: ");
     irpa_errors_clear(&errors);
-    irpa_listing_free(&listing);
+    irpa_inspected_archive_free(&inspected);
     free(stdin_bytes);
     return status;
 }
@@ -180,11 +181,7 @@ static int worse(int a, int b) {
     return a > b ? a : b;
 }
 
-static int print_json(json_t *value) {
-    int result = json_dumpf(value, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    fputc('\n', stdout);
-    return result == 0 ? 0 : -1;
-}
+static int print_json(const json_t *value) { return irpa_print_json(value, stdout); }
 
 static int inspect_files(const inspect_options *options) {
     json_t *array = options->json ? json_array() : NULL;
@@ -240,24 +237,10 @@ static void print_manifest_text(const irpa_archive *archive) {
     printf("\n");
 }
 
-/* A JSON string of a name: as is when UTF-8, else escaped as in text. */
-static json_t *json_name(const char *name, uint64_t length) {
-    json_t *value = json_stringn(name, length);
-    if (value) return value;
-    char *escaped = NULL;
-    size_t escaped_size = 0;
-    FILE *out = open_memstream(&escaped, &escaped_size);
-    if (!out) return NULL;
-    irpa_print_escaped(out, (const uint8_t *)name, length);
-    if (fclose(out) == 0) value = json_stringn(escaped, escaped_size);
-    free(escaped);
-    return value;
-}
-
 static json_t *manifest_entry_json(const irpa_archive *archive, const irpa_entry *entry) {
     bool data = entry->type == IRPA_ENTRY_DATA;
     json_t *object = json_pack("{s:s, s:o, s:I}", "type", data ? "data" : "splat",
-                               "name", json_name(entry->name, entry->name_length),
+                               "name", irpa_json_text((const uint8_t *)entry->name, entry->name_length),
                                "length", (json_int_t)entry->length);
     if (!object) return NULL;
     if (data) {

@@ -1,10 +1,12 @@
-/* inspect_print.c: the text and JSON forms of an archive listing (inspect.h). */
-#include "inspect.h"
+/* inspect_print.c: the text listing and the JSON form of an inspected
+ * archive (inspect_print.h). */
+#include "inspect_print.h"
 
 #include <inttypes.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "text.h"
 
 /* The lines iree-dump-parameters frames a scope with. */
 static const char rule_line[] =
@@ -21,6 +23,23 @@ static const char columns_end[] =
 
 static void print_hex(FILE *out, const uint8_t *bytes, uint64_t length) {
     for (uint64_t i = 0; i < length; i++) fprintf(out, "%02x", bytes[i]);
+}
+
+void irpa_hex(const uint8_t *bytes, uint64_t length, char *out) {
+    static const char digits[] = "0123456789abcdef";
+    for (uint64_t i = 0; i < length; i++) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 15];
+    }
+    out[2 * length] = '\0';
+}
+
+void irpa_print_escaped(FILE *out, const uint8_t *bytes, uint64_t length) {
+    char shown[IRPA_ESCAPED_CHAR_MAX];
+    for (uint64_t i = 0; i < length;) {
+        i += irpa_escape_char(bytes + i, length - i, shown);
+        fputs(shown, out);
+    }
 }
 
 void irpa_print_columns(FILE *out, bool has_range, uint64_t start, uint64_t end,
@@ -46,7 +65,7 @@ void irpa_print_metadata(FILE *out, const uint8_t *metadata, uint64_t length) {
     }
 }
 
-static void print_row(const irpa_listing_entry *entry, FILE *out) {
+static void print_row(const irpa_inspected_entry *entry, FILE *out) {
     irpa_print_columns(out, entry->type == IRPA_ENTRY_DATA, entry->start, entry->end,
                        entry->length, entry->name, entry->name_length);
     if (entry->type == IRPA_ENTRY_DATA) {
@@ -68,14 +87,14 @@ void irpa_print_scope_header(FILE *out, uint64_t entry_count, uint64_t total_byt
     fprintf(out, "%s\n%s\n%s\n", columns_rule, columns_line, columns_end);
 }
 
-void irpa_listing_print_text(const irpa_listing *listing, FILE *out) {
+void irpa_print_listing(const irpa_inspected_archive *inspected, FILE *out) {
     uint64_t parameters = 0;
-    for (uint64_t i = 0; i < listing->entry_count; i++)
-        if (irpa_listing_entry_is_parameter(&listing->entries[i])) parameters++;
-    irpa_print_scope_header(out, parameters, listing->total_bytes);
-    for (uint64_t i = 0; i < listing->entry_count; i++)
-        if (irpa_listing_entry_is_parameter(&listing->entries[i]))
-            print_row(&listing->entries[i], out);
+    for (uint64_t i = 0; i < inspected->entry_count; i++)
+        if (irpa_inspected_entry_is_parameter(&inspected->entries[i])) parameters++;
+    irpa_print_scope_header(out, parameters, inspected->total_bytes);
+    for (uint64_t i = 0; i < inspected->entry_count; i++)
+        if (irpa_inspected_entry_is_parameter(&inspected->entries[i]))
+            print_row(&inspected->entries[i], out);
     fputc('\n', out);
 }
 
@@ -98,20 +117,12 @@ static json_t *json_hex(const uint8_t *bytes, uint64_t length) {
     return value;
 }
 
-/* A JSON string of the bytes when they are UTF-8, else of their escaped form. */
-static json_t *json_text(const uint8_t *bytes, uint64_t length) {
+json_t *irpa_json_text(const uint8_t *bytes, uint64_t length) {
     json_t *value = json_stringn(length ? (const char *)bytes : "", length);
     if (value) return value;
-    char *escaped = NULL;
-    size_t escaped_size = 0;
-    FILE *out = open_memstream(&escaped, &escaped_size);
-    if (!out) return NULL;
-    irpa_print_escaped(out, bytes, length);
-    if (fclose(out) != 0) {
-        free(escaped);
-        return NULL;
-    }
-    value = json_stringn(escaped, escaped_size);
+    char *escaped = irpa_escape(bytes, length, UINT64_MAX);
+    if (!escaped) return NULL;
+    value = json_string(escaped);
     free(escaped);
     return value;
 }
@@ -121,7 +132,7 @@ static bool put(json_t *object, const char *key, json_t *value) {
     return value && json_object_set_new(object, key, value) == 0;
 }
 
-static json_t *json_range(irpa_listing_range range) {
+static json_t *json_range(irpa_inspected_range range) {
     json_t *object = json_object();
     if (!object) return NULL;
     if (put(object, "offset", json_u64(range.offset)) &&
@@ -131,7 +142,7 @@ static json_t *json_range(irpa_listing_range range) {
     return NULL;
 }
 
-static json_t *json_header(const irpa_listing_header *h) {
+static json_t *json_header(const irpa_inspected_header *h) {
     json_t *object = json_object();
     if (!object) return NULL;
     char magic[11];
@@ -151,7 +162,7 @@ static json_t *json_header(const irpa_listing_header *h) {
     return NULL;
 }
 
-static bool put_type_fields(json_t *object, const irpa_listing_entry *entry) {
+static bool put_type_fields(json_t *object, const irpa_inspected_entry *entry) {
     if (entry->type == IRPA_ENTRY_DATA)
         return put(object, "storage_offset", json_u64(entry->storage_offset)) &&
                put(object, "start", json_u64(entry->start)) &&
@@ -164,7 +175,7 @@ static bool put_type_fields(json_t *object, const irpa_listing_entry *entry) {
     return true;
 }
 
-static bool put_metadata(json_t *object, const irpa_listing_entry *entry) {
+static bool put_metadata(json_t *object, const irpa_inspected_entry *entry) {
     if (entry->metadata_length == 0)
         return put(object, "metadata", json_null()) && put(object, "metadata_hex", json_null());
     json_t *text = json_stringn((const char *)entry->metadata, entry->metadata_length);
@@ -172,13 +183,13 @@ static bool put_metadata(json_t *object, const irpa_listing_entry *entry) {
            put(object, "metadata_hex", json_hex(entry->metadata, entry->metadata_length));
 }
 
-static json_t *json_entry(const irpa_listing_entry *entry, uint64_t index) {
+static json_t *json_entry(const irpa_inspected_entry *entry, uint64_t index) {
     json_t *object = json_object();
     if (!object) return NULL;
     bool ok = put(object, "index", json_u64(index)) &&
               put(object, "type", json_string(irpa_inspect_type_name(entry->type))) &&
               put(object, "type_code", json_u64(entry->type)) &&
-              put(object, "name", json_text(entry->name, entry->name_length)) &&
+              put(object, "name", irpa_json_text(entry->name, entry->name_length)) &&
               put(object, "length", json_u64(entry->length)) &&
               put_type_fields(object, entry) &&
               put_metadata(object, entry) &&
@@ -196,7 +207,7 @@ static json_t *json_messages(const irpa_errors *messages) {
     json_t *array = json_array();
     if (!array || !messages) return array;
     for (size_t i = 0; i < messages->count; i++) {
-        json_t *text = json_text((const uint8_t *)messages->messages[i],
+        json_t *text = irpa_json_text((const uint8_t *)messages->messages[i],
                                  strlen(messages->messages[i]));
         if (!text || json_array_append_new(array, text) != 0) {
             json_decref(array);
@@ -206,11 +217,11 @@ static json_t *json_messages(const irpa_errors *messages) {
     return array;
 }
 
-static json_t *json_entries(const irpa_listing *listing) {
+static json_t *json_entries(const irpa_inspected_archive *inspected) {
     json_t *array = json_array();
     if (!array) return NULL;
-    for (uint64_t i = 0; i < listing->entry_count; i++) {
-        json_t *entry = json_entry(&listing->entries[i], i);
+    for (uint64_t i = 0; i < inspected->entry_count; i++) {
+        json_t *entry = json_entry(&inspected->entries[i], i);
         if (!entry || json_array_append_new(array, entry) != 0) {
             json_decref(array);
             return NULL;
@@ -219,33 +230,30 @@ static json_t *json_entries(const irpa_listing *listing) {
     return array;
 }
 
-void *irpa_listing_to_json(const irpa_listing *listing, const irpa_errors *errors) {
+json_t *irpa_inspected_archive_to_json(const irpa_inspected_archive *inspected,
+                                       const irpa_errors *errors) {
     json_t *object = json_object();
     if (!object) return NULL;
-    const char *path = listing->path ? listing->path : "";
+    const char *path = inspected->path ? inspected->path : "";
     bool valid = !errors || errors->count == 0;
-    bool ok = put(object, "path", json_text((const uint8_t *)path, strlen(path))) &&
-              put(object, "file_size", json_u64(listing->file_size)) &&
-              put(object, "read_with", json_string(listing->mapped ? "mmap" : "read")) &&
+    bool ok = put(object, "path", irpa_json_text((const uint8_t *)path, strlen(path))) &&
+              put(object, "file_size", json_u64(inspected->file_size)) &&
+              put(object, "read_with", json_string(inspected->mapped ? "mmap" : "read")) &&
               put(object, "valid", json_boolean(valid)) &&
-              put(object, "header", listing->header_read ? json_header(&listing->header)
+              put(object, "header", inspected->header_read ? json_header(&inspected->header)
                                                          : json_null()) &&
-              put(object, "entries", json_entries(listing)) &&
-              put(object, "total_bytes", json_u64(listing->total_bytes)) &&
+              put(object, "entries", json_entries(inspected)) &&
+              put(object, "total_bytes", json_u64(inspected->total_bytes)) &&
               put(object, "errors", json_messages(errors)) &&
-              put(object, "warnings", json_messages(&listing->warnings)) &&
-              put(object, "notes", json_messages(&listing->notes));
+              put(object, "warnings", json_messages(&inspected->warnings)) &&
+              put(object, "notes", json_messages(&inspected->notes));
     if (ok) return object;
     json_decref(object);
     return NULL;
 }
 
-int irpa_listing_print_json(const irpa_listing *listing, const irpa_errors *errors,
-                            FILE *out) {
-    json_t *object = irpa_listing_to_json(listing, errors);
-    if (!object) return -1;
-    int result = json_dumpf(object, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+int irpa_print_json(const json_t *value, FILE *out) {
+    int result = json_dumpf(value, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     fputc('\n', out);
-    json_decref(object);
     return result == 0 ? 0 : -1;
 }
