@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "ggml_types.h"
+#include "le.h"
 
 #define GGUF_HEADER_BYTES 24
 #define GGUF_DEFAULT_ALIGNMENT 32
@@ -107,18 +108,16 @@ static int skip_bytes(gguf_reader *reader, uint64_t length, const char *what) {
 }
 
 static int read_u32(gguf_reader *reader, uint32_t *value, const char *what) {
-    unsigned char bytes[4];
+    uint8_t bytes[4];
     if (read_bytes(reader, bytes, 4, what) != 0) return -1;
-    *value = (uint32_t)bytes[0] | (uint32_t)bytes[1] << 8 | (uint32_t)bytes[2] << 16 |
-             (uint32_t)bytes[3] << 24;
+    *value = irpa_le32(bytes);
     return 0;
 }
 
 static int read_u64(gguf_reader *reader, uint64_t *value, const char *what) {
-    unsigned char bytes[8];
+    uint8_t bytes[8];
     if (read_bytes(reader, bytes, 8, what) != 0) return -1;
-    *value = 0;
-    for (int i = 7; i >= 0; i--) *value = *value << 8 | bytes[i];
+    *value = irpa_le64(bytes);
     return 0;
 }
 

@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
+
 #define SAFETENSORS_MAX_HEADER_BYTES 100000000u /* the crate's MAX_HEADER_SIZE */
 #define SAFETENSORS_INDEX_MAX_BYTES 100000000u  /* largest index file read */
 #define SHOWN_NAME_BYTES 120                    /* bytes of a name kept for messages */
@@ -83,12 +85,6 @@ static void printable_name(const char *name, char *out, size_t out_size) {
     }
 }
 
-static uint64_t read_le64(const unsigned char bytes[8]) {
-    uint64_t value = 0;
-    for (int i = 7; i >= 0; i--) value = value << 8 | bytes[i];
-    return value;
-}
-
 /* Whether `value` nests arrays and objects more than `levels` deep (a
  * container counts as one level, a scalar as none). */
 static bool nests_deeper_than(json_t *value, unsigned levels) {
@@ -122,7 +118,7 @@ static json_t *load_header(const irpa_source *source, uint64_t *data_start, irpa
     if (irpa_source_pread(source, length_bytes, 8, 0) != 0) {
         return irpa_error(errors, "%s: read failed: %m", path), NULL;
     }
-    uint64_t header_length = read_le64(length_bytes);
+    uint64_t header_length = irpa_le64(length_bytes);
     if (header_length > SAFETENSORS_MAX_HEADER_BYTES) {
         return irpa_error(errors,
                           "%s: header length %" PRIu64 " is too large (the limit is %u bytes)",

@@ -3,24 +3,22 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "build.h"
+#include "clock.h"
 #include "commands.h"
 #include "resolve.h"
 
 typedef struct progress_state {
     int show;                  /* draw a bar: stderr is a terminal */
-    struct timespec started;   /* when writing began */
+    int64_t started_ns;        /* when writing began (irpa_monotonic_ns) */
     double last_drawn;         /* seconds since start of the last draw */
     sigset_t interrupts;       /* blocked signals that cancel the build */
 } progress_state;
 
-static double seconds_since(const struct timespec *start) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+static double seconds_since(int64_t start_ns) {
+    return (double)(irpa_monotonic_ns() - start_ns) / 1e9;
 }
 
 static void human_bytes(double bytes, char *out, size_t out_size) {
@@ -58,7 +56,7 @@ static int on_progress(uint64_t done, uint64_t total, void *context) {
     for (int signal = 1; signal < NSIG; signal++)
         if (sigismember(&state->interrupts, signal) && sigismember(&pending, signal)) return 1;
     if (!state->show) return 0;
-    double elapsed = seconds_since(&state->started);
+    double elapsed = seconds_since(state->started_ns);
     if (done == total || elapsed - state->last_drawn >= 0.1) draw_bar(state, done, total, elapsed);
     if (done == total) fputc('\n', stderr);
     return 0;
@@ -101,7 +99,7 @@ int irpa_cmd_build(int argc, char **argv) {
         return IRPA_EXIT_BAD_INPUT;
     }
     progress_state state = {.show = !quiet && isatty(STDERR_FILENO) && strcmp(out_path, "-")};
-    clock_gettime(CLOCK_MONOTONIC, &state.started);
+    state.started_ns = irpa_monotonic_ns();
     /* Interrupts are held while writing and checked between chunks, so an
      * interrupted build still removes its temporary file. */
     sigemptyset(&state.interrupts);
