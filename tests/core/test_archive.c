@@ -59,6 +59,37 @@ static uint8_t *read_all(const irpa_archive *archive) {
     return bytes;
 }
 
+/* irpa_format.h says what the spec's tables say (../shared/docs/irpa-format.md). */
+static void test_format_matches_the_spec(void **state) {
+    (void)state;
+    static const struct { size_t at, expected; } fields[] = {
+        {IRPA_HEADER_AT(magic), 0}, {IRPA_HEADER_AT(version_major), 4},
+        {IRPA_HEADER_AT(version_minor), 6}, {IRPA_HEADER_AT(header_size), 8},
+        {IRPA_HEADER_AT(next_header_offset), 16}, {IRPA_HEADER_AT(flags), 24},
+        {IRPA_HEADER_AT(entry_count), 32}, {IRPA_HEADER_AT(entry_segment.offset), 40},
+        {IRPA_HEADER_AT(entry_segment.length), 48}, {IRPA_HEADER_AT(metadata_segment.offset), 56},
+        {IRPA_HEADER_AT(metadata_segment.length), 64}, {IRPA_HEADER_AT(storage_segment.offset), 72},
+        {IRPA_HEADER_AT(storage_segment.length), 80}, {IRPA_ENTRY_AT(entry_size), 0},
+        {IRPA_ENTRY_AT(type), 8}, {IRPA_ENTRY_AT(flags), 12}, {IRPA_ENTRY_AT(name.offset), 20},
+        {IRPA_ENTRY_AT(name.length), 28}, {IRPA_ENTRY_AT(metadata.offset), 36},
+        {IRPA_ENTRY_AT(metadata.length), 44}, {IRPA_ENTRY_AT(minimum_alignment), 52},
+        {IRPA_DATA_AT(storage.offset), 60}, {IRPA_DATA_AT(storage.length), 68},
+        {IRPA_SPLAT_AT(length), 60}, {IRPA_SPLAT_AT(pattern), 68},
+        {IRPA_SPLAT_AT(pattern_length), 84},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        assert_int_equal(fields[i].at, fields[i].expected);
+    assert_int_equal(irpa_entry_type_size(IRPA_ENTRY_SKIP), 60);
+    assert_int_equal(irpa_entry_type_size(IRPA_ENTRY_SPLAT), 85);
+    assert_int_equal(irpa_entry_type_size(IRPA_ENTRY_DATA), 76);
+    assert_int_equal(irpa_entry_type_size(IRPA_ENTRY_EXTERNAL), 0);
+    assert_int_equal(irpa_entry_type_size(9), 0);
+    assert_int_equal(irpa_entry_stride(76), 80);
+    assert_int_equal(irpa_entry_stride(85), 96);
+    assert_int_equal(irpa_entry_stride(64), 64);
+    assert_int_equal(irpa_le32((const uint8_t *)"IRPA"), IRPA_MAGIC);
+}
+
 static void test_empty_archive_is_4096_bytes(void **state) {
     (void)state;
     irpa_archive *archive = new_archive();
@@ -341,6 +372,7 @@ static void test_build_writes_what_read_returns_both_ways(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_format_matches_the_spec),
         cmocka_unit_test(test_empty_archive_is_4096_bytes),
         cmocka_unit_test(test_four_entries_land_at_448_512_576_640),
         cmocka_unit_test(test_splat_entry_bytes),

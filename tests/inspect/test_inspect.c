@@ -16,6 +16,7 @@
 #include "inspect_print.h"
 #include "irpa_format.h"
 #include "le.h"
+#include "text.h"
 
 /* ---- a small independent writer of canonical archives -------------------- */
 
@@ -835,8 +836,38 @@ static void missing_file_is_an_io_error(void **state) {
     irpa_errors_clear(&errors);
 }
 
+/* One escaping rule (core/text.c) for messages, the listing and JSON. */
+static void bytes_are_escaped_for_one_line(void **state) {
+    (void)state;
+    const uint8_t mixed[] = "a\tb\n\r\x01\x7f\xc3\xa9\xff\xc3";
+    char *text = irpa_escape(mixed, sizeof mixed - 1, UINT64_MAX);
+    assert_string_equal(text, "a\\tb\\n\\r\\x01\\x7f\xc3\xa9\\xff\\xc3");
+    char *printed = NULL;
+    size_t printed_size = 0;
+    FILE *out = open_memstream(&printed, &printed_size);
+    assert_non_null(out);
+    irpa_print_escaped(out, mixed, sizeof mixed - 1);
+    fclose(out);
+    assert_string_equal(printed, text);
+    free(printed);
+    free(text);
+    text = irpa_escape((const uint8_t *)"abcdef", 6, 3);
+    assert_string_equal(text, "abc...");
+    free(text);
+    text = irpa_escape((const uint8_t *)"\xc3\xa9", 2, 1);  /* a character cut in two */
+    assert_string_equal(text, "\\xc3...");
+    free(text);
+    assert_true(irpa_is_text((const uint8_t *)"a\tb\n\xc3\xa9", 6));
+    assert_false(irpa_is_text((const uint8_t *)"a\x01", 2));
+    assert_false(irpa_is_text((const uint8_t *)"\xc3", 1));
+    char hex[9];
+    irpa_hex((const uint8_t *)"\x00\x80\x3f\xff", 4, hex);
+    assert_string_equal(hex, "00803fff");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(bytes_are_escaped_for_one_line),
         cmocka_unit_test(valid_archive_is_listed),
         cmocka_unit_test(empty_archive_is_valid),
         cmocka_unit_test(text_output_matches_iree_columns),
