@@ -44,7 +44,8 @@ static uint64_t entry_name_hash(const void *items, size_t index) {
 static bool entry_has_name(const void *items, size_t index, const void *key) {
     const irpa_entry *entry = &((const irpa_entry *)items)[index];
     const name_key *wanted = key;
-    return entry->name_length == wanted->length && !memcmp(entry->name, wanted->name, wanted->length);
+    return entry->name_length == wanted->length &&
+           !memcmp(entry->name, wanted->name, wanted->length);
 }
 
 /* The slot holding `name`, or the empty slot where it would go. */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +21,12 @@
 
 /* ---- reporting, shared by the stages ------------------------------------ */
 
-void inspect_vreport(reader *r, severity level, uint64_t offset, const char *fmt,
-                     va_list args) {
+void inspect_report(reader *r, severity level, uint64_t offset, const char *fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
     char *message = NULL;
     if (vasprintf(&message, fmt, args) < 0) message = NULL;
+    va_end(args);
     irpa_errors *list = level == SEVERITY_ERROR ? r->errors : &r->inspected->warnings;
     irpa_error(list, "%s: offset %" PRIu64 ": %s%s", r->path, offset,
                level == SEVERITY_WARNING ? "warning: " : "",

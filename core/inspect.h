@@ -49,7 +49,12 @@
  * located safely.
  *
  * The reader never reads outside [bytes, bytes + size), never allocates more
- * than the input can justify, and runs in O(size log entries). */
+ * than the input can justify, and runs in O(size log entries).
+ *
+ * What it returns is an irpa_inspected_archive: the header and entries as
+ * stored, with the warnings and notes. It prints nothing; the listing and
+ * the JSON of `irpa inspect` are core/cli/inspect_print.h. The reader's
+ * stages are core/inspect_*.c (inspect_reader.h). */
 #ifndef IRPA_INSPECT_H
 #define IRPA_INSPECT_H
 
@@ -77,9 +82,9 @@ typedef struct irpa_inspected_header {
     uint64_t next_header_offset;          /* 0; anything else is a chained archive */
     uint64_t flags;                       /* 0 */
     uint64_t entry_count;                 /* entries the table declares */
-    irpa_inspected_range entry_segment;     /* the entry table */
-    irpa_inspected_range metadata_segment;  /* names and metadata blobs */
-    irpa_inspected_range storage_segment;   /* data entries' bytes */
+    irpa_inspected_range entry_segment;   /* the entry table */
+    irpa_inspected_range metadata_segment; /* names and metadata blobs */
+    irpa_inspected_range storage_segment; /* data entries' bytes */
 } irpa_inspected_header;
 
 typedef struct irpa_inspected_entry {
@@ -108,8 +113,8 @@ typedef struct irpa_inspected_archive {
     uint64_t file_size;           /* bytes of the file */
     bool mapped;                  /* irpa_inspect_file: read through mmap (else read()) */
     bool header_read;             /* the header fields below were read */
-    irpa_inspected_header header;   /* header fields as stored */
-    irpa_inspected_entry *entries;  /* entries read, in table order, owned */
+    irpa_inspected_header header; /* header fields as stored */
+    irpa_inspected_entry *entries; /* entries read, in table order, owned */
     uint64_t entry_count;         /* entries held (less than declared if the walk stopped) */
     uint64_t total_bytes;         /* sum of the lengths of splat and data entries */
     irpa_errors warnings;         /* one-line warnings, "PATH: offset N: warning: ..." */
@@ -119,10 +124,10 @@ typedef struct irpa_inspected_archive {
 } irpa_inspected_archive;
 
 /* Reads and checks the archive held in bytes [0, size). `path` names it in
- * messages. Fills *out (which must be freed with irpa_inspected_archive_free, whatever
- * the result), appends every error to `errors`, every warning to
+ * messages. Fills *out (which must be freed with irpa_inspected_archive_free,
+ * whatever the result), appends every error to `errors`, every warning to
  * out->warnings and every note to out->notes.
- * Names and metadata point into `bytes`, which must outlive the inspected.
+ * Names and metadata point into `bytes`, which must outlive *out.
  * Returns IRPA_INSPECT_OK or IRPA_INSPECT_MALFORMED. */
 int irpa_inspect_memory(const char *path, const uint8_t *bytes, uint64_t size,
                         irpa_inspected_archive *out, irpa_errors *errors);

@@ -110,7 +110,8 @@ void inspect_text_overlaps(reader *r) {
         const text_reference *ref = &refs[i];
         if (furthest && ref->start < furthest->end) {
             irpa_inspected_entry *entry = &r->inspected->entries[ref->entry];
-            fail(r, entry->entry_offset + (ref->is_name ? IRPA_ENTRY_AT(name) : IRPA_ENTRY_AT(metadata)),
+            uint64_t field = ref->is_name ? IRPA_ENTRY_AT(name) : IRPA_ENTRY_AT(metadata);
+            fail(r, entry->entry_offset + field,
                  "entry %" PRIu64 ": %s [%" PRIu64 ", %" PRIu64 ") overlaps the %s of entry %"
                  PRIu64 " [%" PRIu64 ", %" PRIu64 ") in the metadata segment", ref->entry,
                  ref->is_name ? "name" : "metadata", ref->start, ref->end,
@@ -144,7 +145,8 @@ void inspect_duplicate_names(reader *r) {
         }
         char *name = inspect_message_name(entry->name, entry->name_length);
         warn(r, entry->entry_offset + IRPA_ENTRY_AT(name), "entry %" PRIu64 ": duplicate name `%s` "
-             "(entry %" PRIu64 " at offset %" PRIu64 " has it too; IREE uses the first)", indices[i],
+             "(entry %" PRIu64 " at offset %" PRIu64 " has it too; IREE uses the first)",
+             indices[i],
              name ? name : "?", indices[first], original->entry_offset);
         free(name);
     }
@@ -163,7 +165,8 @@ void inspect_data_overlaps(reader *r) {
         if (furthest && entry->start < furthest->end) {
             char *name = inspect_message_name(entry->name, entry->name_length);
             char *other = inspect_message_name(furthest->name, furthest->name_length);
-            warn(r, entry->entry_offset + IRPA_DATA_AT(storage), "entry %" PRIu64 " `%s` data [%" PRIu64
+            warn(r, entry->entry_offset + IRPA_DATA_AT(storage),
+                 "entry %" PRIu64 " `%s` data [%" PRIu64
                  ", %" PRIu64 ") overlaps entry %" PRIu64 " `%s` data [%" PRIu64 ", %" PRIu64 ")",
                  indices[i], name ? name : "?", entry->start, entry->end, furthest_index,
                  other ? other : "?", furthest->start, furthest->end);

@@ -42,7 +42,8 @@ static bool read_entry_strings(reader *r, irpa_inspected_entry *entry, uint64_t 
     entry->metadata_offset = irpa_le64(at + IRPA_ENTRY_AT(metadata));
     uint64_t metadata_length = irpa_le64(at + IRPA_ENTRY_AT(metadata.length));
     bool ok = true;
-    if (check_reference(r, entry->entry_offset + IRPA_ENTRY_AT(name), index, "name", entry->name_offset,
+    if (check_reference(r, entry->entry_offset + IRPA_ENTRY_AT(name), index, "name",
+                        entry->name_offset,
                         name_length, segment, "metadata", &name_at)) {
         entry->name = r->bytes + name_at;
         entry->name_length = name_length;
@@ -62,7 +63,8 @@ static bool read_entry_strings(reader *r, irpa_inspected_entry *entry, uint64_t 
         ok = false;
     }
     if (ok && name_length == 0 && irpa_inspected_entry_is_parameter(entry))
-        warn(r, entry->entry_offset + IRPA_ENTRY_AT(name), "entry %" PRIu64 " has an empty name", index);
+        warn(r, entry->entry_offset + IRPA_ENTRY_AT(name), "entry %" PRIu64 " has an empty name",
+             index);
     return ok;
 }
 
@@ -120,7 +122,8 @@ static bool read_splat_entry(reader *r, irpa_inspected_entry *entry, uint64_t in
              index, (unsigned)pattern_length);
     bool ok = true;
     if (entry->length % pattern_length != 0) {
-        fail(r, entry->entry_offset + IRPA_SPLAT_AT(length), "entry %" PRIu64 ": splat length %" PRIu64
+        fail(r, entry->entry_offset + IRPA_SPLAT_AT(length),
+             "entry %" PRIu64 ": splat length %" PRIu64
              " is not a multiple of pattern_length %u", index,
              entry->length, (unsigned)pattern_length);
         ok = false;
@@ -130,7 +133,8 @@ static bool read_splat_entry(reader *r, irpa_inspected_entry *entry, uint64_t in
             warn(r, entry->entry_offset + IRPA_SPLAT_AT(pattern) + i,
                  "non-zero padding at offset %" PRIu64 " (entry %" PRIu64
                  ": pattern byte %zu is past pattern_length %u)",
-                 entry->entry_offset + IRPA_SPLAT_AT(pattern) + i, index, i, (unsigned)pattern_length);
+                 entry->entry_offset + IRPA_SPLAT_AT(pattern) + i, index, i,
+                 (unsigned)pattern_length);
             break;
         }
     if (entry->minimum_alignment != 0)
@@ -154,13 +158,15 @@ static bool read_entry_body(reader *r, irpa_inspected_entry *entry, uint64_t ind
         return false;
     }
     if (entry->entry_size < needed) {
-        fail(r, entry->entry_offset + IRPA_ENTRY_AT(entry_size), "entry %" PRIu64 ": entry_size %" PRIu64
+        fail(r, entry->entry_offset + IRPA_ENTRY_AT(entry_size),
+             "entry %" PRIu64 ": entry_size %" PRIu64
              " is smaller than a %s entry (%" PRIu64 " bytes)", index, entry->entry_size,
              irpa_inspect_type_name(entry->type), needed);
         return false;
     }
     if (entry->entry_size > needed)
-        warn(r, entry->entry_offset + IRPA_ENTRY_AT(entry_size), "entry %" PRIu64 ": entry_size %" PRIu64
+        warn(r, entry->entry_offset + IRPA_ENTRY_AT(entry_size),
+             "entry %" PRIu64 ": entry_size %" PRIu64
              " is larger than a %s entry (%" PRIu64 " bytes)", index, entry->entry_size,
              irpa_inspect_type_name(entry->type), needed);
     if (entry->type == IRPA_ENTRY_SKIP) {
@@ -202,7 +208,8 @@ void inspect_entries(reader *r) {
             fail(r, position, "entry %" PRIu64 ": the entry segment has %" PRIu64
                  " bytes left, fewer than the %d of an entry header (entry_count %" PRIu64
                  " at offset %zu is too large for entry_segment.length %" PRIu64 ")",
-                 index, remaining, IRPA_ENTRY_HEADER_SIZE, h->entry_count, IRPA_HEADER_AT(entry_count),
+                 index, remaining, IRPA_ENTRY_HEADER_SIZE, h->entry_count,
+                 IRPA_HEADER_AT(entry_count),
                  h->entry_segment.length);
             return;
         }

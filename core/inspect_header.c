@@ -7,6 +7,12 @@
 #include "inspect_reader.h"
 #include "le.h"
 
+/* The offset and length of the segment described at `at`. */
+static irpa_inspected_range read_segment(const uint8_t *at) {
+    return (irpa_inspected_range){irpa_le64(at + offsetof(irpa_format_segment, offset)),
+                                  irpa_le64(at + offsetof(irpa_format_segment, length))};
+}
+
 static void read_header_fields(reader *r) {
     const uint8_t *b = r->bytes;
     irpa_inspected_header *h = &r->inspected->header;
@@ -17,12 +23,9 @@ static void read_header_fields(reader *r) {
     h->next_header_offset = irpa_le64(b + IRPA_HEADER_AT(next_header_offset));
     h->flags = irpa_le64(b + IRPA_HEADER_AT(flags));
     h->entry_count = irpa_le64(b + IRPA_HEADER_AT(entry_count));
-    h->entry_segment = (irpa_inspected_range){irpa_le64(b + IRPA_HEADER_AT(entry_segment)),
-                                            irpa_le64(b + IRPA_HEADER_AT(entry_segment.length))};
-    h->metadata_segment = (irpa_inspected_range){irpa_le64(b + IRPA_HEADER_AT(metadata_segment)),
-                                               irpa_le64(b + IRPA_HEADER_AT(metadata_segment.length))};
-    h->storage_segment = (irpa_inspected_range){irpa_le64(b + IRPA_HEADER_AT(storage_segment)),
-                                              irpa_le64(b + IRPA_HEADER_AT(storage_segment.length))};
+    h->entry_segment = read_segment(b + IRPA_HEADER_AT(entry_segment));
+    h->metadata_segment = read_segment(b + IRPA_HEADER_AT(metadata_segment));
+    h->storage_segment = read_segment(b + IRPA_HEADER_AT(storage_segment));
     r->inspected->header_read = true;
 }
 
@@ -34,7 +37,8 @@ bool inspect_header_prefix(reader *r) {
     }
     uint32_t magic = irpa_le32(r->bytes);
     if (magic != IRPA_MAGIC) {
-        fail(r, IRPA_HEADER_AT(magic), "magic 0x%08" PRIx32 " is not 0x%08x (\"IRPA\"): not an IRPA archive",
+        fail(r, IRPA_HEADER_AT(magic),
+             "magic 0x%08" PRIx32 " is not 0x%08x (\"IRPA\"): not an IRPA archive",
              magic, IRPA_MAGIC);
         return false;
     }
@@ -47,12 +51,14 @@ bool inspect_header_prefix(reader *r) {
     const irpa_inspected_header *h = &r->inspected->header;
     bool readable = true;
     if (h->version_major != 0) {
-        fail(r, IRPA_HEADER_AT(version_major), "version_major %u is not 0 (only IRPA 0.0 is supported)",
+        fail(r, IRPA_HEADER_AT(version_major),
+             "version_major %u is not 0 (only IRPA 0.0 is supported)",
              (unsigned)h->version_major);
         readable = false;
     }
     if (h->version_minor != 0) {
-        fail(r, IRPA_HEADER_AT(version_minor), "version_minor %u is not 0 (only IRPA 0.0 is supported)",
+        fail(r, IRPA_HEADER_AT(version_minor),
+             "version_minor %u is not 0 (only IRPA 0.0 is supported)",
              (unsigned)h->version_minor);
         readable = false;
     }
@@ -69,7 +75,8 @@ bool inspect_header_prefix(reader *r) {
  * (IREE can write parameters in place) would corrupt them. The entry and
  * metadata segments overlapping the header or each other is only strange. */
 static severity overlap_severity(uint64_t segment_field, uint64_t other_field) {
-    bool storage = segment_field == IRPA_HEADER_AT(storage_segment) || other_field == IRPA_HEADER_AT(storage_segment);
+    uint64_t storage_field = IRPA_HEADER_AT(storage_segment);
+    bool storage = segment_field == storage_field || other_field == storage_field;
     return storage ? SEVERITY_ERROR : SEVERITY_WARNING;
 }
 
@@ -91,7 +98,8 @@ static bool check_segment(reader *r, const char *name, uint64_t field_offset,
         return false;
     }
     if (segment.offset < IRPA_HEADER_SIZE)
-        report(r, overlap_severity(field_offset, IRPA_HEADER_AT(magic) /* the header */), field_offset,
+        inspect_report(r, overlap_severity(field_offset, IRPA_HEADER_AT(magic) /* the header */),
+                       field_offset,
                "%s [%" PRIu64 ", %" PRIu64 ") overlaps the header [0, %d)", name,
                segment.offset, end, IRPA_HEADER_SIZE);
     return true;
@@ -113,7 +121,7 @@ static void check_segments_disjoint(reader *r) {
         for (int earlier = 0; earlier < later; earlier++) {
             irpa_inspected_range a = segments[later].range, b = segments[earlier].range;
             if (!ranges_overlap(a, b)) continue;
-            report(r, overlap_severity(segments[later].at, segments[earlier].at),
+            inspect_report(r, overlap_severity(segments[later].at, segments[earlier].at),
                    segments[later].at, "%s [%" PRIu64 ", %" PRIu64 ") overlaps %s [%" PRIu64
                    ", %" PRIu64 ")", segments[later].name, a.offset, a.offset + a.length,
                    segments[earlier].name, b.offset, b.offset + b.length);
@@ -126,8 +134,10 @@ void inspect_header(reader *r) {
         fail(r, IRPA_HEADER_AT(next_header_offset), "next_header_offset %" PRIu64
              " is not 0: chained archives are not supported", h->next_header_offset);
     if (h->flags != 0)
-        warn(r, IRPA_HEADER_AT(flags), "header flags 0x%" PRIx64 " are not 0 (IREE ignores them)", h->flags);
-    bool entry_ok = check_segment(r, "entry_segment", IRPA_HEADER_AT(entry_segment), h->entry_segment);
+        warn(r, IRPA_HEADER_AT(flags), "header flags 0x%" PRIx64 " are not 0 (IREE ignores them)",
+             h->flags);
+    bool entry_ok =
+        check_segment(r, "entry_segment", IRPA_HEADER_AT(entry_segment), h->entry_segment);
     bool metadata_ok =
         check_segment(r, "metadata_segment", IRPA_HEADER_AT(metadata_segment), h->metadata_segment);
     bool storage_ok =

@@ -8,11 +8,11 @@
  *   inspect_checks.c   whole-archive checks once the entries are known:
  *                      shared names, duplicates, overlapping data, padding
  *   inspect.c          the entry points: memory or file, and freeing
- * Every finding goes through report/fail/warn, which locate it in the file. */
+ * Every finding goes through inspect_report (fail, warn), which locates it
+ * in the file. */
 #ifndef IRPA_INSPECT_READER_H
 #define IRPA_INSPECT_READER_H
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -31,7 +31,7 @@ typedef struct reader {
     const char *path;          /* file name for messages */
     const uint8_t *bytes;      /* the whole file */
     uint64_t size;             /* bytes of the file */
-    irpa_inspected_archive *inspected;     /* filled as we go */
+    irpa_inspected_archive *inspected; /* filled as we go */
     irpa_errors *errors;       /* where errors go (may be NULL) */
     size_t error_count;        /* errors this inspection reported */
     bool segments_valid;       /* every segment lies inside the file */
@@ -50,32 +50,14 @@ typedef enum severity {
     SEVERITY_WARNING,
 } severity;
 
-/* Appends "PATH: offset N: [warning: ]MESSAGE" to the list of its severity. */
-void inspect_vreport(reader *r, severity level, uint64_t offset, const char *fmt, va_list args);
-
+/* Appends "PATH: offset N: [warning: ]MESSAGE" to the list of its severity
+ * (errors: r->errors, counted; warnings: the inspected archive's). */
 __attribute__((format(printf, 4, 5)))
-static inline void report(reader *r, severity level, uint64_t offset, const char *fmt, ...) {
-    va_list args;
-    va_start(args, fmt);
-    inspect_vreport(r, level, offset, fmt, args);
-    va_end(args);
-}
+void inspect_report(reader *r, severity level, uint64_t offset, const char *fmt, ...);
 
-__attribute__((format(printf, 3, 4)))
-static inline void fail(reader *r, uint64_t offset, const char *fmt, ...) {
-    va_list args;
-    va_start(args, fmt);
-    inspect_vreport(r, SEVERITY_ERROR, offset, fmt, args);
-    va_end(args);
-}
-
-__attribute__((format(printf, 3, 4)))
-static inline void warn(reader *r, uint64_t offset, const char *fmt, ...) {
-    va_list args;
-    va_start(args, fmt);
-    inspect_vreport(r, SEVERITY_WARNING, offset, fmt, args);
-    va_end(args);
-}
+/* An error, or a warning, about the field at file offset `offset`. */
+#define fail(r, offset, ...) inspect_report(r, SEVERITY_ERROR, offset, __VA_ARGS__)
+#define warn(r, offset, ...) inspect_report(r, SEVERITY_WARNING, offset, __VA_ARGS__)
 
 /* Records [start, start + length) as holding a structure, for the padding
  * check; nothing for length 0. */

@@ -44,7 +44,7 @@
 /* ---- alignment rules ---------------------------------------------------- */
 
 #define IRPA_ENTRY_ALIGNMENT 16      /* each entry starts at a multiple of this */
-#define IRPA_DEFAULT_ALIGNMENT 64    /* storage segment and data entries (IREE's minimum_alignment) */
+#define IRPA_DEFAULT_ALIGNMENT 64    /* storage segment and data entries (IREE's) */
 #define IRPA_FILE_ALIGNMENT 4096     /* the file size is a multiple of this */
 
 /* ---- entry types (the u32 `type` field) --------------------------------- */

@@ -240,7 +240,8 @@ static void print_manifest_text(const irpa_archive *archive) {
 static json_t *manifest_entry_json(const irpa_archive *archive, const irpa_entry *entry) {
     bool data = entry->type == IRPA_ENTRY_DATA;
     json_t *object = json_pack("{s:s, s:o, s:I}", "type", data ? "data" : "splat",
-                               "name", irpa_json_text((const uint8_t *)entry->name, entry->name_length),
+                               "name",
+                               irpa_json_text((const uint8_t *)entry->name, entry->name_length),
                                "length", (json_int_t)entry->length);
     if (!object) return NULL;
     if (data) {
