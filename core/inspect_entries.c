@@ -181,7 +181,7 @@ static bool read_entry_body(reader *r, irpa_inspected_entry *entry, uint64_t ind
 /* Most entries an entry segment of `length` bytes can hold. */
 static uint64_t entries_that_fit(uint64_t length) {
     if (length < IRPA_ENTRY_HEADER_SIZE) return 0;
-    return (length - IRPA_ENTRY_HEADER_SIZE) / 64 + 1;
+    return (length - IRPA_ENTRY_HEADER_SIZE) / irpa_entry_stride(IRPA_ENTRY_HEADER_SIZE) + 1;
 }
 
 void inspect_entries(reader *r) {

@@ -65,6 +65,11 @@ void irpa_print_metadata(FILE *out, const uint8_t *metadata, uint64_t length) {
     }
 }
 
+/* The pattern bytes a splat's pattern_length covers, at most all 16. */
+static uint8_t pattern_bytes_shown(const irpa_inspected_entry *entry) {
+    return entry->pattern_length <= IRPA_MAX_PATTERN ? entry->pattern_length : IRPA_MAX_PATTERN;
+}
+
 static void print_row(const irpa_inspected_entry *entry, FILE *out) {
     irpa_print_columns(out, entry->type == IRPA_ENTRY_DATA, entry->start, entry->end,
                        entry->length, entry->name, entry->name_length);
@@ -72,7 +77,7 @@ static void print_row(const irpa_inspected_entry *entry, FILE *out) {
         fputs("  [data]", out);
     } else {
         fputs("  [splat pattern ", out);
-        uint8_t shown = entry->pattern_length <= 16 ? entry->pattern_length : 16;
+        uint8_t shown = pattern_bytes_shown(entry);
         print_hex(out, entry->pattern, shown);
         fputc(']', out);
     }
@@ -168,7 +173,7 @@ static bool put_type_fields(json_t *object, const irpa_inspected_entry *entry) {
                put(object, "start", json_u64(entry->start)) &&
                put(object, "end", json_u64(entry->end));
     if (entry->type == IRPA_ENTRY_SPLAT) {
-        uint8_t shown = entry->pattern_length <= 16 ? entry->pattern_length : 16;
+        uint8_t shown = pattern_bytes_shown(entry);
         return put(object, "pattern", json_hex(entry->pattern, shown)) &&
                put(object, "pattern_length", json_integer(entry->pattern_length));
     }
