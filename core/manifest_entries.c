@@ -231,7 +231,7 @@ static void read_renames(irpa_loader *loader, size_t index, irpa_manifest_entry 
 
 /* ---- entries ---------------------------------------------------------- */
 
-/* The name entry `index` has in the archive: its name, else its tensor's. */
+/* The name `entry` has in the archive: its name, else its tensor's. */
 static const char *effective_name(const irpa_manifest_entry *entry) {
     return entry->name ? entry->name : entry->tensor;
 }

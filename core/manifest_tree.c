@@ -212,8 +212,8 @@ static bool add_alias(builder *b, const yaml_event_t *event) {
     char shown[IRPA_SHOWN_SIZE];
     const char *anchor = (const char *)event->data.alias.anchor;
     irpa_report(b->reporter, position_of_mark(event->start_mark),
-           "YAML alias '*%s' is not supported; expected the value written out in full",
-           irpa_show(shown, anchor ? anchor : "", anchor ? strlen(anchor) : 0));
+                "YAML alias '*%s' is not supported; expected the value written out in full",
+                irpa_show(shown, anchor ? anchor : "", anchor ? strlen(anchor) : 0));
     size_t index;
     if (!add_node(b, IRPA_NODE_SCALAR, event->start_mark, &index)) return false;
     b->tree->nodes[index].plain = true;
@@ -227,7 +227,7 @@ static bool take_event(builder *b, const yaml_event_t *event, size_t *document_c
     case YAML_DOCUMENT_START_EVENT:
         if (++*document_count > 1) {
             irpa_report(b->reporter, position_of_mark(event->start_mark),
-                   "a second YAML document starts here; expected one document per manifest");
+                        "a second YAML document starts here; expected one document per manifest");
             return false;
         }
         return true;

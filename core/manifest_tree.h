@@ -26,7 +26,11 @@
 
 #define IRPA_NO_NODE SIZE_MAX /* no such node: a missing key's value, an empty document */
 
-typedef enum irpa_node_kind { IRPA_NODE_SCALAR, IRPA_NODE_SEQUENCE, IRPA_NODE_MAPPING } irpa_node_kind;
+typedef enum irpa_node_kind {
+    IRPA_NODE_SCALAR,
+    IRPA_NODE_SEQUENCE,
+    IRPA_NODE_MAPPING,
+} irpa_node_kind;
 
 typedef struct irpa_node {
     irpa_node_kind kind;

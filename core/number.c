@@ -63,7 +63,8 @@ bool irpa_parse_float(const char *text, size_t length, double *value, bool *over
     *overflowed = false;
     if (is_one_of(text, infinities, sizeof infinities / sizeof *infinities))
         return *value = HUGE_VAL, true;
-    if (is_one_of(text, negative_infinities, sizeof negative_infinities / sizeof *negative_infinities))
+    size_t negative_count = sizeof negative_infinities / sizeof *negative_infinities;
+    if (is_one_of(text, negative_infinities, negative_count))
         return *value = -HUGE_VAL, true;
     if (is_one_of(text, nans, sizeof nans / sizeof *nans)) return *value = NAN, true;
     if (length == 0 || strlen(text) != length || text[0] == ' ' || text[0] == '\t' ||

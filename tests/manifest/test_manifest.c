@@ -733,30 +733,30 @@ static void test_size_cap(void **state) {
  * duplicates and the "did you mean" limit still hold. */
 static void test_many_sources(void **state) {
     (void)state;
-    size_t count = 300;
-    size_t capacity = 200 + count * 32;
-    char *text = malloc(capacity);
-    assert_non_null(text);
-    size_t used = (size_t)snprintf(text, capacity, "sources:\n");
-    for (size_t i = 0; i < count; i++)
-        used += (size_t)snprintf(text + used, capacity - used, "  k%zu: f%zu.gguf\n", i, i);
-    size_t sources_end = used;
-    used += (size_t)snprintf(text + used, capacity - used,
-                             "entries:\n  - {source: k150, tensor: t}\n  - {source: k299, tensor: u}\n");
+    enum { SOURCES = 300 };
+    char *sources = NULL, text[SOURCES * 24 + 200];
+    size_t sources_length = 0;
+    FILE *stream = open_memstream(&sources, &sources_length);
+    assert_non_null(stream);
+    fprintf(stream, "sources:\n");
+    for (int i = 0; i < SOURCES; i++) fprintf(stream, "  k%d: f%d.gguf\n", i, i);
+    assert_int_equal(fclose(stream), 0);
+    snprintf(text, sizeof text, "%sentries:\n  - {source: k150, tensor: t}\n"
+             "  - {source: k299, tensor: u}\n", sources);
     irpa_manifest *m = parse_ok(PATH, text);
-    assert_int_equal(m->source_count, count);
+    assert_int_equal(m->source_count, SOURCES);
     assert_int_equal(m->entries[0].source, 150);
     assert_int_equal(m->entries[1].source, 299);
     irpa_manifest_free(m);
     /* More than 256 keys: no suggestion, however near. */
-    snprintf(text + sources_end, capacity - sources_end, "entries:\n  - {source: k1500, tensor: t}\n");
+    snprintf(text, sizeof text, "%sentries:\n  - {source: k1500, tensor: t}\n", sources);
     expect_error(text, PATH ":303:14: source 'k1500' is not defined; expected a key defined "
                  "under 'sources:'");
-    snprintf(text + sources_end, capacity - sources_end, "  k5: again.gguf\nentries: []\n");
+    snprintf(text, sizeof text, "%s  k5: again.gguf\nentries: []\n", sources);
     expect_error(text, PATH ":302:3: duplicate source 'k5', first at line 7; expected each "
                  "source key once");
     assert_int_equal(mismatches, 0);
-    free(text);
+    free(sources);
 }
 
 /* irpa_suggestion_tail: the one way a message ends when a word is none of
@@ -772,7 +772,8 @@ static void test_suggestion_tail(void **state) {
     assert_string_equal(irpa_suggestion_tail(tail, "colour", 6, words, 2, "expected a name"),
                         "; expected a name");
     assert_string_equal(irpa_suggestion_tail(tail, "colour", 6, words, 2, ""), "");
-    assert_string_equal(irpa_suggestion_tail(tail, "nam", 3, words, 2, ""), "; did you mean 'name'?");
+    assert_string_equal(irpa_suggestion_tail(tail, "nam", 3, words, 2, ""),
+                        "; did you mean 'name'?");
     /* Only the given bytes are the word. */
     assert_string_equal(irpa_suggestion_tail(tail, "lenghtzzzz", 6, words, 2, ""),
                         "; did you mean 'length'?");
@@ -794,7 +795,8 @@ static void test_splat_type_list(void **state) {
     char *names = strdup(list), *context = NULL;
     assert_non_null(names);
     size_t types = 0;
-    for (char *name = strtok_r(names, ", ", &context); name; name = strtok_r(NULL, ", ", &context)) {
+    for (char *name = strtok_r(names, ", ", &context); name;
+         name = strtok_r(NULL, ", ", &context)) {
         uint8_t pattern[16], width = 0;
         char why[256] = "";
         assert_int_equal(irpa_splat_encode(name, "1", pattern, &width, why, sizeof why),
