@@ -68,10 +68,11 @@ bool irpa_loader_u64(irpa_loader *loader, size_t index, const char *what, uint64
 void irpa_loader_keys(irpa_loader *loader, size_t index, const irpa_key_set *set, size_t *values,
                       size_t *key_nodes);
 
-/* Adds element `index` of `items`, named `name`, to `table` (with the
- * table's `hash_of` and `match`), unless an element of that name is there:
- * then that element's index. IRPA_NO_NODE when it was added, and when out
- * of memory (reported). */
+/* Adds element `index` of `items`, named `name`, to `table`, unless an
+ * element of that name is there: then that element's index. IRPA_NO_NODE
+ * when it was added, and when out of memory (reported). Names are hashed
+ * with irpa_fnv1a_string, so `hash_of` must hash an element's name so;
+ * `match` compares an element's name with a name. */
 size_t irpa_loader_add_name(irpa_loader *loader, irpa_index_table *table, irpa_index_hash hash_of,
                             irpa_index_match match, const void *items, const char *name,
                             size_t index);
