@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 #include "errors.h"
+#include "splat.h"   /* irpa_splat_encode */
+#include "suggest.h" /* irpa_suggest */
 
 typedef struct irpa_position {
     uint32_t line;    /* 1-based line in the manifest */
@@ -88,24 +90,5 @@ irpa_manifest *irpa_manifest_parse(const char *path, const char *text, size_t te
                                    irpa_errors *errors);
 
 void irpa_manifest_free(irpa_manifest *manifest);
-
-/* For "did you mean": the candidate nearest to `word` (at most 2 edits,
- * and fewer than the candidate's length); NULL when none is that near, or
- * when there are more than 256 candidates or `word` is over 64 bytes. */
-const char *irpa_suggest(const char *word, const char *const *candidates, size_t count);
-
-typedef enum irpa_splat_fault {
-    IRPA_SPLAT_OK,
-    IRPA_SPLAT_BAD_TYPE,   /* not one of i8 ... u64, f16, bf16, f32, f64 */
-    IRPA_SPLAT_BAD_VALUE,  /* not a number of the type, or out of its range */
-} irpa_splat_fault;
-
-/* The pattern of a typed splat, as `splat: {type: T, value: V}` reads it:
- * `value` ("1.0", "-3", ".inf") encoded as `type` ("f32"), little-endian,
- * into `pattern`, with *pattern_length its width in bytes. A NULL `value`
- * checks the type alone. On a fault, `why` receives the message the loader
- * gives ("unknown splat type 'f33'; did you mean 'f32'?"). */
-irpa_splat_fault irpa_splat_encode(const char *type, const char *value, uint8_t pattern[16],
-                                   uint8_t *pattern_length, char *why, size_t why_size);
 
 #endif

@@ -6,7 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SUGGEST_WINDOW 256 /* tensor names compared for a "did you mean" */
+#include "hash.h"
+#include "search.h"
+#include "suggest.h"
+
+#define SUGGEST_WINDOW IRPA_SUGGEST_MAX_CANDIDATES /* tensor names compared for a "did you mean" */
 
 /* What one manifest source became: one archive source per file (a
  * safetensors index brings several), and, once an entry names tensors, the
@@ -34,9 +38,8 @@ typedef struct named_tensor {
  * entries or paths is opened once (a path seen before is not even opened
  * again: the FUSE server opens each source in a child process). */
 typedef struct file_table {
-    size_t *by_path;            /* archive source index + 1; 0 = free */
-    size_t *by_identity;        /* the same, by identity */
-    size_t capacity;            /* slots of each, a power of two, or 0 */
+    irpa_index_table by_path;      /* archive->sources by path */
+    irpa_index_table by_identity;  /* archive->sources by (st_dev, st_ino) */
 } file_table;
 
 /* The source tensor an archive entry was made from, for messages. */
@@ -71,66 +74,34 @@ int irpa_glob_match(const char *glob, const char *name) {
 
 /* ---- sources ----------------------------------------------------------- */
 
-static size_t hash_identity(dev_t dev, ino_t ino) {
-    uint64_t hash = ((uint64_t)dev * 0x9e3779b97f4a7c15ull) ^ (uint64_t)ino;
-    hash *= 0xff51afd7ed558ccdull;
-    return (size_t)(hash ^ (hash >> 32));
+static uint64_t hash_identity(dev_t dev, ino_t ino) {
+    return irpa_fnv1a_add(irpa_fnv1a(&dev, sizeof dev), &ino, sizeof ino);
 }
 
-static size_t hash_path(const char *path) {
-    uint64_t hash = 14695981039346656037u;
-    for (const char *c = path; *c; c++) hash = (hash ^ (unsigned char)*c) * 1099511628211u;
-    return (size_t)(hash ^ (hash >> 32));
+static uint64_t path_hash_of(const void *sources, size_t index) {
+    return irpa_fnv1a_string(((const irpa_source *)sources)[index].path);
 }
 
-/* The slot of `slots` holding the archive source `same` accepts, or the
- * free slot where it would go (the table always has a free slot). */
-static size_t *probe(const resolver *r, size_t *slots, size_t hash,
-                     int (*same)(const irpa_source *source, const void *key), const void *key) {
-    size_t mask = r->files.capacity - 1;
-    for (size_t slot = hash & mask;; slot = (slot + 1) & mask) {
-        size_t held = slots[slot];
-        if (!held || same(&r->archive->sources[held - 1], key)) return &slots[slot];
-    }
+static uint64_t identity_hash_of(const void *sources, size_t index) {
+    const irpa_source *source = &((const irpa_source *)sources)[index];
+    return hash_identity(source->dev, source->ino);
 }
 
-static int same_path(const irpa_source *source, const void *path) {
-    return strcmp(source->path, path) == 0;
+static bool has_path(const void *sources, size_t index, const void *path) {
+    return strcmp(((const irpa_source *)sources)[index].path, path) == 0;
 }
 
-static int same_identity(const irpa_source *source, const void *other) {
+static bool is_same_file(const void *sources, size_t index, const void *other) {
     const irpa_source *file = other;
-    return irpa_source_is(source, file->dev, file->ino);
+    return irpa_source_is(&((const irpa_source *)sources)[index], file->dev, file->ino);
 }
 
-static size_t *path_slot(const resolver *r, const char *path) {
-    return probe(r, r->files.by_path, hash_path(path), same_path, path);
-}
-
-static size_t *identity_slot(const resolver *r, const irpa_source *file) {
-    return probe(r, r->files.by_identity, hash_identity(file->dev, file->ino), same_identity,
-                 file);
-}
-
-/* Makes room for one more source (at most half the slots used). */
+/* Makes room in both tables for one more source. */
 static int grow_files(resolver *r) {
-    if ((r->archive->source_count + 1) * 2 <= r->files.capacity) return 0;
-    size_t capacity = r->files.capacity ? r->files.capacity * 2 : 16;
-    size_t *by_path = calloc(capacity, sizeof *by_path);
-    size_t *by_identity = calloc(capacity, sizeof *by_identity);
-    if (!by_path || !by_identity) {
-        free(by_path);
-        free(by_identity);
+    const irpa_source *sources = r->archive->sources;
+    if (irpa_index_table_reserve(&r->files.by_path, path_hash_of, sources) != 0 ||
+        irpa_index_table_reserve(&r->files.by_identity, identity_hash_of, sources) != 0)
         return irpa_error(r->errors, "out of memory");
-    }
-    free(r->files.by_path);
-    free(r->files.by_identity);
-    r->files = (file_table){by_path, by_identity, capacity};
-    for (size_t i = 0; i < r->archive->source_count; i++) {
-        const irpa_source *source = &r->archive->sources[i];
-        *path_slot(r, source->path) = i + 1;
-        *identity_slot(r, source) = i + 1;
-    }
     return 0;
 }
 
@@ -139,12 +110,15 @@ static int grow_files(resolver *r) {
  * again, so every distinct file has one descriptor. */
 static int open_file(resolver *r, const char *path, const char *where) {
     if (grow_files(r) != 0) return -1;
-    size_t *by_path = path_slot(r, path);
+    size_t *by_path = irpa_index_table_slot(&r->files.by_path, irpa_fnv1a_string(path), has_path,
+                                            r->archive->sources, path);
     if (*by_path) return (int)(*by_path - 1);
     irpa_source source;
     if (irpa_source_open_with(&source, path, where, r->open_file, r->open_context, r->errors) != 0)
         return -1;
-    size_t *by_identity = identity_slot(r, &source);
+    size_t *by_identity =
+        irpa_index_table_slot(&r->files.by_identity, hash_identity(source.dev, source.ino),
+                              is_same_file, r->archive->sources, &source);
     if (*by_identity) {
         irpa_source_close(&source);
         return (int)(*by_identity - 1);
@@ -154,7 +128,8 @@ static int open_file(resolver *r, const char *path, const char *where) {
         irpa_source_close(&source);
         return -1;
     }
-    *by_path = *by_identity = (size_t)index + 1;
+    irpa_index_table_fill(&r->files.by_path, by_path, (size_t)index);
+    irpa_index_table_fill(&r->files.by_identity, by_identity, (size_t)index);
     return (int)index;
 }
 
@@ -413,26 +388,23 @@ static int report_missing_tensor(const resolver *r, const irpa_manifest_entry *e
     size_t count = 0;
     for (size_t i = first; i < resolved->named_count && count < SUGGEST_WINDOW; i++)
         candidates[count++] = resolved->by_name[i].name;
-    const char *suggestion = irpa_suggest(entry->tensor, candidates, count);
-    const char *key = r->manifest->sources[entry->source].key;
-    if (suggestion)
-        return irpa_error(r->errors, "%s: source '%s' has no tensor '%s'; did you mean '%s'?",
-                          where, key, entry->tensor, suggestion);
-    return irpa_error(r->errors, "%s: source '%s' has no tensor '%s'", where, key,
-                      entry->tensor);
+    char tail[IRPA_SUGGESTION_TAIL_SIZE];
+    return irpa_error(r->errors, "%s: source '%s' has no tensor '%s'%s", where,
+                      r->manifest->sources[entry->source].key, entry->tensor,
+                      irpa_suggestion_tail(tail, entry->tensor, strlen(entry->tensor),
+                                           candidates, count, ""));
+}
+
+/* Whether tensor `index` of a source's by_name sorts before the name `key`. */
+static bool name_before(const void *by_name, size_t index, const void *key) {
+    return strcmp(((const named_tensor *)by_name)[index].name, key) < 0;
 }
 
 static int add_named_tensor(resolver *r, const irpa_manifest_entry *entry, const char *where) {
     resolved_source *resolved = &r->sources[entry->source];
     if (index_by_name(r, resolved) != 0) return -1;
-    size_t low = 0, high = resolved->named_count; /* first name >= entry->tensor */
-    while (low < high) {
-        size_t middle = low + (high - low) / 2;
-        if (strcmp(resolved->by_name[middle].name, entry->tensor) < 0)
-            low = middle + 1;
-        else
-            high = middle;
-    }
+    size_t low = irpa_lower_bound(resolved->by_name, resolved->named_count, name_before,
+                                  entry->tensor);
     if (low == resolved->named_count || strcmp(resolved->by_name[low].name, entry->tensor) != 0)
         return report_missing_tensor(r, entry, low, where);
     const named_tensor *found = &resolved->by_name[low];
@@ -493,8 +465,8 @@ static irpa_archive *run_resolver(resolver *setup, irpa_errors *errors) {
     if (!failed && errors->count == errors_before) irpa_archive_finish(r.archive, errors);
     if (r.sources) free_resolved(&r);
     free(r.origins);
-    free(r.files.by_path);
-    free(r.files.by_identity);
+    irpa_index_table_free(&r.files.by_path);
+    irpa_index_table_free(&r.files.by_identity);
     irpa_errors_clear(&local);
     if (failed || errors->count != errors_before) {
         if (failed && errors->count == errors_before) irpa_error(errors, "out of memory");

@@ -1,6 +1,6 @@
 /* Unit tests of manifest resolution (core/resolve.c): each distinct source
  * file is opened once per resolve, however many keys, paths or index
- * entries name it. */
+ * entries name it, and however many files there are. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -85,9 +85,74 @@ static void test_each_file_is_opened_once(void **state) {
     rmdir(alias_directory);
 }
 
+/* Forty files, each named by its path, by the same path under a second
+ * key and by a symlink: the tables of paths and of file identities grow
+ * (and rehash) several times, and every file still has one descriptor. */
+static void test_many_files_are_opened_once(void **state) {
+    (void)state;
+    enum { FILES = 40 };
+    char directory[] = "/tmp/irpa-test-resolve-many-XXXXXX";
+    assert_non_null(mkdtemp(directory));
+    char *text = NULL;
+    size_t text_length = 0;
+    FILE *manifest_text = open_memstream(&text, &text_length);
+    assert_non_null(manifest_text);
+    fprintf(manifest_text, "sources:\n");
+    for (int i = 0; i < FILES; i++) {
+        char path[200], link[200];
+        snprintf(path, sizeof path, "%s/file%d", directory, i);
+        snprintf(link, sizeof link, "%s/link%d", directory, i);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "0123456789abcdef", 16), 16);
+        close(fd);
+        assert_int_equal(symlink(path, link), 0);
+        fprintf(manifest_text, "  f%d: %s\n  g%d: %s\n  l%d: %s\n", i, path, i, path, i, link);
+    }
+    fprintf(manifest_text, "entries:\n");
+    for (int i = 0; i < FILES; i++)
+        fprintf(manifest_text,
+                "  - {name: f%d, source: f%d, offset: 0, length: 4}\n"
+                "  - {name: g%d, source: g%d, offset: 4, length: 4}\n"
+                "  - {name: l%d, source: l%d, offset: 8, length: 4}\n",
+                i, i, i, i, i, i);
+    assert_int_equal(fclose(manifest_text), 0);
+    irpa_errors errors = {0};
+    irpa_manifest *manifest = irpa_manifest_parse("/m.yaml", text, text_length, &errors);
+    irpa_errors_print(&errors, stderr, NULL);
+    assert_non_null(manifest);
+    open_count count = {0};
+    irpa_archive *archive = irpa_resolve_with(manifest, counting_open, &count, &errors);
+    irpa_errors_print(&errors, stderr, NULL);
+    assert_non_null(archive);
+    assert_int_equal(archive->source_count, FILES);
+    /* each path once (the second key's path is known); each link once,
+     * and found to be its file */
+    assert_int_equal(count.calls, 2 * FILES);
+    assert_int_equal(archive->entry_count, 3 * FILES);
+    for (size_t i = 0; i < archive->entry_count; i += 3) {
+        assert_int_equal(archive->entries[i + 1].source, archive->entries[i].source);
+        assert_int_equal(archive->entries[i + 2].source, archive->entries[i].source);
+        if (i) assert_int_not_equal(archive->entries[i].source, archive->entries[i - 3].source);
+    }
+    irpa_archive_free(archive);
+    irpa_manifest_free(manifest);
+    irpa_errors_clear(&errors);
+    free(text);
+    for (int i = 0; i < FILES; i++) {
+        char path[200];
+        snprintf(path, sizeof path, "%s/file%d", directory, i);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/link%d", directory, i);
+        unlink(path);
+    }
+    rmdir(directory);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_file_is_opened_once),
+        cmocka_unit_test(test_many_files_are_opened_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

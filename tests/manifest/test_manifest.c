@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "manifest.h"
+#include "number.h"
 
 #define PATH "dir/m.yaml"
 
@@ -728,6 +729,120 @@ static void test_size_cap(void **state) {
     irpa_errors_clear(&errors);
 }
 
+/* The source key table grows (and rehashes) many times over: lookups,
+ * duplicates and the "did you mean" limit still hold. */
+static void test_many_sources(void **state) {
+    (void)state;
+    enum { SOURCES = 300 };
+    char *sources = NULL, text[SOURCES * 24 + 200];
+    size_t sources_length = 0;
+    FILE *stream = open_memstream(&sources, &sources_length);
+    assert_non_null(stream);
+    fprintf(stream, "sources:\n");
+    for (int i = 0; i < SOURCES; i++) fprintf(stream, "  k%d: f%d.gguf\n", i, i);
+    assert_int_equal(fclose(stream), 0);
+    snprintf(text, sizeof text, "%sentries:\n  - {source: k150, tensor: t}\n"
+             "  - {source: k299, tensor: u}\n", sources);
+    irpa_manifest *m = parse_ok(PATH, text);
+    assert_int_equal(m->source_count, SOURCES);
+    assert_int_equal(m->entries[0].source, 150);
+    assert_int_equal(m->entries[1].source, 299);
+    irpa_manifest_free(m);
+    /* More than 256 keys: no suggestion, however near. */
+    snprintf(text, sizeof text, "%sentries:\n  - {source: k1500, tensor: t}\n", sources);
+    expect_error(text, PATH ":303:14: source 'k1500' is not defined; expected a key defined "
+                 "under 'sources:'");
+    snprintf(text, sizeof text, "%s  k5: again.gguf\nentries: []\n", sources);
+    expect_error(text, PATH ":302:3: duplicate source 'k5', first at line 7; expected each "
+                 "source key once");
+    assert_int_equal(mismatches, 0);
+    free(sources);
+}
+
+/* irpa_suggestion_tail: the one way a message ends when a word is none of
+ * those it could be. */
+static void test_suggestion_tail(void **state) {
+    (void)state;
+    static const char *const words[] = {"name", "length"};
+    char tail[IRPA_SUGGESTION_TAIL_SIZE];
+    assert_string_equal(irpa_suggestion_tail(tail, "lenght", 6, words, 2, NULL),
+                        "; did you mean 'length'?");
+    assert_string_equal(irpa_suggestion_tail(tail, "colour", 6, words, 2, NULL),
+                        "; expected one of: name, length");
+    assert_string_equal(irpa_suggestion_tail(tail, "colour", 6, words, 2, "expected a name"),
+                        "; expected a name");
+    assert_string_equal(irpa_suggestion_tail(tail, "colour", 6, words, 2, ""), "");
+    assert_string_equal(irpa_suggestion_tail(tail, "nam", 3, words, 2, ""),
+                        "; did you mean 'name'?");
+    /* Only the given bytes are the word. */
+    assert_string_equal(irpa_suggestion_tail(tail, "lenghtzzzz", 6, words, 2, ""),
+                        "; did you mean 'length'?");
+    assert_string_equal(irpa_suggestion_tail(tail, "lenghtzzzz", 10, words, 2, ""), "");
+    /* Too far (3 edits), or shorter than the edits it takes: no suggestion. */
+    assert_string_equal(irpa_suggestion_tail(tail, "lxngxx", 6, words, 2, ""), "");
+    static const char *const short_words[] = {"ab"};
+    assert_string_equal(irpa_suggestion_tail(tail, "xy", 2, short_words, 1, ""), "");
+    assert_string_equal(irpa_suggest("nmae", words, 2), "name");
+    assert_null(irpa_suggest("zzzzzz", words, 2));
+}
+
+/* The splat types are one table: every type the messages list encodes. */
+static void test_splat_type_list(void **state) {
+    (void)state;
+    char list[IRPA_SPLAT_TYPE_LIST_SIZE];
+    assert_string_equal(irpa_splat_type_list(list),
+                        "i8, i16, i32, i64, u8, u16, u32, u64, f16, bf16, f32, f64");
+    char *names = strdup(list), *context = NULL;
+    assert_non_null(names);
+    size_t types = 0;
+    for (char *name = strtok_r(names, ", ", &context); name;
+         name = strtok_r(NULL, ", ", &context)) {
+        uint8_t pattern[16], width = 0;
+        char why[256] = "";
+        assert_int_equal(irpa_splat_encode(name, "1", pattern, &width, why, sizeof why),
+                         IRPA_SPLAT_OK);
+        assert_int_equal(width, (size_t)atoi(name + strcspn(name, "0123456789")) / 8);
+        types++;
+    }
+    assert_int_equal(types, 12);
+    free(names);
+}
+
+/* number.h: integers, every digit checked before the overflow is said. */
+static void test_number_parsing(void **state) {
+    (void)state;
+    uint64_t value = 7;
+    bool negative = true;
+    assert_int_equal(irpa_parse_integer("18446744073709551615", 20, &value, &negative),
+                     IRPA_NUMBER_OK);
+    assert_true(value == UINT64_MAX && !negative);
+    assert_int_equal(irpa_parse_integer("0xFFFFffffFFFFffff", 18, &value, &negative),
+                     IRPA_NUMBER_OK);
+    assert_true(value == UINT64_MAX);
+    assert_int_equal(irpa_parse_integer("18446744073709551616", 20, &value, &negative),
+                     IRPA_NUMBER_TOO_LARGE);
+    assert_int_equal(irpa_parse_integer("184467440737095516150", 21, &value, &negative),
+                     IRPA_NUMBER_TOO_LARGE);
+    assert_int_equal(irpa_parse_integer("0x10000000000000000", 19, &value, &negative),
+                     IRPA_NUMBER_TOO_LARGE);
+    /* A bad digit after the overflow: not an integer at all. */
+    assert_int_equal(irpa_parse_integer("99999999999999999999x", 21, &value, &negative),
+                     IRPA_NUMBER_NOT_INTEGER);
+    assert_int_equal(irpa_parse_integer("-0", 2, &value, &negative), IRPA_NUMBER_OK);
+    assert_true(value == 0 && negative);
+    assert_int_equal(irpa_parse_integer("-", 1, &value, &negative), IRPA_NUMBER_NOT_INTEGER);
+    assert_int_equal(irpa_parse_integer("0x", 2, &value, &negative), IRPA_NUMBER_NOT_INTEGER);
+    assert_int_equal(irpa_parse_integer("+1", 2, &value, &negative), IRPA_NUMBER_NOT_INTEGER);
+    assert_int_equal(irpa_parse_integer("0x1g", 4, &value, &negative), IRPA_NUMBER_NOT_INTEGER);
+    double number;
+    bool overflowed;
+    assert_true(irpa_parse_float("-.Inf", 5, &number, &overflowed) && number < 0 &&
+                number * 0 != 0);
+    assert_true(irpa_parse_float("1e400", 5, &number, &overflowed) && overflowed);
+    assert_false(irpa_parse_float(" 1", 2, &number, &overflowed));
+    assert_false(irpa_parse_float("1x", 2, &number, &overflowed));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_kind),
@@ -753,6 +868,10 @@ int main(void) {
         cmocka_unit_test(test_splat_errors),
         cmocka_unit_test(test_every_error_is_reported),
         cmocka_unit_test(test_size_cap),
+        cmocka_unit_test(test_many_sources),
+        cmocka_unit_test(test_suggestion_tail),
+        cmocka_unit_test(test_splat_type_list),
+        cmocka_unit_test(test_number_parsing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
