@@ -167,13 +167,13 @@ drop_cache() {  # FILE
 #   reconnect: sshfs connects again on the next request once the server is
 #     back (handles of the old connection stay invalid: EIO);
 #   allow_other,default_permissions: the manifests of other users open
-#     their sources as themselves (fs-sshfs-security), and the kernel checks
+#     their sources as themselves (sshfs-security), and the kernel checks
 #     the mode bits for them, as on a local file system (without
 #     default_permissions sftp-server, running as root, would let them read
 #     anything);
 #   default caches otherwise (sshfs's 20 s attribute cache, FUSE's 1 s).
-# The sftp server logs every request (DEBUG1) to $work/sshd.log, so a test
-# can count them.
+# A test that counts SFTP requests mounts with a logging sftp-server of its
+# own (mount_sshfs ... -o sftp_server=...: sshfs_round_trips.sh).
 sshd_pid=
 sshfs_pids=()
 sshfs_mounts=()
