@@ -10,6 +10,7 @@ packages=(
   libcmocka-dev                                               # unit tests
   python3 bsdextrautils util-linux procps psmisc             # tests: json.tool, hexdump, mount tools
   groff-base man-db mandoc                                    # tests: man page lint
+  sshfs openssh-server                                        # tests: sources on sshfs (fs-sshfs)
 )
 
 missing=()

@@ -25,14 +25,14 @@ require_fuse
 command -v fincore >/dev/null || skip "no fincore (util-linux)"
 
 mkdir -p "$work/manifests" "$work/other" "$work/nowhere"
-"$MAKE_MODEL" "$work/synthetic.safetensors" 40 300 >/dev/null
-"$MAKE_MODEL" "$work/cached.safetensors" 24 100 >/dev/null
-"$IRPA" manifest "$work/synthetic.safetensors" -o "$work/manifests/model.yaml"
-"$IRPA" manifest "$work/cached.safetensors" -o "$work/manifests/cached.yaml"
+"$MAKE_MODEL" "$source_dir/synthetic.safetensors" 40 300 >/dev/null
+"$MAKE_MODEL" "$source_dir/cached.safetensors" 24 100 >/dev/null
+"$IRPA" manifest "$source_dir/synthetic.safetensors" -o "$work/manifests/model.yaml"
+"$IRPA" manifest "$source_dir/cached.safetensors" -o "$work/manifests/cached.yaml"
 "$IRPA" build -q "$work/manifests/model.yaml" -o "$work/model.irpa"
 "$IRPA" build -q "$work/manifests/cached.yaml" -o "$work/cached.irpa"
 # Version B of the model: one tensor less, so every later byte moves.
-"$IRPA" manifest "$work/synthetic.safetensors" --exclude 'model.layers.0.*' \
+"$IRPA" manifest "$source_dir/synthetic.safetensors" --exclude 'model.layers.0.*' \
   -o "$work/other/model.yaml"
 "$IRPA" build -q "$work/other/model.yaml" -o "$work/model-b.irpa"
 
@@ -40,6 +40,14 @@ resident() { fincore -b -n -o RES "$1"; }  # FILE: bytes of it in the page cache
 # Pushes the exit summary (debug log, -d) reports.
 pushes() { sed -n 's/.*prefetch: .* streams, \([0-9]*\) pushes.*/\1/p' "$1"; }
 uncache() { sync "$1"; dd if="$1" iflag=nocache count=0 status=none; }  # drop FILE's pages
+# Sources on sshfs (fs-sshfs): their page cache cannot be watched, as every
+# open of a source (fincore's own included) drops its cached pages (FUSE
+# without kernel_cache); what one_copy leaves cached is not checked there.
+source_cache_observable=yes
+if [ "${IRPA_TEST_SOURCES:-}" = sshfs ]; then
+  source_cache_observable=no
+  echo "note: sources on sshfs: one_copy's effect on their page cache is not checked"
+fi
 
 # Options are checked before anything is mounted.
 for bad in prefetch=12X prefetch=-1 prefetch= prefetch=2T prefetch=99999999999999999999 one_copy=2 one_copy=yes; do
@@ -50,35 +58,37 @@ for bad in prefetch=12X prefetch=-1 prefetch= prefetch=2T prefetch=9999999999999
 done
 
 # 1. prefetch on, 8 MiB window: every way of reading gets the built bytes.
-uncache "$work/synthetic.safetensors"
+uncache "$source_dir/synthetic.safetensors"
 start_irpafs on "$work/manifests" "$work/mnt" -d -o prefetch=8M,one_copy=1
 mnt=$work/mnt
 dd if="$mnt/model.irpa" bs=1M status=none | cmp - "$work/model.irpa" || fail "dd: wrong bytes"
 # one_copy: the source was not cached; once the reader closed the file, the
 # pages irpafs read in are dropped (the first reads, before the stream
 # started, may stay).
-source_size=$(stat -c %s "$work/synthetic.safetensors")
-mostly_dropped() { [ "$(resident "$work/synthetic.safetensors")" -lt $((source_size / 2)) ]; }
+source_size=$(stat -c %s "$source_dir/synthetic.safetensors")
+mostly_dropped() { [ "$(resident "$source_dir/synthetic.safetensors")" -lt $((source_size / 2)) ]; }
 # (On tmpfs a file's pages cannot be evicted: what one_copy drops shows only
 # on a disk file system.)
 # How much one_copy drops depends on how far the worker got ahead of the
 # reader (pages the reader itself brought in first are not its to drop): a
 # race, so it is printed here and measured by scripts/bench.sh case 7, not
 # asserted.
-if [ "$(stat -f -c %T "$work")" = tmpfs ]; then
-  echo "note: $work is on tmpfs: one_copy's drop not observed"
+if [ "$source_cache_observable" = no ]; then
+  :
+elif [ "$(stat -f -c %T "$source_dir")" = tmpfs ]; then
+  echo "note: $source_dir is on tmpfs: one_copy's drop not observed"
 elif WAIT_LIMIT=5 wait_for mostly_dropped; then
-  echo "one_copy: $(resident "$work/synthetic.safetensors") of $source_size source bytes still cached"
+  echo "one_copy: $(resident "$source_dir/synthetic.safetensors") of $source_size source bytes still cached"
 else
-  echo "note: one_copy: $(resident "$work/synthetic.safetensors") of $source_size source bytes still cached (the reader outran the worker)"
+  echo "note: one_copy: $(resident "$source_dir/synthetic.safetensors") of $source_size source bytes still cached (the reader outran the worker)"
 fi
 # A source another program had cached stays cached.
-cat "$work/cached.safetensors" >/dev/null
-cached_before=$(resident "$work/cached.safetensors")
+cat "$source_dir/cached.safetensors" >/dev/null
+cached_before=$(resident "$source_dir/cached.safetensors")
 cmp "$mnt/cached.irpa" "$work/cached.irpa" || fail "cached.irpa: wrong bytes"
 sleep 0.5  # the release reaches the server; nothing it could drop may be dropped
-[ "$(resident "$work/cached.safetensors")" -ge "$cached_before" ] \
-  || fail "one_copy dropped pages another program had cached ($(resident "$work/cached.safetensors") < $cached_before)"
+[ "$source_cache_observable" = no ] || [ "$(resident "$source_dir/cached.safetensors")" -ge "$cached_before" ] \
+  || fail "one_copy dropped pages another program had cached ($(resident "$source_dir/cached.safetensors") < $cached_before)"
 drop_cache "$mnt/model.irpa"
 "$CHECK_MMAP" "$mnt/model.irpa" "$work/model.irpa" || fail "mmap: wrong bytes"
 drop_cache "$mnt/model.irpa"
@@ -100,7 +110,7 @@ cmp "$mnt/model.irpa" "$work/model-b.irpa" || fail "new version: wrong bytes"
 
 # 3. the source rewritten in place after its bytes were pushed.
 cmp "$mnt/model.irpa" "$work/model-b.irpa"  # everything in the mount's cache now
-dd if=/dev/urandom of="$work/synthetic.safetensors" bs=4096 seek=2048 count=1 conv=notrunc \
+dd if=/dev/urandom of="$source_dir/synthetic.safetensors" bs=4096 seek=2048 count=1 conv=notrunc \
   status=none  # 8 MiB in: tensor bytes
 # (The mount's cache may already be gone here: a push still running finds the
 # change itself, and a drop_caches by another job evicts it; either way no
@@ -116,12 +126,12 @@ stop_irpafs "$mnt" "$server_pid"
 
 # 4. one_copy=0: nothing dropped; prefetch=0: nothing pushed, same bytes,
 # and a changed source still drops the cache.
-"$MAKE_MODEL" "$work/synthetic.safetensors" 40 300 >/dev/null  # the original bytes again
-uncache "$work/synthetic.safetensors"
+"$MAKE_MODEL" "$source_dir/synthetic.safetensors" 40 300 >/dev/null  # the original bytes again
+uncache "$source_dir/synthetic.safetensors"
 start_irpafs keep "$work/manifests" "$work/mnt2" -d -o prefetch=64M,one_copy=0
 cmp "$work/mnt2/model.irpa" "$work/model-b.irpa" || fail "one_copy=0: wrong bytes"
 sleep 0.5
-[ "$(resident "$work/synthetic.safetensors")" -ge $((source_size / 2)) ] \
+[ "$source_cache_observable" = no ] || [ "$(resident "$source_dir/synthetic.safetensors")" -ge $((source_size / 2)) ] \
   || fail "one_copy=0 dropped source pages"
 stop_irpafs "$work/mnt2" "$server_pid"
 [ "$(pushes "$work/keep.log")" -gt 0 ] || fail "prefetch=64M: no pushes counted"
@@ -133,7 +143,7 @@ drop_cache "$mnt/model.irpa"
 "$CHECK_MMAP" "$mnt/model.irpa" "$work/model-b.irpa" || fail "prefetch=0: mmap"
 "$CONCURRENT_READS" "$mnt/model.irpa" "$work/model-b.irpa" 4 200 || fail "prefetch=0: random"
 cmp "$mnt/model.irpa" "$work/model-b.irpa"
-dd if=/dev/urandom of="$work/synthetic.safetensors" bs=4096 seek=2048 count=1 conv=notrunc status=none
+dd if=/dev/urandom of="$source_dir/synthetic.safetensors" bs=4096 seek=2048 count=1 conv=notrunc status=none
 dd if="$mnt/model.irpa" iflag=direct bs=1M skip=4 count=4 status=none >/dev/null 2>&1 \
   && fail "prefetch=0: a read of the rewritten source succeeded"
 wait_for eio || fail "prefetch=0: old bytes still served from the cache after the source changed"

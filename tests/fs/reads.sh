@@ -11,9 +11,9 @@ require_fuse
 : "${MAKE_MODEL:?} ${CHECK_MMAP:?} ${CONCURRENT_READS:?}"
 
 mkdir -p "$work/manifests"
-"$MAKE_MODEL" "$work/synthetic.safetensors" 40 300 >/dev/null
-copy_model gguf/llama-2-tiny-random.gguf "$work/llama.gguf"
-"$IRPA" manifest "$work/synthetic.safetensors" "$work/llama.gguf" \
+"$MAKE_MODEL" "$source_dir/synthetic.safetensors" 40 300 >/dev/null
+copy_model gguf/llama-2-tiny-random.gguf "$source_dir/llama.gguf"
+"$IRPA" manifest "$source_dir/synthetic.safetensors" "$source_dir/llama.gguf" \
   --splat 'blk.0.*' --splat 'model.layers.1.mlp.up_proj.*=f32=1.0' --splat 'model.layers.1.*' \
   -o "$work/manifests/mixed.yaml"
 grep -q 'splat' "$work/manifests/mixed.yaml" || fail "no splat in the test manifest"

@@ -17,12 +17,12 @@ reference=$IRPA_TESTDATA/reference
 WAIT_LIMIT=${IRPAFS_RELOAD_LIMIT:-15}
 
 mkdir -p "$work/manifests"
-copy_model gguf/llama-2-tiny-random.gguf "$work/llama.gguf"
-copy_model gguf/dummy.gguf "$work/dummy.gguf"
-copy_model safetensors/overall.safetensors "$work/overall.safetensors"
-"$IRPA" manifest "$work/llama.gguf" -o "$work/manifests/llama.yaml"
-"$IRPA" manifest "$work/dummy.gguf" -o "$work/manifests/dummy.yaml"
-"$IRPA" manifest "$work/overall.safetensors" -o "$work/manifests/overall.yaml"
+copy_model gguf/llama-2-tiny-random.gguf "$source_dir/llama.gguf"
+copy_model gguf/dummy.gguf "$source_dir/dummy.gguf"
+copy_model safetensors/overall.safetensors "$source_dir/overall.safetensors"
+"$IRPA" manifest "$source_dir/llama.gguf" -o "$work/manifests/llama.yaml"
+"$IRPA" manifest "$source_dir/dummy.gguf" -o "$work/manifests/dummy.yaml"
+"$IRPA" manifest "$source_dir/overall.safetensors" -o "$work/manifests/overall.yaml"
 start_irpafs server "$work/manifests" "$work/mnt"
 mnt=$work/mnt
 log=$work/server.log
@@ -44,7 +44,7 @@ expect_small_eio() {  # FILE WHAT: one 4 KiB request at the last full block
 }
 
 # 1. truncate in place
-truncate -s 600000 "$work/llama.gguf"
+truncate -s 600000 "$source_dir/llama.gguf"
 expect_eio "$mnt/llama.irpa" "truncated source"
 expect_small_eio "$mnt/llama.irpa" "truncated source"
 # the header (in memory, no source bytes) is still readable: only reads
@@ -60,14 +60,14 @@ expect_eio "$mnt/llama.irpa" "truncated source, again"
 [ "$(grep -c 'truncated from' "$log")" -eq 1 ] || fail "truncation logged more than once"
 
 # 2. restore the bytes in place, then touch the manifest: served again
-cp "$IRPA_TESTDATA/models/gguf/llama-2-tiny-random.gguf" "$work/llama.gguf.new"
-cat "$work/llama.gguf.new" >"$work/llama.gguf"  # in place: same inode
+cp "$IRPA_TESTDATA/models/gguf/llama-2-tiny-random.gguf" "$source_dir/llama.gguf.new"
+cat "$source_dir/llama.gguf.new" >"$source_dir/llama.gguf"  # in place: same inode
 touch "$work/manifests/llama.yaml"
 served_again() { drop_cache "$mnt/llama.irpa"; cmp "$mnt/llama.irpa" "$reference/llama-2-tiny-random.irpa"; }
 wait_for served_again || fail "not served again after touching the manifest"
 
 # 3. rewrite in place with the same size and different bytes: EIO, not new bytes
-/usr/bin/python3 - "$work/overall.safetensors" <<'PY'
+/usr/bin/python3 - "$source_dir/overall.safetensors" <<'PY'
 import os, sys
 path = sys.argv[1]
 st = os.stat(path)
@@ -91,16 +91,16 @@ new_bytes() { drop_cache "$mnt/overall.irpa"; cmp "$mnt/overall.irpa" "$work/ove
 wait_for new_bytes || fail "new source bytes not served after reload"
 
 # 4. delete a source: old bytes still served exactly
-rm "$work/dummy.gguf"
+rm "$source_dir/dummy.gguf"
 drop_cache "$mnt/dummy.irpa"
 cmp "$mnt/dummy.irpa" "$reference/dummy.irpa" || fail "deleted source: bytes differ"
 grep -q "archive dummy.irpa: source .*dummy.gguf was deleted or replaced; serving the bytes it had" "$log" \
   || fail "deletion not logged: $(cat "$log")"
 
 # 5. replace a source by rename: old bytes still served exactly
-cp "$IRPA_TESTDATA/models/gguf/dummy.gguf" "$work/other.gguf"
-truncate -s 100 "$work/other.gguf"
-mv "$work/other.gguf" "$work/llama.gguf"
+cp "$IRPA_TESTDATA/models/gguf/dummy.gguf" "$source_dir/other.gguf"
+truncate -s 100 "$source_dir/other.gguf"
+mv "$source_dir/other.gguf" "$source_dir/llama.gguf"
 drop_cache "$mnt/llama.irpa"
 cmp "$mnt/llama.irpa" "$reference/llama-2-tiny-random.irpa" || fail "renamed-over source: bytes differ"
 grep -q "archive llama.irpa: source .*llama.gguf was deleted or replaced" "$log" \
@@ -108,10 +108,10 @@ grep -q "archive llama.irpa: source .*llama.gguf was deleted or replaced" "$log"
 alive
 
 # 6. a small read, the source truncated, the same small read at once: EIO
-copy_model gguf/llama-2-tiny-random.gguf "$work/race.gguf"
-"$IRPA" manifest "$work/race.gguf" -o "$work/manifests/race.yaml"
+copy_model gguf/llama-2-tiny-random.gguf "$source_dir/race.gguf"
+"$IRPA" manifest "$source_dir/race.gguf" -o "$work/manifests/race.yaml"
 wait_for test -e "$mnt/race.irpa" || fail "race.irpa did not appear"
-"$TRUNCATE_RACE" "$mnt/race.irpa" "$work/race.gguf" 600000 "$(last_block "$mnt/race.irpa")" \
+"$TRUNCATE_RACE" "$mnt/race.irpa" "$source_dir/race.gguf" 600000 "$(last_block "$mnt/race.irpa")" \
   || fail "small read right after a truncation"
 grep -q "archive race.irpa: source .*race.gguf truncated from 1750560 to 600000 bytes" "$log" \
   || fail "truncation under a small read not logged: $(cat "$log")"
