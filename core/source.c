@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 int irpa_source_open(irpa_source *source, const char *path, const char *where,
                      irpa_errors *errors) {
     return irpa_source_open_with(source, path, where, NULL, NULL, errors);
@@ -46,7 +48,6 @@ int irpa_source_open_with(irpa_source *source, const char *path, const char *whe
     source->fd = fd;
     source->size = (uint64_t)st.st_size;
     source->mtime = st.st_mtim;
-    source->ctime = st.st_ctim;
     source->dev = st.st_dev;
     source->ino = st.st_ino;
     return 0;
@@ -57,10 +58,6 @@ void irpa_source_close(irpa_source *source) {
     source->fd = -1;
     free(source->path);
     source->path = NULL;
-}
-
-static int same_time(struct timespec a, struct timespec b) {
-    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
 int irpa_source_changed(const irpa_source *source, struct stat *now, char *why,
@@ -81,7 +78,7 @@ int irpa_source_changed(const irpa_source *source, struct stat *now, char *why,
                  (unsigned long long)source->size, (unsigned long long)st_pointer->st_size);
         return 1;
     }
-    if (!same_time(st_pointer->st_mtim, source->mtime)) {
+    if (!irpa_same_time(st_pointer->st_mtim, source->mtime)) {
         snprintf(why, why_size, "modified in place (mtime changed)");
         return 1;
     }

@@ -28,8 +28,8 @@ static uint8_t zero_buffer[ZERO_BUFFER_SIZE];
 
 static irpafs_context *context_of(fuse_req_t req) { return fuse_req_userdata(req); }
 
-static irpafs_file *file_of(const struct fuse_file_info *fi) {
-    return (irpafs_file *)(uintptr_t)fi->fh;
+static irpafs_version *file_of(const struct fuse_file_info *fi) {
+    return (irpafs_version *)(uintptr_t)fi->fh;
 }
 
 /* ---- request size and the splice pipe ------------------------------------ */
@@ -142,15 +142,15 @@ static void irpafs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
     if (ino == IRPAFS_ROOT_INODE) {
         irpafs_table_root_attributes(context->table, &attributes);
     } else if (fi && fi->fh) {
-        irpafs_file_attributes(file_of(fi), &attributes);
+        irpafs_version_attributes(file_of(fi), &attributes);
     } else {
-        irpafs_file *file = irpafs_table_get(context->table, ino);
+        irpafs_version *file = irpafs_table_get(context->table, ino);
         if (!file) {
             fuse_reply_err(req, ENOENT);
             return;
         }
-        irpafs_file_attributes(file, &attributes);
-        irpafs_file_put(file);
+        irpafs_version_attributes(file, &attributes);
+        irpafs_version_put(file);
     }
     fuse_reply_attr(req, &attributes, context->timeout);
 }
@@ -168,7 +168,7 @@ static void irpafs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
         fuse_reply_err(req, EROFS);
         return;
     }
-    irpafs_file *file = irpafs_table_get(context->table, ino);
+    irpafs_version *file = irpafs_table_get(context->table, ino);
     if (!file) {
         fuse_reply_err(req, ENOENT);
         return;
@@ -176,12 +176,12 @@ static void irpafs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
     fi->fh = (uint64_t)(uintptr_t)file;
     fi->keep_cache = 1;  /* versions never change: keep pages between opens */
     fi->direct_io = 0;   /* IREE maps the file MAP_SHARED */
-    if (fuse_reply_open(req, fi) != 0) irpafs_file_put(file);
+    if (fuse_reply_open(req, fi) != 0) irpafs_version_put(file);
 }
 
 static void irpafs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     irpafs_prefetch_release(context_of(req)->prefetch, ino);  /* before the reply frees req */
-    irpafs_file_put(file_of(fi));
+    irpafs_version_put(file_of(fi));
     fuse_reply_err(req, 0);
 }
 
@@ -236,7 +236,7 @@ static bool already_checked(const irpa_segment *segments, size_t index, uint64_t
  * replaced source that still has another name (at most every
  * PATH_CHECK_INTERVAL_MS per source: it only decides a log line, and a
  * path lookup per read would cost small reads dearly). */
-static bool path_check_due(irpafs_file *file, uint32_t index) {
+static bool path_check_due(irpafs_version *file, uint32_t index) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
     long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
@@ -247,14 +247,14 @@ static bool path_check_due(irpafs_file *file, uint32_t index) {
 
 /* Whether the source file is no longer the one at its path; `now` is a
  * fresh fstat of it. */
-static bool source_replaced(irpafs_file *file, uint32_t index, const struct stat *now) {
+static bool source_replaced(irpafs_version *file, uint32_t index, const struct stat *now) {
     const irpa_source *source = &file->archive->sources[index];
     if (now->st_nlink == 0) return true; /* no name left: deleted or renamed over */
     return path_check_due(file, index) && !irpa_source_path_is_current(source);
 }
 
 /* Logs, once per source, what a read of a changed source gets. */
-static void report_source(irpafs_file *file, uint32_t index, unsigned what, const char *why) {
+static void report_source(irpafs_version *file, uint32_t index, unsigned what, const char *why) {
     unsigned before = atomic_fetch_or(&file->reported[index], what);
     if (before & what) return;
     const irpa_archive *archive = file->archive;
@@ -278,7 +278,7 @@ static long long monotonic_ns(void) {
 }
 
 /* Whether a read found the source unchanged less than RECHECK_AFTER_NS ago. */
-static bool recently_unchanged(irpafs_file *file, uint32_t index, long long now_ns) {
+static bool recently_unchanged(irpafs_version *file, uint32_t index, long long now_ns) {
     long long last = atomic_load_explicit(&file->found_unchanged[index], memory_order_relaxed);
     return last != 0 && now_ns - last < RECHECK_AFTER_NS;
 }
@@ -290,7 +290,7 @@ static bool recently_unchanged(irpafs_file *file, uint32_t index, long long now_
  * RECHECK_AFTER_NS ago, which saves 4 KiB random reads a twentieth of their
  * time: such a pread fails on a truncated source anyway, and an in-place
  * rewrite is still caught within that millisecond. */
-int irpafs_check_sources(irpafs_file *file, const irpa_segment *segments, size_t count,
+int irpafs_check_sources(irpafs_version *file, const irpa_segment *segments, size_t count,
                          bool copied) {
     uint64_t checked[CHECKED_BITS / 64] = {0};
     long long now_ns = monotonic_ns();
@@ -376,7 +376,7 @@ static int reply_copied(fuse_req_t req, const irpa_archive *archive,
 
 static void irpafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
                         struct fuse_file_info *fi) {
-    irpafs_file *file = file_of(fi);
+    irpafs_version *file = file_of(fi);
     irpafs_prefetch *prefetch = context_of(req)->prefetch;  /* req is gone after the reply */
     const irpa_archive *archive = file->archive;
     if (offset < 0) {
@@ -522,104 +522,24 @@ static void irpafs_statfs(fuse_req_t req, fuse_ino_t ino) {
     fuse_reply_statfs(req, &totals);
 }
 
-/* ---- everything that would write: EROFS -------------------------------- */
-
-static void refuse(fuse_req_t req) { fuse_reply_err(req, EROFS); }
-
-static void irpafs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
-                           struct fuse_file_info *fi) {
-    (void)ino, (void)attr, (void)to_set, (void)fi;
-    refuse(req);
-}
-
-static void irpafs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-                         dev_t rdev) {
-    (void)parent, (void)name, (void)mode, (void)rdev;
-    refuse(req);
-}
-
-static void irpafs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode) {
-    (void)parent, (void)name, (void)mode;
-    refuse(req);
-}
-
-static void irpafs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name) {
-    (void)parent, (void)name;
-    refuse(req);
-}
-
-static void irpafs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name) {
-    (void)link, (void)parent, (void)name;
-    refuse(req);
-}
-
-static void irpafs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-                          fuse_ino_t newparent, const char *newname, unsigned int flags) {
-    (void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
-    refuse(req);
-}
-
-static void irpafs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname) {
-    (void)ino, (void)newparent, (void)newname;
-    refuse(req);
-}
-
-static void irpafs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
-                         off_t off, struct fuse_file_info *fi) {
-    (void)ino, (void)buf, (void)size, (void)off, (void)fi;
-    refuse(req);
-}
-
-static void irpafs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-                          struct fuse_file_info *fi) {
-    (void)parent, (void)name, (void)mode, (void)fi;
-    refuse(req);
-}
-
-static void irpafs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
-                            size_t size, int flags) {
-    (void)ino, (void)name, (void)value, (void)size, (void)flags;
-    refuse(req);
-}
-
-static void irpafs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name) {
-    (void)ino, (void)name;
-    refuse(req);
-}
-
-static void irpafs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
-                             off_t length, struct fuse_file_info *fi) {
-    (void)ino, (void)mode, (void)offset, (void)length, (void)fi;
-    refuse(req);
-}
-
+/* No operation that writes: the mount is always read-only (main.c adds
+ * `ro`), so the kernel refuses every write, create, rename, chmod, link and
+ * xattr change with EROFS before asking (tests/fs/readonly.sh). open still
+ * refuses a write mode itself. */
 static const struct fuse_lowlevel_ops operations = {
     .init = irpafs_init,
     .lookup = irpafs_lookup,
     .forget = irpafs_forget,
     .forget_multi = irpafs_forget_multi,
     .getattr = irpafs_getattr,
-    .setattr = irpafs_setattr,
-    .mknod = irpafs_mknod,
-    .mkdir = irpafs_mkdir,
-    .unlink = irpafs_unlink,
-    .rmdir = irpafs_unlink,
-    .symlink = irpafs_symlink,
-    .rename = irpafs_rename,
-    .link = irpafs_link,
     .open = irpafs_open,
     .read = irpafs_read,
-    .write = irpafs_write,
     .release = irpafs_release,
     .opendir = irpafs_opendir,
     .readdir = irpafs_readdir,
     .readdirplus = irpafs_readdirplus,
     .releasedir = irpafs_releasedir,
     .statfs = irpafs_statfs,
-    .setxattr = irpafs_setxattr,
-    .removexattr = irpafs_removexattr,
-    .create = irpafs_create,
-    .fallocate = irpafs_fallocate,
 };
 
 const struct fuse_lowlevel_ops *irpafs_ll_operations(void) { return &operations; }

@@ -44,7 +44,7 @@ irpa_segment *irpafs_map_range(const irpa_archive *archive, uint64_t offset, uin
 /* Checks each source the segments touch. 0 when all still hold the bytes
  * they had at load; EIO when one was truncated or modified in place (logged
  * once per source). `copied`: see ll.c. */
-int irpafs_check_sources(irpafs_file *file, const irpa_segment *segments, size_t count,
+int irpafs_check_sources(irpafs_version *file, const irpa_segment *segments, size_t count,
                          bool copied);
 
 /* A buffer vector for the segments (memory, the shared zero buffer, source

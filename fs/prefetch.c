@@ -30,7 +30,7 @@ typedef struct owned_range {
 
 /* One reader of one archive version. */
 typedef struct stream {
-    irpafs_file *file;     /* the version read, with a reference; NULL: the slot is free */
+    irpafs_version *file;     /* the version read, with a reference; NULL: the slot is free */
     uint64_t inode;        /* its inode number, where pushes go */
     uint64_t next;         /* archive offset where the last read ended */
     unsigned hits;         /* reads in a row that continued the one before */
@@ -103,7 +103,7 @@ static stream *find_stream(irpafs_prefetch *prefetch, uint64_t inode) {
 /* A slot for a new stream: a free one, else the least recently used one
  * that is not streaming (its file is returned in *evicted to put after the
  * lock); NULL when all are streaming. */
-static stream *claim_slot(irpafs_prefetch *prefetch, irpafs_file **evicted) {
+static stream *claim_slot(irpafs_prefetch *prefetch, irpafs_version **evicted) {
     stream *oldest = NULL;
     for (size_t i = 0; i < STREAMS; i++) {
         stream *slot = &prefetch->streams[i];
@@ -147,16 +147,16 @@ static bool wants_push(const irpafs_prefetch *prefetch, const stream *reader) {
            reader->pushed < reader->reader + prefetch->window;
 }
 
-void irpafs_prefetch_note_read(irpafs_prefetch *prefetch, irpafs_file *file, uint64_t inode,
+void irpafs_prefetch_note_read(irpafs_prefetch *prefetch, irpafs_version *file, uint64_t inode,
                                uint64_t offset, uint64_t size) {
     if (!prefetch || prefetch->window == 0) return;
-    irpafs_file *evicted = NULL;
+    irpafs_version *evicted = NULL;
     uint64_t end = offset + size;
     pthread_mutex_lock(&prefetch->mutex);
     stream *reader = find_stream(prefetch, inode);
     if (!reader && (reader = claim_slot(prefetch, &evicted))) {
         memset(reader, 0, offsetof(stream, seen_generation));
-        reader->file = irpafs_file_hold(file);
+        reader->file = irpafs_version_hold(file);
         reader->inode = inode;
         reader->seen_generation = 0;  /* not busy: the worker is not looking */
         reader->next = end;
@@ -181,7 +181,7 @@ void irpafs_prefetch_note_read(irpafs_prefetch *prefetch, irpafs_file *file, uin
         if (wants_push(prefetch, reader)) pthread_cond_signal(&prefetch->wake);
     }
     pthread_mutex_unlock(&prefetch->mutex);
-    irpafs_file_put(evicted);
+    irpafs_version_put(evicted);
 }
 
 void irpafs_prefetch_source_changed(irpafs_prefetch *prefetch, uint64_t inode) {
@@ -328,7 +328,7 @@ static void announce(irpafs_prefetch *prefetch, stream *reader, uint64_t from, u
  * are checked before, and again after (a source rewritten during the push
  * gets the cache dropped). The bytes are spliced from the source
  * descriptors, as a read reply is: one copy, into the mount's pages. */
-static int push_piece(irpafs_prefetch *prefetch, irpafs_file *file, uint64_t inode,
+static int push_piece(irpafs_prefetch *prefetch, irpafs_version *file, uint64_t inode,
                       uint64_t offset, uint64_t length) {
     irpa_segment local[16];
     size_t count = 0;
@@ -359,7 +359,7 @@ static int push_piece(irpafs_prefetch *prefetch, irpafs_file *file, uint64_t ino
  * request's worth: a larger piece would not fit libfuse's pipe). 0, EIO (a
  * source changed: the cache is dropped), or another errno (ENOENT: the
  * kernel forgot the inode). */
-static int push(irpafs_prefetch *prefetch, irpafs_file *file, uint64_t inode, uint64_t offset,
+static int push(irpafs_prefetch *prefetch, irpafs_version *file, uint64_t inode, uint64_t offset,
                 uint64_t length) {
     uint64_t piece = irpafs_request_limit();
     for (uint64_t done = 0; done < length; done += piece) {
@@ -395,9 +395,9 @@ static job next_job(const irpafs_prefetch *prefetch, stream *reader) {
 }
 
 /* Frees a stopped stream's resources; returns its file to put after the lock. */
-static irpafs_file *free_stream(irpafs_prefetch *prefetch, stream *reader) {
+static irpafs_version *free_stream(irpafs_prefetch *prefetch, stream *reader) {
     if (reader->file) drop_owned(prefetch, reader, UINT64_MAX);
-    irpafs_file *file = reader->file;
+    irpafs_version *file = reader->file;
     free(reader->owned);
     memset(reader, 0, sizeof *reader);
     return file;
@@ -456,9 +456,9 @@ static void *worker(void *argument) {
         for (size_t i = 0; i < STREAMS && !chosen; i++) {
             stream *reader = &prefetch->streams[i];
             if (reader->file && reader->stopped && !reader->busy) {
-                irpafs_file *file = free_stream(prefetch, reader);
+                irpafs_version *file = free_stream(prefetch, reader);
                 pthread_mutex_unlock(&prefetch->mutex);
-                irpafs_file_put(file);
+                irpafs_version_put(file);
                 pthread_mutex_lock(&prefetch->mutex);
             } else if (wants_push(prefetch, reader)) {
                 chosen = reader;
@@ -485,7 +485,7 @@ static void *worker(void *argument) {
 /* ---- start and stop ----------------------------------------------------- */
 
 static void prefetch_free(irpafs_prefetch *prefetch) {
-    for (size_t i = 0; i < STREAMS; i++) irpafs_file_put(free_stream(prefetch, &prefetch->streams[i]));
+    for (size_t i = 0; i < STREAMS; i++) irpafs_version_put(free_stream(prefetch, &prefetch->streams[i]));
     pthread_cond_destroy(&prefetch->wake);
     pthread_mutex_destroy(&prefetch->mutex);
     free(prefetch->residency);

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "resolve.h"
 #include "security.h"
 
 /* A manifest file in the directory, as the last scan found it. Only the
@@ -24,7 +23,7 @@ typedef struct manifest_record {
     off_t size;               /* st_size when loaded */
     struct timespec mtime;    /* st_mtim when loaded */
     struct timespec ctime;    /* st_ctim when loaded */
-    irpafs_file *file;        /* the version loaded from it (a reference), NULL when invalid */
+    irpafs_version *file;        /* the version loaded from it (a reference), NULL when invalid */
     bool failing;             /* the file no longer loads; `file` is its last good version */
     bool seen;                /* found by the scan in progress */
     bool fresh;               /* (re)loaded by the scan in progress */
@@ -32,7 +31,7 @@ typedef struct manifest_record {
 } manifest_record;
 
 struct irpafs_table {
-    char *source;                 /* the path served, absolute, owned */
+    char *path;                   /* the path served (directory or manifest), absolute, owned */
     char *directory;              /* the directory holding the manifests, absolute, owned */
     char *single_name;            /* file name of the one manifest served, or NULL for a directory */
     manifest_record *records;     /* manifests known (scanner only) */
@@ -40,12 +39,12 @@ struct irpafs_table {
     size_t record_capacity;       /* slots in records */
     size_t sorted_records;        /* records[0, sorted_records) are sorted by file_name */
     pthread_mutex_t mutex;        /* guards everything below and the files' table fields */
-    irpafs_file **inodes;         /* versions the kernel may refer to (a reference each), by inode number */
+    irpafs_version **inodes;         /* versions the kernel may refer to (a reference each), by inode number */
     size_t inode_count;           /* inodes held */
     size_t inode_capacity;        /* slots in inodes */
-    irpafs_file **listed;         /* the listed versions, sorted by archive name */
+    irpafs_version **listed;         /* the listed versions, sorted by archive name */
     size_t listed_count;          /* versions in listed */
-    irpafs_file *newest;          /* every version alive, newest first (older/newer links) */
+    irpafs_version *newest;          /* every version alive, newest first (older/newer links) */
     struct timespec root_mtime;   /* last time the directory's content changed */
     bool directory_failing;       /* the last scan could not read the directory (logged) */
     bool published;               /* a scan was published: changes are logged from now on */
@@ -63,7 +62,7 @@ static struct timespec newest_time(struct timespec a, struct timespec b) {
  * in the arena of whichever thread freed it. */
 #define IRPAFS_TRIM_BYTES (1u << 20)
 
-static void version_free(irpafs_file *file) {
+static void version_free(irpafs_version *file) {
     bool large = file->archive->head_length + file->archive->entry_count * sizeof(irpa_entry) >
                  IRPAFS_TRIM_BYTES;
     irpa_archive_free(file->archive);
@@ -76,7 +75,7 @@ static void version_free(irpafs_file *file) {
 }
 
 /* Unlinks a version from the list of live ones (table mutex held). */
-static void version_unlink(irpafs_file *file) {
+static void version_unlink(irpafs_version *file) {
     irpafs_table *table = file->table;
     if (file->newer) file->newer->older = file->older;
     else table->newest = file->older;
@@ -84,12 +83,12 @@ static void version_unlink(irpafs_file *file) {
     file->older = file->newer = NULL;
 }
 
-irpafs_file *irpafs_file_hold(irpafs_file *file) {
+irpafs_version *irpafs_version_hold(irpafs_version *file) {
     atomic_fetch_add(&file->references, 1);
     return file;
 }
 
-void irpafs_file_put(irpafs_file *file) {
+void irpafs_version_put(irpafs_version *file) {
     if (!file) return;
     if (atomic_fetch_sub(&file->references, 1) != 1) return;
     irpafs_table *table = file->table;
@@ -100,9 +99,9 @@ void irpafs_file_put(irpafs_file *file) {
 }
 
 /* A new version owning `archive`, one reference (the caller's). */
-static irpafs_file *version_new(irpafs_table *table, const char *manifest_path,
+static irpafs_version *version_new(irpafs_table *table, const char *manifest_path,
                                 struct timespec manifest_mtime, irpa_archive *archive) {
-    irpafs_file *file = calloc(1, sizeof *file);
+    irpafs_version *file = calloc(1, sizeof *file);
     if (!file) return NULL;
     file->manifest_path = strdup(manifest_path);
     size_t slots = archive->source_count ? archive->source_count : 1;
@@ -132,7 +131,7 @@ static irpafs_file *version_new(irpafs_table *table, const char *manifest_path,
     return file;
 }
 
-void irpafs_file_attributes(const irpafs_file *file, struct stat *attributes) {
+void irpafs_version_attributes(const irpafs_version *file, struct stat *attributes) {
     memset(attributes, 0, sizeof *attributes);
     attributes->st_ino = (ino_t)file->inode;
     attributes->st_mode = S_IFREG | file->access.mode;
@@ -172,7 +171,7 @@ irpafs_table *irpafs_table_new(const char *path, irpa_errors *errors) {
         irpa_error(errors, "out of memory");
         return NULL;
     }
-    table->source = absolute;
+    table->path = absolute;
     if (S_ISDIR(st.st_mode)) {
         table->directory = strdup(absolute);
     } else {
@@ -183,7 +182,7 @@ irpafs_table *irpafs_table_new(const char *path, irpa_errors *errors) {
     if (!table->directory || (S_ISREG(st.st_mode) && !table->single_name)) {
         free(table->directory);
         free(table->single_name);
-        free(table->source);
+        free(table->path);
         free(table);
         irpa_error(errors, "out of memory");
         return NULL;
@@ -201,14 +200,14 @@ void irpafs_table_free(irpafs_table *table) {
     free(table->listed);
     /* Whatever still holds references (open handles the kernel never
      * released, lookups never forgotten) is gone with the session. */
-    irpafs_file *file = table->newest;
+    irpafs_version *file = table->newest;
     while (file) {
-        irpafs_file *older = file->older;
+        irpafs_version *older = file->older;
         version_free(file);
         file = older;
     }
     pthread_mutex_destroy(&table->mutex);
-    free(table->source);
+    free(table->path);
     free(table->directory);
     free(table->single_name);
     free(table);
@@ -218,7 +217,7 @@ const char *irpafs_table_directory(const irpafs_table *table) { return table->di
 
 bool irpafs_table_is_single(const irpafs_table *table) { return table->single_name != NULL; }
 
-const char *irpafs_table_source(const irpafs_table *table) { return table->source; }
+const char *irpafs_table_path(const irpafs_table *table) { return table->path; }
 
 /* ---- inode numbers ----------------------------------------------------- */
 
@@ -271,10 +270,10 @@ static uint64_t allocate_inode(const irpafs_table *table, const char *name) {
     }
 }
 
-static int inode_table_add(irpafs_table *table, irpafs_file *file) {
+static int inode_table_add(irpafs_table *table, irpafs_version *file) {
     if (table->inode_count == table->inode_capacity) {
         size_t capacity = table->inode_capacity ? table->inode_capacity * 2 : 16;
-        irpafs_file **grown = realloc(table->inodes, capacity * sizeof *grown);
+        irpafs_version **grown = realloc(table->inodes, capacity * sizeof *grown);
         if (!grown) return -1;
         table->inodes = grown;
         table->inode_capacity = capacity;
@@ -292,8 +291,8 @@ static int inode_table_add(irpafs_table *table, irpafs_file *file) {
 /* Removes inodes[index] when it is neither listed nor known to the kernel;
  * returns the version whose table reference the caller must put (outside
  * the mutex), or NULL. */
-static irpafs_file *inode_table_settle(irpafs_table *table, size_t index) {
-    irpafs_file *file = table->inodes[index];
+static irpafs_version *inode_table_settle(irpafs_table *table, size_t index) {
+    irpafs_version *file = table->inodes[index];
     if (file->listed || file->lookups > 0) return NULL;
     table->inode_count--;
     memmove(&table->inodes[index], &table->inodes[index + 1],
@@ -304,7 +303,7 @@ static irpafs_file *inode_table_settle(irpafs_table *table, size_t index) {
 
 /* ---- operations used by FUSE ------------------------------------------ */
 
-static irpafs_file *listed_by_name(const irpafs_table *table, const char *name) {
+static irpafs_version *listed_by_name(const irpafs_table *table, const char *name) {
     size_t low = 0, high = table->listed_count;
     while (low < high) {
         size_t middle = low + (high - low) / 2;
@@ -318,32 +317,32 @@ static irpafs_file *listed_by_name(const irpafs_table *table, const char *name) 
 
 int irpafs_table_lookup(irpafs_table *table, const char *name, struct stat *attributes) {
     pthread_mutex_lock(&table->mutex);
-    irpafs_file *file = listed_by_name(table, name);
+    irpafs_version *file = listed_by_name(table, name);
     if (file) {
         file->lookups++;
-        irpafs_file_attributes(file, attributes);
+        irpafs_version_attributes(file, attributes);
     }
     pthread_mutex_unlock(&table->mutex);
     return file ? 0 : -1;
 }
 
 void irpafs_table_forget(irpafs_table *table, uint64_t inode, uint64_t count) {
-    irpafs_file *released = NULL;
+    irpafs_version *released = NULL;
     pthread_mutex_lock(&table->mutex);
     long index = inode_index(table, inode);
     if (index >= 0) {
-        irpafs_file *file = table->inodes[index];
+        irpafs_version *file = table->inodes[index];
         file->lookups = count > file->lookups ? 0 : file->lookups - count;
         released = inode_table_settle(table, (size_t)index);
     }
     pthread_mutex_unlock(&table->mutex);
-    irpafs_file_put(released);
+    irpafs_version_put(released);
 }
 
-irpafs_file *irpafs_table_get(irpafs_table *table, uint64_t inode) {
+irpafs_version *irpafs_table_get(irpafs_table *table, uint64_t inode) {
     pthread_mutex_lock(&table->mutex);
     long index = inode_index(table, inode);
-    irpafs_file *file = index >= 0 ? table->inodes[index] : NULL;
+    irpafs_version *file = index >= 0 ? table->inodes[index] : NULL;
     if (file) atomic_fetch_add(&file->references, 1);
     pthread_mutex_unlock(&table->mutex);
     return file;
@@ -381,7 +380,7 @@ long irpafs_table_list(irpafs_table *table, irpafs_dirent **entries) {
     irpafs_dirent *list = calloc(table->inode_count ? table->inode_count : 1, sizeof *list);
     bool failed = list == NULL;
     for (size_t i = 0; !failed && i < table->inode_count; i++) {
-        irpafs_file *file = table->inodes[i];
+        irpafs_version *file = table->inodes[i];
         if (!file->listed) continue;
         list[count].name = strdup(file->archive->name);
         list[count].inode = file->inode;
@@ -493,7 +492,7 @@ static manifest_record *record_add(irpafs_table *table, const char *file_name) {
 
 /* Loads the manifest at `path` into a new version; NULL with the reasons
  * in `errors` otherwise. */
-static irpafs_file *load_manifest(irpafs_table *table, const char *path, const struct stat *st,
+static irpafs_version *load_manifest(irpafs_table *table, const char *path, const struct stat *st,
                                   irpa_errors *errors) {
     irpafs_access access = {0};
     struct stat read_st = *st;
@@ -511,7 +510,7 @@ static irpafs_file *load_manifest(irpafs_table *table, const char *path, const s
         irpa_archive_free(archive);
         return NULL;
     }
-    irpafs_file *file = version_new(table, path, st->st_mtim, archive);
+    irpafs_version *file = version_new(table, path, st->st_mtim, archive);
     if (!file) {
         irpa_error(errors, "%s: out of memory", path);
         irpa_archive_free(archive);
@@ -537,7 +536,7 @@ static bool unchanged_since(const char *path, const struct stat *st) {
  * manifest as `st` describes it now: same owner, group and mode, and no ACL
  * (whose entries could deny what the mode allows). A version that fails
  * this is withdrawn rather than kept while its manifest does not load. */
-static bool manifest_permissions_hold(const irpafs_file *served, const char *path,
+static bool manifest_permissions_hold(const irpafs_version *served, const char *path,
                                       const struct stat *st) {
     return served->access.uid == st->st_uid && served->manifest_gid == st->st_gid &&
            served->manifest_mode == (st->st_mode & 07777) &&
@@ -554,7 +553,7 @@ static void record_note_stat(manifest_record *record, const struct stat *st) {
 
 /* Drops the record's version (publish unlists it). */
 static void record_withdraw(manifest_record *record) {
-    irpafs_file_put(record->file);
+    irpafs_version_put(record->file);
     record->file = NULL;
     record->failing = false;
 }
@@ -567,11 +566,11 @@ static void record_withdraw(manifest_record *record) {
 static void record_reload(irpafs_table *table, manifest_record *record, const char *path,
                           const struct stat *st, bool manifest_changed) {
     irpa_errors errors = {0};
-    irpafs_file *loaded = load_manifest(table, path, st, &errors);
+    irpafs_version *loaded = load_manifest(table, path, st, &errors);
     if (!unchanged_since(path, st)) {
         /* Changed while it was read: neither its errors nor its archive
          * count; the change's own events (or the next scan) load it. */
-        irpafs_file_put(loaded);
+        irpafs_version_put(loaded);
         irpa_errors_clear(&errors);
         return;
     }
@@ -580,11 +579,11 @@ static void record_reload(irpafs_table *table, manifest_record *record, const ch
         record->recovered = record->failing;
         record->failing = false;
         record->fresh = true;
-        irpafs_file_put(record->file);
+        irpafs_version_put(record->file);
         record->file = loaded;
         return;
     }
-    const irpafs_file *served = record->file;
+    const irpafs_version *served = record->file;
     bool keep = served && served->listed && manifest_changed &&
                 manifest_permissions_hold(served, path, st);
     const char *plural = errors.count == 1 ? "" : "s";
@@ -673,7 +672,7 @@ static int scan_directory(irpafs_table *table, irpafs_load_gate *gate, void *gat
 }
 
 static void record_forget(manifest_record *record) {
-    irpafs_file_put(record->file);
+    irpafs_version_put(record->file);
     free(record->file_name);
 }
 
@@ -711,7 +710,7 @@ static int claim_order(const void *a, const void *b) {
 }
 
 /* The file name of the manifest a version was loaded from. */
-static const char *manifest_file_name(const irpafs_file *file) {
+static const char *manifest_file_name(const irpafs_version *file) {
     const char *slash = strrchr(file->manifest_path, '/');
     return slash ? slash + 1 : file->manifest_path;
 }
@@ -733,7 +732,7 @@ static bool named_after(const char *file_name, const char *name) {
 static manifest_record *clash_winner(const irpafs_table *table, manifest_record **claims,
                                      size_t count, bool *serving) {
     const char *name = claims[0]->file->archive->name;
-    const irpafs_file *listed = listed_by_name(table, name);
+    const irpafs_version *listed = listed_by_name(table, name);
     manifest_record *named = NULL;
     size_t named_count = 0;
     for (size_t i = 0; i < count; i++) {
@@ -799,7 +798,7 @@ static long unique_claims(irpafs_table *table, manifest_record ***claims_out) {
     return (long)kept;
 }
 
-static irpafs_file *claimed_version(manifest_record **claims, size_t count, const char *name) {
+static irpafs_version *claimed_version(manifest_record **claims, size_t count, const char *name) {
     size_t low = 0, high = count;
     while (low < high) {
         size_t middle = low + (high - low) / 2;
@@ -811,7 +810,7 @@ static irpafs_file *claimed_version(manifest_record **claims, size_t count, cons
     return NULL;
 }
 
-static void log_version(const char *what, const irpafs_file *file) {
+static void log_version(const char *what, const irpafs_version *file) {
     irpafs_log(LOG_INFO, "archive %s %s (manifest %s, %zu entr%s, %llu bytes)",
                file->archive->name, what, file->manifest_path, file->archive->entry_count,
                file->archive->entry_count == 1 ? "y" : "ies",
@@ -824,15 +823,15 @@ static void log_version(const char *what, const irpafs_file *file) {
 static void log_changes(const irpafs_table *table, manifest_record **claims, size_t count) {
     if (!table->published) return;
     for (size_t i = 0; i < count; i++) {
-        const irpafs_file *file = claims[i]->file;
-        const irpafs_file *before = listed_by_name(table, file->archive->name);
+        const irpafs_version *file = claims[i]->file;
+        const irpafs_version *before = listed_by_name(table, file->archive->name);
         if (before == file) continue;
         if (!before) log_version("added", file);
         else if (claims[i]->recovered) log_version("recovered: its manifest loads again", file);
         else log_version("replaced", file);
     }
     for (size_t i = 0; i < table->listed_count; i++) {
-        const irpafs_file *before = table->listed[i];
+        const irpafs_version *before = table->listed[i];
         if (!claimed_version(claims, count, before->archive->name))
             irpafs_log(LOG_INFO, "archive %s removed (manifest %s)", before->archive->name,
                        before->manifest_path);
@@ -843,20 +842,20 @@ static void log_changes(const irpafs_table *table, manifest_record **claims, siz
  * `listed` (room for `count`, owned from now on) as the name index. Versions
  * to put are collected in `released`. */
 static void publish(irpafs_table *table, manifest_record **claims, size_t count,
-                    irpafs_file **listed, irpafs_changes *changes, irpafs_file **released,
+                    irpafs_version **listed, irpafs_changes *changes, irpafs_version **released,
                     size_t *released_count) {
     bool changed = false;
     for (size_t i = table->inode_count; i-- > 0;) {
-        irpafs_file *file = table->inodes[i];
+        irpafs_version *file = table->inodes[i];
         if (!file->listed || claimed_version(claims, count, file->archive->name) == file) continue;
         file->listed = false;
         changed = true;
         changes_add(changes, file->archive->name);
-        irpafs_file *gone = inode_table_settle(table, i);
+        irpafs_version *gone = inode_table_settle(table, i);
         if (gone) released[(*released_count)++] = gone;
     }
     for (size_t i = 0; i < count; i++) {
-        irpafs_file *file = claims[i]->file;
+        irpafs_version *file = claims[i]->file;
         if (file->listed) continue;
         file->inode = allocate_inode(table, file->archive->name);
         if (inode_table_add(table, file) != 0) {
@@ -886,15 +885,15 @@ long irpafs_table_scan_gated(irpafs_table *table, irpafs_load_gate *gate, void *
         return -1;
     }
     log_changes(table, claims, (size_t)count);
-    irpafs_file **released = NULL;
-    irpafs_file **listed = calloc(count ? (size_t)count : 1, sizeof *listed);
+    irpafs_version **released = NULL;
+    irpafs_version **listed = calloc(count ? (size_t)count : 1, sizeof *listed);
     pthread_mutex_lock(&table->mutex);
     released = calloc(table->inode_count ? table->inode_count : 1, sizeof *released);
     size_t released_count = 0;
     if (released && listed)
         publish(table, claims, (size_t)count, listed, changes, released, &released_count);
     pthread_mutex_unlock(&table->mutex);
-    for (size_t i = 0; i < released_count; i++) irpafs_file_put(released[i]);
+    for (size_t i = 0; i < released_count; i++) irpafs_version_put(released[i]);
     bool published = released && listed;
     if (!published) free(listed);
     table->published |= published;

@@ -41,7 +41,7 @@
 #define IRPAFS_REPORTED_CHANGED 1u   /* truncated or modified in place */
 #define IRPAFS_REPORTED_REPLACED 2u  /* deleted or renamed away */
 
-typedef struct irpafs_file {
+typedef struct irpafs_version {
     uint64_t inode;               /* inode number in the mount (0 until listed) */
     char *manifest_path;          /* the manifest it was loaded from, owned */
     irpa_archive *archive;        /* the laid-out archive; archive->name is the file name; owned */
@@ -57,9 +57,9 @@ typedef struct irpafs_file {
     bool listed;                  /* the current version of its name, in the directory (table mutex) */
     bool in_inode_table;          /* the table holds a reference (table mutex) */
     struct irpafs_table *table;   /* the table it belongs to */
-    struct irpafs_file *older;    /* previous version alive, any name (table mutex) */
-    struct irpafs_file *newer;    /* next version alive, any name (table mutex) */
-} irpafs_file;
+    struct irpafs_version *older;    /* previous version alive, any name (table mutex) */
+    struct irpafs_version *newer;    /* next version alive, any name (table mutex) */
+} irpafs_version;
 
 typedef struct irpafs_table irpafs_table;
 
@@ -89,8 +89,9 @@ bool irpafs_table_is_single(const irpafs_table *table);
  * table serves (*.yaml or *.yml and not hidden; or the one file). */
 bool irpafs_table_is_manifest_name(const irpafs_table *table, const char *name);
 
-/* The path it was created with, made absolute (for fsname). */
-const char *irpafs_table_source(const irpafs_table *table);
+/* The path it serves, as given at creation made absolute: the manifest
+ * directory or the one manifest file (for fsname and log lines). */
+const char *irpafs_table_path(const irpafs_table *table);
 
 /* Re-reads the directory: loads manifests that are new or changed (by
  * stat), drops removed ones, and publishes the result. Names whose entry
@@ -136,17 +137,17 @@ int irpafs_table_lookup(irpafs_table *table, const char *name, struct stat *attr
 void irpafs_table_forget(irpafs_table *table, uint64_t inode, uint64_t count);
 
 /* The version behind `inode`, with a reference for the caller (put it back
- * with irpafs_file_put), or NULL. */
-irpafs_file *irpafs_table_get(irpafs_table *table, uint64_t inode);
+ * with irpafs_version_put), or NULL. */
+irpafs_version *irpafs_table_get(irpafs_table *table, uint64_t inode);
 
 /* Takes one more reference on a version the caller holds; returns it. */
-irpafs_file *irpafs_file_hold(irpafs_file *file);
+irpafs_version *irpafs_version_hold(irpafs_version *file);
 
 /* Drops a reference; frees the version with the last one. */
-void irpafs_file_put(irpafs_file *file);
+void irpafs_version_put(irpafs_version *file);
 
 /* Attributes of a file version. */
-void irpafs_file_attributes(const irpafs_file *file, struct stat *attributes);
+void irpafs_version_attributes(const irpafs_version *file, struct stat *attributes);
 
 /* Attributes of the root directory. */
 void irpafs_table_root_attributes(irpafs_table *table, struct stat *attributes);
