@@ -25,8 +25,9 @@ int irpa_source_open_with(irpa_source *source, const char *path, const char *whe
     int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
     int fd = open_file ? open_file(context, path, flags) : open(path, flags);
     if (fd < 0)
-        return irpa_error(errors, "%s%scannot open source '%s': %s", where, sep, path,
-                          strerror(errno));
+        return irpa_error_of_kind(errors, IRPA_ERROR_SOURCE_OPEN,
+                                  "%s%scannot open source '%s': %s", where, sep, path,
+                                  strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int saved = errno;

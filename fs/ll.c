@@ -20,8 +20,6 @@
 #define IRPAFS_MAX_REQUEST (1u << 20)  /* bytes: the largest read we ever ask for */
 #define SPLICE_SLACK_PAGES 8            /* pipe pages libfuse wants beyond the data (see below) */
 #define ZERO_BUFFER_SIZE (1u << 20)     /* bytes of the shared zero buffer */
-#define PATH_CHECK_INTERVAL_MS 1000     /* how often a source's path is looked up, per source */
-#define RECHECK_AFTER_NS 1000000        /* a small copied read trusts a check this recent */
 
 /* Zero bytes for padding and zero runs; never written. */
 static uint8_t zero_buffer[ZERO_BUFFER_SIZE];
@@ -213,106 +211,6 @@ irpa_segment *irpafs_map_range(const irpa_archive *archive, uint64_t offset, uin
     return segments;
 }
 
-#define CHECKED_BITS 1024  /* sources whose checks a read tracks in a bitmap */
-
-/* Whether the source of segments[index] was checked for an earlier segment
- * of the same read; `checked` holds a bit per source below CHECKED_BITS
- * (O(1)), beyond that the earlier segments are searched. */
-static bool already_checked(const irpa_segment *segments, size_t index, uint64_t *checked) {
-    uint32_t source = segments[index].source;
-    if (source < CHECKED_BITS) {
-        uint64_t bit = UINT64_C(1) << (source % 64);
-        bool before = checked[source / 64] & bit;
-        checked[source / 64] |= bit;
-        return before;
-    }
-    for (size_t i = 0; i < index; i++)
-        if (segments[i].kind == IRPA_SEGMENT_SOURCE && segments[i].source == segments[index].source)
-            return true;
-    return false;
-}
-
-/* Whether the source's path should be looked up again, which catches a
- * replaced source that still has another name (at most every
- * PATH_CHECK_INTERVAL_MS per source: it only decides a log line, and a
- * path lookup per read would cost small reads dearly). */
-static bool path_check_due(irpafs_version *file, uint32_t index) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-    long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-    long long last = atomic_load(&file->path_checked[index]);
-    if (last != 0 && now_ms - last < PATH_CHECK_INTERVAL_MS) return false;
-    return atomic_compare_exchange_strong(&file->path_checked[index], &last, now_ms);
-}
-
-/* Whether the source file is no longer the one at its path; `now` is a
- * fresh fstat of it. */
-static bool source_replaced(irpafs_version *file, uint32_t index, const struct stat *now) {
-    const irpa_source *source = &file->archive->sources[index];
-    if (now->st_nlink == 0) return true; /* no name left: deleted or renamed over */
-    return path_check_due(file, index) && !irpa_source_path_is_current(source);
-}
-
-/* Logs, once per source, what a read of a changed source gets. */
-static void report_source(irpafs_version *file, uint32_t index, unsigned what, const char *why) {
-    unsigned before = atomic_fetch_or(&file->reported[index], what);
-    if (before & what) return;
-    const irpa_archive *archive = file->archive;
-    const char *path = archive->sources[index].path;
-    if (what == IRPAFS_REPORTED_CHANGED)
-        irpafs_log(LOG_ERR,
-                   "archive %s: source %s %s; reads fail with EIO until the manifest %s is "
-                   "reloaded",
-                   archive->name, path, why, file->manifest_path);
-    else
-        irpafs_log(LOG_WARNING,
-                   "archive %s: source %s was deleted or replaced; serving the bytes it had "
-                   "when the manifest %s was loaded (touch the manifest to pick up a new file)",
-                   archive->name, path, file->manifest_path);
-}
-
-static long long monotonic_ns(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long long)now.tv_sec * 1000000000 + now.tv_nsec;
-}
-
-/* Whether a read found the source unchanged less than RECHECK_AFTER_NS ago. */
-static bool recently_unchanged(irpafs_version *file, uint32_t index, long long now_ns) {
-    long long last = atomic_load_explicit(&file->found_unchanged[index], memory_order_relaxed);
-    return last != 0 && now_ns - last < RECHECK_AFTER_NS;
-}
-
-/* Every check is an fstat. A reply that is spliced checks every time: a
- * source truncated under a splice would send a short reply, which the
- * kernel takes for the end of the file. A small reply copied with pread
- * (`copied`) may trust a check another read made less than
- * RECHECK_AFTER_NS ago, which saves 4 KiB random reads a twentieth of their
- * time: such a pread fails on a truncated source anyway, and an in-place
- * rewrite is still caught within that millisecond. */
-int irpafs_check_sources(irpafs_version *file, const irpa_segment *segments, size_t count,
-                         bool copied) {
-    uint64_t checked[CHECKED_BITS / 64] = {0};
-    long long now_ns = monotonic_ns();
-    for (size_t i = 0; i < count; i++) {
-        if (segments[i].kind != IRPA_SEGMENT_SOURCE || already_checked(segments, i, checked))
-            continue;
-        uint32_t index = segments[i].source;
-        if (copied && recently_unchanged(file, index, now_ns)) continue;
-        char why[256];
-        struct stat now;
-        if (irpa_source_changed(&file->archive->sources[index], &now, why, sizeof why)) {
-            report_source(file, index, IRPAFS_REPORTED_CHANGED, why);
-            return EIO;
-        }
-        atomic_store_explicit(&file->found_unchanged[index], now_ns, memory_order_relaxed);
-        bool reported = atomic_load(&file->reported[index]) & IRPAFS_REPORTED_REPLACED;
-        if (!reported && source_replaced(file, index, &now))
-            report_source(file, index, IRPAFS_REPORTED_REPLACED, NULL);
-    }
-    return 0;
-}
-
 /* Buffers a reply of these segments takes: one per segment, a zero run one
  * per ZERO_BUFFER_SIZE of the shared zero buffer. */
 static size_t reply_buffers(const irpa_segment *segments, size_t count) {
@@ -397,15 +295,20 @@ static void irpafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offse
     }
     uint64_t covered = 0;
     for (size_t i = 0; i < count; i++) covered += segments[i].length;
+    /* A spliced reply checks every source every time: a source truncated
+     * under a splice would send a short reply, which the kernel takes for
+     * the end of the file. A small reply copied with pread may trust a
+     * recent check (freshness.h): such a pread fails on a truncated source
+     * anyway. */
     bool copied = !splice_fits(segments, count, (size_t)covered) && covered <= request_limit;
-    int error = irpafs_check_sources(file, segments, count, copied);
+    int error = irpafs_version_check_sources(file, segments, count, copied);
     /* Before the reply: after it, the handle (and the file) may be released.
      * Only tells the prefetch worker; never pushes from here (page locks). */
     if (!error) irpafs_prefetch_note_read(prefetch, file, ino, (uint64_t)offset, covered);
     if (!error && copied) {
         error = reply_copied(req, archive, segments, count);
         /* A pread that failed or came up short: find out why, and log it. */
-        if (error == EIO) irpafs_check_sources(file, segments, count, false);
+        if (error == EIO) irpafs_version_check_sources(file, segments, count, false);
     } else if (!error) {
         struct fuse_bufvec *vector = irpafs_bufvec_for(archive, segments, count);
         if (vector) fuse_reply_data(req, vector, 0);

@@ -334,13 +334,13 @@ static int push_piece(irpafs_prefetch *prefetch, irpafs_version *file, uint64_t 
     size_t count = 0;
     irpa_segment *segments = irpafs_map_range(file->archive, offset, length, local, 16, &count);
     if (!segments) return ENOMEM;
-    int error = irpafs_check_sources(file, segments, count, false);
+    int error = irpafs_version_check_sources(file, segments, count, false);
     struct fuse_bufvec *vector = error ? NULL : irpafs_bufvec_for(file->archive, segments, count);
     if (!error && !vector) error = ENOMEM;
     if (!error) {
         int result = fuse_lowlevel_notify_store(prefetch->session, (fuse_ino_t)inode,
                                                 (off_t)offset, vector, 0);
-        error = result < 0 ? -result : irpafs_check_sources(file, segments, count, false);
+        error = result < 0 ? -result : irpafs_version_check_sources(file, segments, count, false);
     }
     free(vector);
     if (segments != local) free(segments);
