@@ -50,7 +50,7 @@ uint64_t inode_allocate(const irpafs_table *table, const char *name) {
     }
 }
 
-int inode_table_add(irpafs_table *table, irpafs_version *file) {
+int inode_table_add(irpafs_table *table, irpafs_version *version) {
     if (table->inode_count == table->inode_capacity) {
         size_t capacity = table->inode_capacity ? table->inode_capacity * 2 : 16;
         irpafs_version **grown = realloc(table->inodes, capacity * sizeof *grown);
@@ -58,22 +58,22 @@ int inode_table_add(irpafs_table *table, irpafs_version *file) {
         table->inodes = grown;
         table->inode_capacity = capacity;
     }
-    size_t position = inode_position(table, file->inode);
+    size_t position = inode_position(table, version->inode);
     memmove(&table->inodes[position + 1], &table->inodes[position],
             (table->inode_count - position) * sizeof *table->inodes);
-    table->inodes[position] = file;
+    table->inodes[position] = version;
     table->inode_count++;
-    file->in_inode_table = true;
-    atomic_fetch_add(&file->references, 1);
+    version->in_inode_table = true;
+    atomic_fetch_add(&version->references, 1);
     return 0;
 }
 
 irpafs_version *inode_table_settle(irpafs_table *table, size_t index) {
-    irpafs_version *file = table->inodes[index];
-    if (file->listed || file->lookups > 0) return NULL;
+    irpafs_version *version = table->inodes[index];
+    if (version->listed || version->lookups > 0) return NULL;
     table->inode_count--;
     memmove(&table->inodes[index], &table->inodes[index + 1],
             (table->inode_count - index) * sizeof *table->inodes);
-    file->in_inode_table = false;
-    return file;
+    version->in_inode_table = false;
+    return version;
 }

@@ -26,7 +26,7 @@ static uint8_t zero_buffer[ZERO_BUFFER_SIZE];
 
 static irpafs_context *context_of(fuse_req_t req) { return fuse_req_userdata(req); }
 
-static irpafs_version *file_of(const struct fuse_file_info *fi) {
+static irpafs_version *version_of(const struct fuse_file_info *fi) {
     return (irpafs_version *)(uintptr_t)fi->fh;
 }
 
@@ -140,15 +140,15 @@ static void irpafs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
     if (ino == IRPAFS_ROOT_INODE) {
         irpafs_table_root_attributes(context->table, &attributes);
     } else if (fi && fi->fh) {
-        irpafs_version_attributes(file_of(fi), &attributes);
+        irpafs_version_attributes(version_of(fi), &attributes);
     } else {
-        irpafs_version *file = irpafs_table_get(context->table, ino);
-        if (!file) {
+        irpafs_version *version = irpafs_table_get(context->table, ino);
+        if (!version) {
             fuse_reply_err(req, ENOENT);
             return;
         }
-        irpafs_version_attributes(file, &attributes);
-        irpafs_version_put(file);
+        irpafs_version_attributes(version, &attributes);
+        irpafs_version_put(version);
     }
     fuse_reply_attr(req, &attributes, context->timeout);
 }
@@ -166,20 +166,20 @@ static void irpafs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
         fuse_reply_err(req, EROFS);
         return;
     }
-    irpafs_version *file = irpafs_table_get(context->table, ino);
-    if (!file) {
+    irpafs_version *version = irpafs_table_get(context->table, ino);
+    if (!version) {
         fuse_reply_err(req, ENOENT);
         return;
     }
-    fi->fh = (uint64_t)(uintptr_t)file;
+    fi->fh = (uint64_t)(uintptr_t)version;
     fi->keep_cache = 1;  /* versions never change: keep pages between opens */
     fi->direct_io = 0;   /* IREE maps the file MAP_SHARED */
-    if (fuse_reply_open(req, fi) != 0) irpafs_version_put(file);
+    if (fuse_reply_open(req, fi) != 0) irpafs_version_put(version);
 }
 
 static void irpafs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     irpafs_prefetch_release(context_of(req)->prefetch, ino);  /* before the reply frees req */
-    irpafs_version_put(file_of(fi));
+    irpafs_version_put(version_of(fi));
     fuse_reply_err(req, 0);
 }
 
@@ -274,9 +274,9 @@ static int reply_copied(fuse_req_t req, const irpa_archive *archive,
 
 static void irpafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
                         struct fuse_file_info *fi) {
-    irpafs_version *file = file_of(fi);
+    irpafs_version *version = version_of(fi);
     irpafs_prefetch *prefetch = context_of(req)->prefetch;  /* req is gone after the reply */
-    const irpa_archive *archive = file->archive;
+    const irpa_archive *archive = version->archive;
     if (offset < 0) {
         fuse_reply_err(req, EINVAL);
         return;
@@ -301,14 +301,14 @@ static void irpafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offse
      * recent check (freshness.h): such a pread fails on a truncated source
      * anyway. */
     bool copied = !splice_fits(segments, count, (size_t)covered) && covered <= request_limit;
-    int error = irpafs_version_check_sources(file, segments, count, copied);
+    int error = irpafs_version_check_sources(version, segments, count, copied);
     /* Before the reply: after it, the handle (and the file) may be released.
      * Only tells the prefetch worker; never pushes from here (page locks). */
-    if (!error) irpafs_prefetch_note_read(prefetch, file, ino, (uint64_t)offset, covered);
+    if (!error) irpafs_prefetch_note_read(prefetch, version, ino, (uint64_t)offset, covered);
     if (!error && copied) {
         error = reply_copied(req, archive, segments, count);
         /* A pread that failed or came up short: find out why, and log it. */
-        if (error == EIO) irpafs_version_check_sources(file, segments, count, false);
+        if (error == EIO) irpafs_version_check_sources(version, segments, count, false);
     } else if (!error) {
         struct fuse_bufvec *vector = irpafs_bufvec_for(archive, segments, count);
         if (vector) fuse_reply_data(req, vector, 0);

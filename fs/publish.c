@@ -10,14 +10,14 @@
 
 static int claim_order(const void *a, const void *b) {
     const manifest_record *x = *(manifest_record *const *)a, *y = *(manifest_record *const *)b;
-    int by_name = strcmp(x->file->archive->name, y->file->archive->name);
+    int by_name = strcmp(x->version->archive->name, y->version->archive->name);
     return by_name ? by_name : strcmp(x->file_name, y->file_name);
 }
 
 /* The file name of the manifest a version was loaded from. */
-static const char *manifest_file_name(const irpafs_version *file) {
-    const char *slash = strrchr(file->manifest_path, '/');
-    return slash ? slash + 1 : file->manifest_path;
+static const char *manifest_file_name(const irpafs_version *version) {
+    const char *slash = strrchr(version->manifest_path, '/');
+    return slash ? slash + 1 : version->manifest_path;
 }
 
 /* Whether manifest `file_name` is named after archive `name`, as the
@@ -36,7 +36,7 @@ static bool named_after(const char *file_name, const char *name) {
  * NULL when none. Sets *serving when the winner serves it now. */
 static manifest_record *clash_winner(const irpafs_table *table, manifest_record **claims,
                                      size_t count, bool *serving) {
-    const char *name = claims[0]->file->archive->name;
+    const char *name = claims[0]->version->archive->name;
     const irpafs_version *listed = listed_by_name(table, name);
     manifest_record *named = NULL;
     size_t named_count = 0;
@@ -61,7 +61,7 @@ static manifest_record *resolve_clash(const irpafs_table *table, manifest_record
                                       size_t count) {
     bool serving = false;
     manifest_record *winner = clash_winner(table, claims, count, &serving);
-    const char *name = claims[0]->file->archive->name;
+    const char *name = claims[0]->version->archive->name;
     bool any_fresh = false;
     for (size_t i = 0; i < count; i++) any_fresh |= claims[i]->fresh;
     for (size_t i = 0; i < count; i++) {
@@ -87,13 +87,13 @@ static long unique_claims(irpafs_table *table, manifest_record ***claims_out) {
     if (!claims) return -1;
     size_t count = 0;
     for (size_t i = 0; i < table->record_count; i++)
-        if (table->records[i].file) claims[count++] = &table->records[i];
+        if (table->records[i].version) claims[count++] = &table->records[i];
     qsort(claims, count, sizeof *claims, claim_order);
     size_t kept = 0;
     for (size_t start = 0; start < count;) {
         size_t end = start + 1;
-        const char *name = claims[start]->file->archive->name;
-        while (end < count && strcmp(claims[end]->file->archive->name, name) == 0) end++;
+        const char *name = claims[start]->version->archive->name;
+        while (end < count && strcmp(claims[end]->version->archive->name, name) == 0) end++;
         manifest_record *winner =
             end - start == 1 ? claims[start] : resolve_clash(table, &claims[start], end - start);
         if (winner) claims[kept++] = winner;
@@ -104,22 +104,22 @@ static long unique_claims(irpafs_table *table, manifest_record ***claims_out) {
 }
 
 static bool claim_before(const void *items, size_t index, const void *key) {
-    return strcmp(((manifest_record *const *)items)[index]->file->archive->name, key) < 0;
+    return strcmp(((manifest_record *const *)items)[index]->version->archive->name, key) < 0;
 }
 
 /* The version claims[0, count) (sorted by archive name) give `name`, or NULL. */
 static irpafs_version *claimed_version(manifest_record **claims, size_t count, const char *name) {
     size_t position = irpa_lower_bound(claims, count, claim_before, name);
-    if (position < count && strcmp(claims[position]->file->archive->name, name) == 0)
-        return claims[position]->file;
+    if (position < count && strcmp(claims[position]->version->archive->name, name) == 0)
+        return claims[position]->version;
     return NULL;
 }
 
-static void log_version(const char *what, const irpafs_version *file) {
+static void log_version(const char *what, const irpafs_version *version) {
     irpafs_log(LOG_INFO, "archive %s %s (manifest %s, %zu entr%s, %llu bytes)",
-               file->archive->name, what, file->manifest_path, file->archive->entry_count,
-               file->archive->entry_count == 1 ? "y" : "ies",
-               (unsigned long long)file->archive->file_size);
+               version->archive->name, what, version->manifest_path, version->archive->entry_count,
+               version->archive->entry_count == 1 ? "y" : "ies",
+               (unsigned long long)version->archive->file_size);
 }
 
 /* Logs what publishing `claims` will change, one line per archive name
@@ -128,12 +128,12 @@ static void log_version(const char *what, const irpafs_version *file) {
 static void log_changes(const irpafs_table *table, manifest_record **claims, size_t count) {
     if (!table->published) return;
     for (size_t i = 0; i < count; i++) {
-        const irpafs_version *file = claims[i]->file;
-        const irpafs_version *before = listed_by_name(table, file->archive->name);
-        if (before == file) continue;
-        if (!before) log_version("added", file);
-        else if (claims[i]->recovered) log_version("recovered: its manifest loads again", file);
-        else log_version("replaced", file);
+        const irpafs_version *version = claims[i]->version;
+        const irpafs_version *before = listed_by_name(table, version->archive->name);
+        if (before == version) continue;
+        if (!before) log_version("added", version);
+        else if (claims[i]->recovered) log_version("recovered: its manifest loads again", version);
+        else log_version("replaced", version);
     }
     for (size_t i = 0; i < table->listed_count; i++) {
         const irpafs_version *before = table->listed[i];
@@ -151,31 +151,32 @@ static void publish(irpafs_table *table, manifest_record **claims, size_t count,
                     size_t *released_count) {
     bool changed = false;
     for (size_t i = table->inode_count; i-- > 0;) {
-        irpafs_version *file = table->inodes[i];
-        if (!file->listed || claimed_version(claims, count, file->archive->name) == file) continue;
-        file->listed = false;
+        irpafs_version *version = table->inodes[i];
+        if (!version->listed || claimed_version(claims, count, version->archive->name) == version)
+            continue;
+        version->listed = false;
         changed = true;
-        changes_add(changes, file->archive->name);
+        changes_add(changes, version->archive->name);
         irpafs_version *gone = inode_table_settle(table, i);
         if (gone) released[(*released_count)++] = gone;
     }
     for (size_t i = 0; i < count; i++) {
-        irpafs_version *file = claims[i]->file;
-        if (file->listed) continue;
-        file->inode = inode_allocate(table, file->archive->name);
-        if (inode_table_add(table, file) != 0) {
-            irpafs_log(LOG_ERR, "out of memory: %s is not served", file->archive->name);
+        irpafs_version *version = claims[i]->version;
+        if (version->listed) continue;
+        version->inode = inode_allocate(table, version->archive->name);
+        if (inode_table_add(table, version) != 0) {
+            irpafs_log(LOG_ERR, "out of memory: %s is not served", version->archive->name);
             continue;
         }
-        file->listed = true;
+        version->listed = true;
         changed = true;
-        changes_add(changes, file->archive->name);
+        changes_add(changes, version->archive->name);
     }
     free(table->listed);
     table->listed = listed;
     table->listed_count = 0;
     for (size_t i = 0; i < count; i++)  /* claims are sorted by archive name */
-        if (claims[i]->file->listed) table->listed[table->listed_count++] = claims[i]->file;
+        if (claims[i]->version->listed) table->listed[table->listed_count++] = claims[i]->version;
     if (changed) clock_gettime(CLOCK_REALTIME, &table->root_mtime);
 }
 

@@ -87,16 +87,16 @@ static irpafs_version *load_manifest(irpafs_table *table, const char *path, cons
         irpa_archive_free(archive);
         return NULL;
     }
-    irpafs_version *file = version_new(table, path, st->st_mtim, archive);
-    if (!file) {
+    irpafs_version *version = version_new(table, path, st->st_mtim, archive);
+    if (!version) {
         irpa_error(errors, "%s: out of memory", path);
         irpa_archive_free(archive);
     } else {
-        file->access = access;  /* before it is listed: read without the mutex */
-        file->manifest_gid = read_st.st_gid;
-        file->manifest_mode = read_st.st_mode & 07777;
+        version->access = access;  /* before it is listed: read without the mutex */
+        version->manifest_gid = read_st.st_gid;
+        version->manifest_mode = read_st.st_mode & 07777;
     }
-    return file;
+    return version;
 }
 
 /* Whether the file at `path` is still the one `st` described before it was
@@ -129,8 +129,8 @@ static void record_note_stat(manifest_record *record, const struct stat *st) {
 
 /* Drops the record's version (publish unlists it). */
 static void record_withdraw(manifest_record *record) {
-    irpafs_version_put(record->file);
-    record->file = NULL;
+    irpafs_version_put(record->version);
+    record->version = NULL;
     record->failing = false;
 }
 
@@ -155,11 +155,11 @@ static void record_reload(irpafs_table *table, manifest_record *record, const ch
         record->recovered = record->failing;
         record->failing = false;
         record->fresh = true;
-        irpafs_version_put(record->file);
-        record->file = loaded;
+        irpafs_version_put(record->version);
+        record->version = loaded;
         return;
     }
-    const irpafs_version *served = record->file;
+    const irpafs_version *served = record->version;
     bool keep = served && served->listed && manifest_changed &&
                 manifest_permissions_hold(served, path, st);
     const char *plural = errors.count == 1 ? "" : "s";
@@ -182,20 +182,21 @@ static void record_update(irpafs_table *table, manifest_record *record, const ch
     if (record_matches(record, st)) {
         /* A chmod or chown of a source reloads it too, so that the
          * archive's permissions follow (security.h). */
-        if (record->file && irpafs_access_changed(record->file->archive, &record->file->access))
+        if (record->version &&
+            irpafs_access_changed(record->version->archive, &record->version->access))
             record_reload(table, record, path, st, false);
         return;
     }
     if (gate && !gate(gate_context, record->file_name, st)) {
         /* Held back (being written): what it serves stays, unless the
          * permissions it was served with no longer hold. */
-        if (record->file &&
-            (irpafs_access_changed(record->file->archive, &record->file->access) ||
-             !manifest_permissions_hold(record->file, path, st))) {
+        if (record->version &&
+            (irpafs_access_changed(record->version->archive, &record->version->access) ||
+             !manifest_permissions_hold(record->version, path, st))) {
             irpafs_log(LOG_WARNING,
                        "archive %s: its permissions changed (sources, or the manifest's owner, "
                        "group, mode or ACL) while manifest %s is being written; withdrawn until "
-                       "it is loaded again", record->file->archive->name, path);
+                       "it is loaded again", record->version->archive->name, path);
             record_withdraw(record);
         }
         return;
@@ -245,7 +246,7 @@ int records_scan(irpafs_table *table, irpafs_load_gate *gate, void *gate_context
 }
 
 static void record_forget(manifest_record *record) {
-    irpafs_version_put(record->file);
+    irpafs_version_put(record->version);
     free(record->file_name);
 }
 

@@ -65,11 +65,11 @@ void irpafs_table_free(irpafs_table *table) {
     free(table->listed);
     /* Whatever still holds references (open handles the kernel never
      * released, lookups never forgotten) is gone with the session. */
-    irpafs_version *file = table->newest;
-    while (file) {
-        irpafs_version *older = file->older;
-        version_free(file);
-        file = older;
+    irpafs_version *version = table->newest;
+    while (version) {
+        irpafs_version *older = version->older;
+        version_free(version);
+        version = older;
     }
     pthread_mutex_destroy(&table->mutex);
     free(table->path);
@@ -99,13 +99,13 @@ irpafs_version *listed_by_name(const irpafs_table *table, const char *name) {
 
 int irpafs_table_lookup(irpafs_table *table, const char *name, struct stat *attributes) {
     pthread_mutex_lock(&table->mutex);
-    irpafs_version *file = listed_by_name(table, name);
-    if (file) {
-        file->lookups++;
-        irpafs_version_attributes(file, attributes);
+    irpafs_version *version = listed_by_name(table, name);
+    if (version) {
+        version->lookups++;
+        irpafs_version_attributes(version, attributes);
     }
     pthread_mutex_unlock(&table->mutex);
-    return file ? 0 : -1;
+    return version ? 0 : -1;
 }
 
 void irpafs_table_forget(irpafs_table *table, uint64_t inode, uint64_t count) {
@@ -113,8 +113,8 @@ void irpafs_table_forget(irpafs_table *table, uint64_t inode, uint64_t count) {
     pthread_mutex_lock(&table->mutex);
     long index = inode_index(table, inode);
     if (index >= 0) {
-        irpafs_version *file = table->inodes[index];
-        file->lookups = count > file->lookups ? 0 : file->lookups - count;
+        irpafs_version *version = table->inodes[index];
+        version->lookups = count > version->lookups ? 0 : version->lookups - count;
         released = inode_table_settle(table, (size_t)index);
     }
     pthread_mutex_unlock(&table->mutex);
@@ -124,10 +124,10 @@ void irpafs_table_forget(irpafs_table *table, uint64_t inode, uint64_t count) {
 irpafs_version *irpafs_table_get(irpafs_table *table, uint64_t inode) {
     pthread_mutex_lock(&table->mutex);
     long index = inode_index(table, inode);
-    irpafs_version *file = index >= 0 ? table->inodes[index] : NULL;
-    if (file) atomic_fetch_add(&file->references, 1);
+    irpafs_version *version = index >= 0 ? table->inodes[index] : NULL;
+    if (version) atomic_fetch_add(&version->references, 1);
     pthread_mutex_unlock(&table->mutex);
-    return file;
+    return version;
 }
 
 void irpafs_table_root_attributes(irpafs_table *table, struct stat *attributes) {
@@ -162,10 +162,10 @@ long irpafs_table_list(irpafs_table *table, irpafs_dirent **entries) {
     irpafs_dirent *list = calloc(table->inode_count ? table->inode_count : 1, sizeof *list);
     bool failed = list == NULL;
     for (size_t i = 0; !failed && i < table->inode_count; i++) {
-        irpafs_version *file = table->inodes[i];
-        if (!file->listed) continue;
-        list[count].name = strdup(file->archive->name);
-        list[count].inode = file->inode;
+        irpafs_version *version = table->inodes[i];
+        if (!version->listed) continue;
+        list[count].name = strdup(version->archive->name);
+        list[count].inode = version->inode;
         if (!list[count].name) failed = true;
         else count++;
     }

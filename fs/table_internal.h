@@ -22,8 +22,8 @@ typedef struct manifest_record {
     off_t size;               /* st_size when loaded */
     struct timespec mtime;    /* st_mtim when loaded */
     struct timespec ctime;    /* st_ctim when loaded */
-    irpafs_version *file;     /* the version loaded from it (a reference), NULL when invalid */
-    bool failing;             /* the file no longer loads; `file` is its last good version */
+    irpafs_version *version;  /* the version loaded from it (a reference), NULL when invalid */
+    bool failing;             /* the file no longer loads; `version` is its last good version */
     bool seen;                /* found by the scan in progress */
     bool fresh;               /* (re)loaded by the scan in progress */
     bool recovered;           /* loaded by the scan in progress after failing */
@@ -38,7 +38,8 @@ struct irpafs_table {
     size_t record_capacity;       /* slots in records */
     size_t sorted_records;        /* records[0, sorted_records) are sorted by file_name */
     pthread_mutex_t mutex;        /* guards everything below and the files' table fields */
-    irpafs_version **inodes;      /* versions the kernel may refer to (a reference each), by inode number */
+    irpafs_version **inodes;      /* versions the kernel may refer to (a reference each), sorted
+                                     by inode number */
     size_t inode_count;           /* inodes held */
     size_t inode_capacity;        /* slots in inodes */
     irpafs_version **listed;      /* the listed versions, sorted by archive name */

@@ -22,8 +22,8 @@ static struct timespec newest_time(struct timespec a, struct timespec b) {
 #define IRPAFS_TRIM_BYTES (1u << 20)
 
 void version_free(irpafs_version *version) {
-    bool large = version->archive->head_length + version->archive->entry_count * sizeof(irpa_entry) >
-                 IRPAFS_TRIM_BYTES;
+    const irpa_archive *archive = version->archive;
+    bool large = archive->head_length + archive->entry_count * sizeof(irpa_entry) > IRPAFS_TRIM_BYTES;
     irpa_archive_free(version->archive);
     free(version->manifest_path);
     irpa_freshness_free(&version->freshness);
