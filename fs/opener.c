@@ -19,14 +19,17 @@
 
 #define OPEN_TIMEOUT_MS 10000  /* how long a source may take to open as its owner */
 
+/* Room for the control message that carries one descriptor, aligned. */
+typedef union descriptor_control {
+    char buffer[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+} descriptor_control;
+
 /* In the child: sends `error` and, when it is 0, the descriptor. Only
  * async-signal-safe calls. */
 static void send_result(int socket_fd, int error, int fd) {
     struct iovec data = {.iov_base = &error, .iov_len = sizeof error};
-    union {
-        char buffer[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control;
+    descriptor_control control;
     memset(&control, 0, sizeof control);
     struct msghdr message = {.msg_iov = &data, .msg_iovlen = 1};
     if (error == 0) {
@@ -46,10 +49,7 @@ static void send_result(int socket_fd, int error, int fd) {
 static int receive_result(int socket_fd) {
     int error = EIO;
     struct iovec data = {.iov_base = &error, .iov_len = sizeof error};
-    union {
-        char buffer[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control;
+    descriptor_control control;
     memset(&control, 0, sizeof control);
     struct msghdr message = {.msg_iov = &data, .msg_iovlen = 1,
                              .msg_control = control.buffer,
