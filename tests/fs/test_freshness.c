@@ -1,8 +1,8 @@
 /* test_freshness: the source freshness policy (core/freshness.h), without a
  * mount: checks against the snapshot, the trust window, rate-limited name
  * checks, one report per source and kind, one check per source per read,
- * and a probe for another kind of source plugged in. */
-#define _GNU_SOURCE
+ * a probe for another kind of source plugged in, and irpa build using the
+ * same policy. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +16,9 @@
 
 #include <cmocka.h>
 
+#include "build.h"
 #include "freshness.h"
+#include "resolve.h"
 
 #define SOURCES 2
 
@@ -235,6 +237,64 @@ static void test_one_probe_per_source_per_read(void **state) {
     irpa_freshness_free(&freshness);
 }
 
+#define BUILD_SOURCE_BYTES (80u << 20)  /* more than one chunk of irpa build (64 MiB) */
+
+/* irpa_progress_fn: after the first chunk, does to the source what
+ * `context` says ("truncate" or "rename"). */
+static int change_source(uint64_t done, uint64_t total, void *context) {
+    (void)total;
+    const char *const *what = context;
+    if (done >= BUILD_SOURCE_BYTES) return 0;
+    if (strcmp(what[0], "truncate") == 0) assert_int_equal(truncate(what[1], 1 << 20), 0);
+    else assert_int_equal(rename(what[1], what[2]), 0);
+    return 0;
+}
+
+/* irpa build: `change` ("truncate" or "rename") happens to the source
+ * during the build; returns irpa_build_write_fd's result, errors in
+ * `errors`. */
+static int build_while(fixture *f, const char *change, irpa_errors *errors) {
+    char manifest[128], moved[160], out[128];
+    snprintf(manifest, sizeof manifest, "%s/m.yaml", f->directory);
+    snprintf(moved, sizeof moved, "%s/moved", f->directory);
+    snprintf(out, sizeof out, "%s/out.irpa", f->directory);
+    assert_int_equal(truncate(f->paths[0], BUILD_SOURCE_BYTES), 0);
+    FILE *text = fopen(manifest, "w");
+    assert_non_null(text);
+    fprintf(text, "sources:\n  s: %s\nentries:\n  - name: a\n    source: s\n    offset: 0\n"
+                  "    length: %u\n", f->paths[0], BUILD_SOURCE_BYTES);
+    assert_int_equal(fclose(text), 0);
+    irpa_archive *archive = irpa_open_manifest(manifest, errors);
+    assert_non_null(archive);
+    int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    const char *what[3] = {change, f->paths[0], moved};
+    int status = irpa_build_write_fd(archive, fd, "out.irpa", change_source, what, errors);
+    close(fd);
+    irpa_archive_free(archive);
+    unlink(out);
+    unlink(manifest);
+    return status;
+}
+
+/* irpa build checks its sources by the same policy: one truncated while
+ * it is copied fails the build, one renamed away does not (its descriptor
+ * still reads the bytes it had). */
+static void test_build_checks_sources_by_the_policy(void **state) {
+    fixture *f = *state;
+    irpa_errors errors = {0};
+    assert_int_equal(build_while(f, "truncate", &errors), -1);
+    assert_int_equal(errors.count, 1);
+    char expected[256];
+    snprintf(expected, sizeof expected,
+             "out.irpa: source '%s' changed while building: truncated from %u to %u bytes",
+             f->paths[0], BUILD_SOURCE_BYTES, 1u << 20);
+    assert_string_equal(errors.messages[0], expected);
+    irpa_errors_clear(&errors);
+    assert_int_equal(build_while(f, "rename", &errors), 0);
+    assert_int_equal(errors.count, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_unchanged_sources_pass, setup, teardown),
@@ -245,6 +305,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_replaced_source_is_found_by_a_due_name_check, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_one_probe_per_source_per_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_build_checks_sources_by_the_policy, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
