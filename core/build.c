@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "freshness.h"
+
 #define CHUNK_BYTES (64u << 20)  /* most bytes handled between progress calls */
 #define COPY_BUFFER (128u << 10) /* the read/write copy's buffer (see copy_source) */
 #define PAGE_BYTES 4096u         /* pages: what decides between the two ways to copy */
@@ -21,6 +23,7 @@ typedef struct writer {
     uint8_t *buffer;         /* COPY_BUFFER bytes, zeroed for zero runs; lazily allocated */
     int copy_file_range_ok;  /* 0 once the kernel refused copy_file_range for this pair */
     uint64_t position;       /* archive offset of the next byte written */
+    irpa_freshness freshness; /* whether the sources still hold their bytes (freshness.h) */
     irpa_errors *errors;
 } writer;
 
@@ -108,12 +111,17 @@ static int copy_source(writer *w, const irpa_source *source, uint64_t offset,
     return length ? copy_by_reading(w, source, offset, length) : 0;
 }
 
-static int check_source(writer *w, const irpa_source *source) {
-    char why[256];
-    if (irpa_source_changed(source, NULL, why, sizeof why))
-        return irpa_error(w->errors, "%s: source '%s' changed while building: %s", w->out_name,
-                          source->path, why);
-    return 0;
+/* irpa_freshness_report: a changed source fails the build; a replaced one
+ * does not (its descriptor still reads the bytes it had). */
+static void report_source(void *context, uint32_t source, irpa_staleness what, const char *why) {
+    writer *w = context;
+    if (what == IRPA_SOURCE_CHANGED)
+        irpa_error(w->errors, "%s: source '%s' changed while building: %s", w->out_name,
+                   w->archive->sources[source].path, why);
+}
+
+static int check_source(writer *w, uint32_t source) {
+    return irpa_freshness_check_source(&w->freshness, source, false, report_source, w);
 }
 
 static int write_segment(writer *w, const irpa_segment *segment) {
@@ -127,7 +135,7 @@ static int write_segment(writer *w, const irpa_segment *segment) {
         break;
     case IRPA_SEGMENT_SOURCE: {
         const irpa_source *source = &w->archive->sources[segment->source];
-        status = check_source(w, source) != 0
+        status = check_source(w, segment->source) != 0
                      ? -1
                      : copy_source(w, source, segment->source_offset, segment->length);
         break;
@@ -141,6 +149,7 @@ int irpa_build_write_fd(const irpa_archive *archive, int fd, const char *out_nam
                         irpa_progress_fn progress, void *context, irpa_errors *errors) {
     writer w = {.archive = archive, .fd = fd, .out_name = out_name,
                 .copy_file_range_ok = 1, .errors = errors};
+    if (irpa_freshness_init(&w.freshness, archive) != 0) return irpa_error(errors, "out of memory");
     int status = 0;
     uint64_t position = 0;
     while (status == 0 && position < archive->file_size) {
@@ -154,7 +163,8 @@ int irpa_build_write_fd(const irpa_archive *archive, int fd, const char *out_nam
     }
     /* Sources checked once more at the end: a change during the last copy counts. */
     for (size_t i = 0; status == 0 && i < archive->source_count; i++)
-        status = check_source(&w, &archive->sources[i]);
+        status = check_source(&w, (uint32_t)i);
+    irpa_freshness_free(&w.freshness);
     free(w.buffer);
     return status;
 }

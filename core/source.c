@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 int irpa_source_open(irpa_source *source, const char *path, const char *where,
                      irpa_errors *errors) {
     return irpa_source_open_with(source, path, where, NULL, NULL, errors);
@@ -23,8 +25,9 @@ int irpa_source_open_with(irpa_source *source, const char *path, const char *whe
     int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
     int fd = open_file ? open_file(context, path, flags) : open(path, flags);
     if (fd < 0)
-        return irpa_error(errors, "%s%scannot open source '%s': %s", where, sep, path,
-                          strerror(errno));
+        return irpa_error_of_kind(errors, IRPA_ERROR_SOURCE_OPEN,
+                                  "%s%scannot open source '%s': %s", where, sep, path,
+                                  strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int saved = errno;
@@ -46,7 +49,6 @@ int irpa_source_open_with(irpa_source *source, const char *path, const char *whe
     source->fd = fd;
     source->size = (uint64_t)st.st_size;
     source->mtime = st.st_mtim;
-    source->ctime = st.st_ctim;
     source->dev = st.st_dev;
     source->ino = st.st_ino;
     return 0;
@@ -57,10 +59,6 @@ void irpa_source_close(irpa_source *source) {
     source->fd = -1;
     free(source->path);
     source->path = NULL;
-}
-
-static int same_time(struct timespec a, struct timespec b) {
-    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
 int irpa_source_changed(const irpa_source *source, struct stat *now, char *why,
@@ -81,7 +79,7 @@ int irpa_source_changed(const irpa_source *source, struct stat *now, char *why,
                  (unsigned long long)source->size, (unsigned long long)st_pointer->st_size);
         return 1;
     }
-    if (!same_time(st_pointer->st_mtim, source->mtime)) {
+    if (!irpa_same_time(st_pointer->st_mtim, source->mtime)) {
         snprintf(why, why_size, "modified in place (mtime changed)");
         return 1;
     }

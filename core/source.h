@@ -20,7 +20,6 @@ typedef struct irpa_source {
     int fd;                 /* read-only descriptor, -1 when closed */
     uint64_t size;          /* st_size at open, in bytes */
     struct timespec mtime;  /* st_mtim at open */
-    struct timespec ctime;  /* st_ctim at open */
     dev_t dev;              /* st_dev at open */
     ino_t ino;              /* st_ino at open */
 } irpa_source;

@@ -20,16 +20,14 @@
 #define IRPAFS_MAX_REQUEST (1u << 20)  /* bytes: the largest read we ever ask for */
 #define SPLICE_SLACK_PAGES 8            /* pipe pages libfuse wants beyond the data (see below) */
 #define ZERO_BUFFER_SIZE (1u << 20)     /* bytes of the shared zero buffer */
-#define PATH_CHECK_INTERVAL_MS 1000     /* how often a source's path is looked up, per source */
-#define RECHECK_AFTER_NS 1000000        /* a small copied read trusts a check this recent */
 
 /* Zero bytes for padding and zero runs; never written. */
 static uint8_t zero_buffer[ZERO_BUFFER_SIZE];
 
 static irpafs_context *context_of(fuse_req_t req) { return fuse_req_userdata(req); }
 
-static irpafs_file *file_of(const struct fuse_file_info *fi) {
-    return (irpafs_file *)(uintptr_t)fi->fh;
+static irpafs_version *version_of(const struct fuse_file_info *fi) {
+    return (irpafs_version *)(uintptr_t)fi->fh;
 }
 
 /* ---- request size and the splice pipe ------------------------------------ */
@@ -142,15 +140,15 @@ static void irpafs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
     if (ino == IRPAFS_ROOT_INODE) {
         irpafs_table_root_attributes(context->table, &attributes);
     } else if (fi && fi->fh) {
-        irpafs_file_attributes(file_of(fi), &attributes);
+        irpafs_version_attributes(version_of(fi), &attributes);
     } else {
-        irpafs_file *file = irpafs_table_get(context->table, ino);
-        if (!file) {
+        irpafs_version *version = irpafs_table_get(context->table, ino);
+        if (!version) {
             fuse_reply_err(req, ENOENT);
             return;
         }
-        irpafs_file_attributes(file, &attributes);
-        irpafs_file_put(file);
+        irpafs_version_attributes(version, &attributes);
+        irpafs_version_put(version);
     }
     fuse_reply_attr(req, &attributes, context->timeout);
 }
@@ -168,20 +166,20 @@ static void irpafs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
         fuse_reply_err(req, EROFS);
         return;
     }
-    irpafs_file *file = irpafs_table_get(context->table, ino);
-    if (!file) {
+    irpafs_version *version = irpafs_table_get(context->table, ino);
+    if (!version) {
         fuse_reply_err(req, ENOENT);
         return;
     }
-    fi->fh = (uint64_t)(uintptr_t)file;
+    fi->fh = (uint64_t)(uintptr_t)version;
     fi->keep_cache = 1;  /* versions never change: keep pages between opens */
     fi->direct_io = 0;   /* IREE maps the file MAP_SHARED */
-    if (fuse_reply_open(req, fi) != 0) irpafs_file_put(file);
+    if (fuse_reply_open(req, fi) != 0) irpafs_version_put(version);
 }
 
 static void irpafs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     irpafs_prefetch_release(context_of(req)->prefetch, ino);  /* before the reply frees req */
-    irpafs_file_put(file_of(fi));
+    irpafs_version_put(version_of(fi));
     fuse_reply_err(req, 0);
 }
 
@@ -211,106 +209,6 @@ irpa_segment *irpafs_map_range(const irpa_archive *archive, uint64_t offset, uin
     }
     *count = used;
     return segments;
-}
-
-#define CHECKED_BITS 1024  /* sources whose checks a read tracks in a bitmap */
-
-/* Whether the source of segments[index] was checked for an earlier segment
- * of the same read; `checked` holds a bit per source below CHECKED_BITS
- * (O(1)), beyond that the earlier segments are searched. */
-static bool already_checked(const irpa_segment *segments, size_t index, uint64_t *checked) {
-    uint32_t source = segments[index].source;
-    if (source < CHECKED_BITS) {
-        uint64_t bit = UINT64_C(1) << (source % 64);
-        bool before = checked[source / 64] & bit;
-        checked[source / 64] |= bit;
-        return before;
-    }
-    for (size_t i = 0; i < index; i++)
-        if (segments[i].kind == IRPA_SEGMENT_SOURCE && segments[i].source == segments[index].source)
-            return true;
-    return false;
-}
-
-/* Whether the source's path should be looked up again, which catches a
- * replaced source that still has another name (at most every
- * PATH_CHECK_INTERVAL_MS per source: it only decides a log line, and a
- * path lookup per read would cost small reads dearly). */
-static bool path_check_due(irpafs_file *file, uint32_t index) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-    long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-    long long last = atomic_load(&file->path_checked[index]);
-    if (last != 0 && now_ms - last < PATH_CHECK_INTERVAL_MS) return false;
-    return atomic_compare_exchange_strong(&file->path_checked[index], &last, now_ms);
-}
-
-/* Whether the source file is no longer the one at its path; `now` is a
- * fresh fstat of it. */
-static bool source_replaced(irpafs_file *file, uint32_t index, const struct stat *now) {
-    const irpa_source *source = &file->archive->sources[index];
-    if (now->st_nlink == 0) return true; /* no name left: deleted or renamed over */
-    return path_check_due(file, index) && !irpa_source_path_is_current(source);
-}
-
-/* Logs, once per source, what a read of a changed source gets. */
-static void report_source(irpafs_file *file, uint32_t index, unsigned what, const char *why) {
-    unsigned before = atomic_fetch_or(&file->reported[index], what);
-    if (before & what) return;
-    const irpa_archive *archive = file->archive;
-    const char *path = archive->sources[index].path;
-    if (what == IRPAFS_REPORTED_CHANGED)
-        irpafs_log(LOG_ERR,
-                   "archive %s: source %s %s; reads fail with EIO until the manifest %s is "
-                   "reloaded",
-                   archive->name, path, why, file->manifest_path);
-    else
-        irpafs_log(LOG_WARNING,
-                   "archive %s: source %s was deleted or replaced; serving the bytes it had "
-                   "when the manifest %s was loaded (touch the manifest to pick up a new file)",
-                   archive->name, path, file->manifest_path);
-}
-
-static long long monotonic_ns(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long long)now.tv_sec * 1000000000 + now.tv_nsec;
-}
-
-/* Whether a read found the source unchanged less than RECHECK_AFTER_NS ago. */
-static bool recently_unchanged(irpafs_file *file, uint32_t index, long long now_ns) {
-    long long last = atomic_load_explicit(&file->found_unchanged[index], memory_order_relaxed);
-    return last != 0 && now_ns - last < RECHECK_AFTER_NS;
-}
-
-/* Every check is an fstat. A reply that is spliced checks every time: a
- * source truncated under a splice would send a short reply, which the
- * kernel takes for the end of the file. A small reply copied with pread
- * (`copied`) may trust a check another read made less than
- * RECHECK_AFTER_NS ago, which saves 4 KiB random reads a twentieth of their
- * time: such a pread fails on a truncated source anyway, and an in-place
- * rewrite is still caught within that millisecond. */
-int irpafs_check_sources(irpafs_file *file, const irpa_segment *segments, size_t count,
-                         bool copied) {
-    uint64_t checked[CHECKED_BITS / 64] = {0};
-    long long now_ns = monotonic_ns();
-    for (size_t i = 0; i < count; i++) {
-        if (segments[i].kind != IRPA_SEGMENT_SOURCE || already_checked(segments, i, checked))
-            continue;
-        uint32_t index = segments[i].source;
-        if (copied && recently_unchanged(file, index, now_ns)) continue;
-        char why[256];
-        struct stat now;
-        if (irpa_source_changed(&file->archive->sources[index], &now, why, sizeof why)) {
-            report_source(file, index, IRPAFS_REPORTED_CHANGED, why);
-            return EIO;
-        }
-        atomic_store_explicit(&file->found_unchanged[index], now_ns, memory_order_relaxed);
-        bool reported = atomic_load(&file->reported[index]) & IRPAFS_REPORTED_REPLACED;
-        if (!reported && source_replaced(file, index, &now))
-            report_source(file, index, IRPAFS_REPORTED_REPLACED, NULL);
-    }
-    return 0;
 }
 
 /* Buffers a reply of these segments takes: one per segment, a zero run one
@@ -376,9 +274,9 @@ static int reply_copied(fuse_req_t req, const irpa_archive *archive,
 
 static void irpafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
                         struct fuse_file_info *fi) {
-    irpafs_file *file = file_of(fi);
+    irpafs_version *version = version_of(fi);
     irpafs_prefetch *prefetch = context_of(req)->prefetch;  /* req is gone after the reply */
-    const irpa_archive *archive = file->archive;
+    const irpa_archive *archive = version->archive;
     if (offset < 0) {
         fuse_reply_err(req, EINVAL);
         return;
@@ -397,15 +295,20 @@ static void irpafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offse
     }
     uint64_t covered = 0;
     for (size_t i = 0; i < count; i++) covered += segments[i].length;
+    /* A spliced reply checks every source every time: a source truncated
+     * under a splice would send a short reply, which the kernel takes for
+     * the end of the file. A small reply copied with pread may trust a
+     * recent check (freshness.h): such a pread fails on a truncated source
+     * anyway. */
     bool copied = !splice_fits(segments, count, (size_t)covered) && covered <= request_limit;
-    int error = irpafs_check_sources(file, segments, count, copied);
+    int error = irpafs_version_check_sources(version, segments, count, copied);
     /* Before the reply: after it, the handle (and the file) may be released.
      * Only tells the prefetch worker; never pushes from here (page locks). */
-    if (!error) irpafs_prefetch_note_read(prefetch, file, ino, (uint64_t)offset, covered);
+    if (!error) irpafs_prefetch_note_read(prefetch, version, ino, (uint64_t)offset, covered);
     if (!error && copied) {
         error = reply_copied(req, archive, segments, count);
         /* A pread that failed or came up short: find out why, and log it. */
-        if (error == EIO) irpafs_check_sources(file, segments, count, false);
+        if (error == EIO) irpafs_version_check_sources(version, segments, count, false);
     } else if (!error) {
         struct fuse_bufvec *vector = irpafs_bufvec_for(archive, segments, count);
         if (vector) fuse_reply_data(req, vector, 0);
@@ -522,104 +425,24 @@ static void irpafs_statfs(fuse_req_t req, fuse_ino_t ino) {
     fuse_reply_statfs(req, &totals);
 }
 
-/* ---- everything that would write: EROFS -------------------------------- */
-
-static void refuse(fuse_req_t req) { fuse_reply_err(req, EROFS); }
-
-static void irpafs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
-                           struct fuse_file_info *fi) {
-    (void)ino, (void)attr, (void)to_set, (void)fi;
-    refuse(req);
-}
-
-static void irpafs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-                         dev_t rdev) {
-    (void)parent, (void)name, (void)mode, (void)rdev;
-    refuse(req);
-}
-
-static void irpafs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode) {
-    (void)parent, (void)name, (void)mode;
-    refuse(req);
-}
-
-static void irpafs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name) {
-    (void)parent, (void)name;
-    refuse(req);
-}
-
-static void irpafs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name) {
-    (void)link, (void)parent, (void)name;
-    refuse(req);
-}
-
-static void irpafs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-                          fuse_ino_t newparent, const char *newname, unsigned int flags) {
-    (void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
-    refuse(req);
-}
-
-static void irpafs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname) {
-    (void)ino, (void)newparent, (void)newname;
-    refuse(req);
-}
-
-static void irpafs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
-                         off_t off, struct fuse_file_info *fi) {
-    (void)ino, (void)buf, (void)size, (void)off, (void)fi;
-    refuse(req);
-}
-
-static void irpafs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-                          struct fuse_file_info *fi) {
-    (void)parent, (void)name, (void)mode, (void)fi;
-    refuse(req);
-}
-
-static void irpafs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
-                            size_t size, int flags) {
-    (void)ino, (void)name, (void)value, (void)size, (void)flags;
-    refuse(req);
-}
-
-static void irpafs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name) {
-    (void)ino, (void)name;
-    refuse(req);
-}
-
-static void irpafs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
-                             off_t length, struct fuse_file_info *fi) {
-    (void)ino, (void)mode, (void)offset, (void)length, (void)fi;
-    refuse(req);
-}
-
+/* No operation that writes: the mount is always read-only (main.c adds
+ * `ro`), so the kernel refuses every write, create, rename, chmod, link and
+ * xattr change with EROFS before asking (tests/fs/readonly.sh). open still
+ * refuses a write mode itself. */
 static const struct fuse_lowlevel_ops operations = {
     .init = irpafs_init,
     .lookup = irpafs_lookup,
     .forget = irpafs_forget,
     .forget_multi = irpafs_forget_multi,
     .getattr = irpafs_getattr,
-    .setattr = irpafs_setattr,
-    .mknod = irpafs_mknod,
-    .mkdir = irpafs_mkdir,
-    .unlink = irpafs_unlink,
-    .rmdir = irpafs_unlink,
-    .symlink = irpafs_symlink,
-    .rename = irpafs_rename,
-    .link = irpafs_link,
     .open = irpafs_open,
     .read = irpafs_read,
-    .write = irpafs_write,
     .release = irpafs_release,
     .opendir = irpafs_opendir,
     .readdir = irpafs_readdir,
     .readdirplus = irpafs_readdirplus,
     .releasedir = irpafs_releasedir,
     .statfs = irpafs_statfs,
-    .setxattr = irpafs_setxattr,
-    .removexattr = irpafs_removexattr,
-    .create = irpafs_create,
-    .fallocate = irpafs_fallocate,
 };
 
 const struct fuse_lowlevel_ops *irpafs_ll_operations(void) { return &operations; }

@@ -5,9 +5,10 @@
  * requested range with irpa_archive_map and reply with a buffer vector:
  * header bytes from memory, zero padding from a shared zero buffer, tensor
  * bytes as (source fd, offset) pieces that libfuse splices to the kernel.
- * Sources are checked for change before each reply: a changed source turns
- * reads into EIO (logged once per source), never wrong bytes. Every
- * operation that would modify anything gets EROFS. */
+ * Sources are checked for change before each reply (version.h,
+ * core/freshness.h): a changed source turns reads into EIO (logged once per
+ * source), never wrong bytes. The mount is read-only: the kernel refuses
+ * every operation that would modify anything with EROFS. */
 #ifndef IRPAFS_LL_H
 #define IRPAFS_LL_H
 
@@ -40,12 +41,6 @@ size_t irpafs_request_limit(void);
  * frees. NULL on ENOMEM. */
 irpa_segment *irpafs_map_range(const irpa_archive *archive, uint64_t offset, uint64_t length,
                                irpa_segment *local, size_t local_count, size_t *count);
-
-/* Checks each source the segments touch. 0 when all still hold the bytes
- * they had at load; EIO when one was truncated or modified in place (logged
- * once per source). `copied`: see ll.c. */
-int irpafs_check_sources(irpafs_file *file, const irpa_segment *segments, size_t count,
-                         bool copied);
 
 /* A buffer vector for the segments (memory, the shared zero buffer, source
  * descriptors to splice from), to free(); NULL on ENOMEM. */

@@ -221,7 +221,7 @@ static void log_start(irpafs_table *table, const char *mountpoint) {
     uint64_t files = 0, bytes = 0;
     irpafs_table_totals(table, &files, &bytes);
     irpafs_log(LOG_INFO, "serving %llu archive%s from %s at %s", (unsigned long long)files,
-               files == 1 ? "" : "s", irpafs_table_source(table), mountpoint);
+               files == 1 ? "" : "s", irpafs_table_path(table), mountpoint);
 }
 
 /* `ended` is what the session loop returned: 0 when unmounted from outside,
@@ -231,7 +231,7 @@ static void log_stop(int ended, irpafs_table *table, const char *mountpoint) {
                       : ended > 0 ? strsignal(ended)
                                   : strerror(-ended);
     irpafs_log(ended < 0 ? LOG_ERR : LOG_INFO, "stopped serving %s at %s: %s%s",
-               irpafs_table_source(table), mountpoint, why, ended == 0 ? "" : "; unmounted");
+               irpafs_table_path(table), mountpoint, why, ended == 0 ? "" : "; unmounted");
 }
 
 /* Mounts, serves until unmounted or signalled, unmounts. Returns the exit status. */
@@ -285,7 +285,7 @@ remove_handlers:
 /* The session, with our mount options added to the command line's; NULL
  * when libfuse refuses the options (it said which). */
 static struct fuse_session *new_session(struct fuse_args *args, irpafs_context *context) {
-    char *defaults = default_mount_options(irpafs_table_source(context->table));
+    char *defaults = default_mount_options(irpafs_table_path(context->table));
     struct fuse_session *session = NULL;
     if (defaults && fuse_opt_insert_arg(args, 1, defaults) == 0 &&
         fuse_opt_add_arg(args, "-oro") == 0)

@@ -30,7 +30,7 @@ typedef struct owned_range {
 
 /* One reader of one archive version. */
 typedef struct stream {
-    irpafs_file *file;     /* the version read, with a reference; NULL: the slot is free */
+    irpafs_version *version;  /* the version read, with a reference; NULL: the slot is free */
     uint64_t inode;        /* its inode number, where pushes go */
     uint64_t next;         /* archive offset where the last read ended */
     unsigned hits;         /* reads in a row that continued the one before */
@@ -95,7 +95,8 @@ int irpafs_prefetch_parse_size(const char *text, uint64_t *bytes) {
 static stream *find_stream(irpafs_prefetch *prefetch, uint64_t inode) {
     for (size_t i = 0; i < STREAMS; i++) {
         stream *candidate = &prefetch->streams[i];
-        if (candidate->file && !candidate->stopped && candidate->inode == inode) return candidate;
+        if (candidate->version && !candidate->stopped && candidate->inode == inode)
+            return candidate;
     }
     return NULL;
 }
@@ -103,16 +104,16 @@ static stream *find_stream(irpafs_prefetch *prefetch, uint64_t inode) {
 /* A slot for a new stream: a free one, else the least recently used one
  * that is not streaming (its file is returned in *evicted to put after the
  * lock); NULL when all are streaming. */
-static stream *claim_slot(irpafs_prefetch *prefetch, irpafs_file **evicted) {
+static stream *claim_slot(irpafs_prefetch *prefetch, irpafs_version **evicted) {
     stream *oldest = NULL;
     for (size_t i = 0; i < STREAMS; i++) {
         stream *slot = &prefetch->streams[i];
-        if (!slot->file) return slot;
+        if (!slot->version) return slot;
         if (!slot->streaming && !slot->stopped && !slot->busy && slot->owned_count == 0 &&
             (!oldest || slot->used < oldest->used))
             oldest = slot;
     }
-    if (oldest) *evicted = oldest->file;
+    if (oldest) *evicted = oldest->version;
     return oldest;
 }
 
@@ -142,21 +143,21 @@ static void start_streaming(irpafs_prefetch *prefetch, stream *reader, uint64_t 
 
 /* Whether the worker has something to push for the stream. */
 static bool wants_push(const irpafs_prefetch *prefetch, const stream *reader) {
-    return reader->file && reader->streaming && !reader->stopped && !reader->busy &&
-           reader->pushed < reader->file->archive->file_size &&
+    return reader->version && reader->streaming && !reader->stopped && !reader->busy &&
+           reader->pushed < reader->version->archive->file_size &&
            reader->pushed < reader->reader + prefetch->window;
 }
 
-void irpafs_prefetch_note_read(irpafs_prefetch *prefetch, irpafs_file *file, uint64_t inode,
+void irpafs_prefetch_note_read(irpafs_prefetch *prefetch, irpafs_version *version, uint64_t inode,
                                uint64_t offset, uint64_t size) {
     if (!prefetch || prefetch->window == 0) return;
-    irpafs_file *evicted = NULL;
+    irpafs_version *evicted = NULL;
     uint64_t end = offset + size;
     pthread_mutex_lock(&prefetch->mutex);
     stream *reader = find_stream(prefetch, inode);
     if (!reader && (reader = claim_slot(prefetch, &evicted))) {
         memset(reader, 0, offsetof(stream, seen_generation));
-        reader->file = irpafs_file_hold(file);
+        reader->version = irpafs_version_hold(version);
         reader->inode = inode;
         reader->seen_generation = 0;  /* not busy: the worker is not looking */
         reader->next = end;
@@ -181,7 +182,7 @@ void irpafs_prefetch_note_read(irpafs_prefetch *prefetch, irpafs_file *file, uin
         if (wants_push(prefetch, reader)) pthread_cond_signal(&prefetch->wake);
     }
     pthread_mutex_unlock(&prefetch->mutex);
-    irpafs_file_put(evicted);
+    irpafs_version_put(evicted);
 }
 
 void irpafs_prefetch_source_changed(irpafs_prefetch *prefetch, uint64_t inode) {
@@ -215,7 +216,7 @@ void irpafs_prefetch_release(irpafs_prefetch *prefetch, uint64_t inode) {
 /* Drops the owned source ranges that end at or before archive offset
  * `pushed` (all with UINT64_MAX). */
 static void drop_owned(irpafs_prefetch *prefetch, stream *reader, uint64_t pushed) {
-    const irpa_archive *archive = reader->file->archive;
+    const irpa_archive *archive = reader->version->archive;
     size_t dropped = 0;
     while (dropped < reader->owned_count && reader->owned[dropped].archive_end <= pushed) {
         const owned_range *range = &reader->owned[dropped++];
@@ -246,7 +247,7 @@ static void remember_owned(stream *reader, uint32_t source, uint64_t start, uint
  * that are not in the page cache now (mincore on a mapping of them). */
 static void remember_uncached(irpafs_prefetch *prefetch, stream *reader, uint32_t source,
                               uint64_t start, uint64_t end, uint64_t archive_end) {
-    int fd = reader->file->archive->sources[source].fd;
+    int fd = reader->version->archive->sources[source].fd;
     /* A run may span more source bytes than its archive bytes (pads under
      * a page between merged segments): look at a chunk at a time, the size
      * of the residency vector. */
@@ -275,7 +276,7 @@ static void remember_uncached(irpafs_prefetch *prefetch, stream *reader, uint32_
  * announced just before (same source) was looked at then. */
 static void announce_run(irpafs_prefetch *prefetch, stream *reader, uint32_t source,
                          uint64_t start, uint64_t end, uint64_t archive_end) {
-    int fd = reader->file->archive->sources[source].fd;
+    int fd = reader->version->archive->sources[source].fd;
     uint64_t first = start - start % prefetch->page, last = round_up(end, prefetch->page);
     if (source == reader->last_source && first < reader->last_end && reader->last_end > start)
         first = reader->last_end < last ? reader->last_end : last;
@@ -293,7 +294,7 @@ static void announce_chunk(irpafs_prefetch *prefetch, stream *reader, uint64_t o
     irpa_segment local[16];
     size_t count = 0;
     irpa_segment *segments =
-        irpafs_map_range(reader->file->archive, offset, length, local, 16, &count);
+        irpafs_map_range(reader->version->archive, offset, length, local, 16, &count);
     if (!segments) return;
     uint64_t archive_end = offset + length;
     for (size_t i = 0; i < count;) {
@@ -328,19 +329,20 @@ static void announce(irpafs_prefetch *prefetch, stream *reader, uint64_t from, u
  * are checked before, and again after (a source rewritten during the push
  * gets the cache dropped). The bytes are spliced from the source
  * descriptors, as a read reply is: one copy, into the mount's pages. */
-static int push_piece(irpafs_prefetch *prefetch, irpafs_file *file, uint64_t inode,
+static int push_piece(irpafs_prefetch *prefetch, irpafs_version *version, uint64_t inode,
                       uint64_t offset, uint64_t length) {
     irpa_segment local[16];
     size_t count = 0;
-    irpa_segment *segments = irpafs_map_range(file->archive, offset, length, local, 16, &count);
+    irpa_segment *segments = irpafs_map_range(version->archive, offset, length, local, 16, &count);
     if (!segments) return ENOMEM;
-    int error = irpafs_check_sources(file, segments, count, false);
-    struct fuse_bufvec *vector = error ? NULL : irpafs_bufvec_for(file->archive, segments, count);
+    int error = irpafs_version_check_sources(version, segments, count, false);
+    struct fuse_bufvec *vector = error ? NULL : irpafs_bufvec_for(version->archive, segments, count);
     if (!error && !vector) error = ENOMEM;
     if (!error) {
         int result = fuse_lowlevel_notify_store(prefetch->session, (fuse_ino_t)inode,
                                                 (off_t)offset, vector, 0);
-        error = result < 0 ? -result : irpafs_check_sources(file, segments, count, false);
+        error = result < 0 ? -result
+                           : irpafs_version_check_sources(version, segments, count, false);
     }
     free(vector);
     if (segments != local) free(segments);
@@ -359,12 +361,13 @@ static int push_piece(irpafs_prefetch *prefetch, irpafs_file *file, uint64_t ino
  * request's worth: a larger piece would not fit libfuse's pipe). 0, EIO (a
  * source changed: the cache is dropped), or another errno (ENOENT: the
  * kernel forgot the inode). */
-static int push(irpafs_prefetch *prefetch, irpafs_file *file, uint64_t inode, uint64_t offset,
+static int push(irpafs_prefetch *prefetch, irpafs_version *version, uint64_t inode, uint64_t offset,
                 uint64_t length) {
     uint64_t piece = irpafs_request_limit();
     for (uint64_t done = 0; done < length; done += piece) {
         uint64_t left = length - done;
-        int error = push_piece(prefetch, file, inode, offset + done, left < piece ? left : piece);
+        int error =
+            push_piece(prefetch, version, inode, offset + done, left < piece ? left : piece);
         if (error) return error;
     }
     return 0;
@@ -382,7 +385,7 @@ typedef struct job {
 /* The next chunk of the stream: from its frontier to the next chunk
  * boundary, less the page at a step boundary (a tripwire). */
 static job next_job(const irpafs_prefetch *prefetch, stream *reader) {
-    uint64_t size = reader->file->archive->file_size;
+    uint64_t size = reader->version->archive->file_size;
     uint64_t start = reader->pushed;
     uint64_t end = start - start % prefetch->chunk + prefetch->chunk;
     if (end > size) end = size;
@@ -395,12 +398,12 @@ static job next_job(const irpafs_prefetch *prefetch, stream *reader) {
 }
 
 /* Frees a stopped stream's resources; returns its file to put after the lock. */
-static irpafs_file *free_stream(irpafs_prefetch *prefetch, stream *reader) {
-    if (reader->file) drop_owned(prefetch, reader, UINT64_MAX);
-    irpafs_file *file = reader->file;
+static irpafs_version *free_stream(irpafs_prefetch *prefetch, stream *reader) {
+    if (reader->version) drop_owned(prefetch, reader, UINT64_MAX);
+    irpafs_version *version = reader->version;
     free(reader->owned);
     memset(reader, 0, sizeof *reader);
-    return file;
+    return version;
 }
 
 /* Announces ahead, pushes the job's chunk, drops what one_copy owns and
@@ -422,12 +425,12 @@ static int run_job(irpafs_prefetch *prefetch, job *work) {
         reader->announced = announce_to;
     }
     int error = work->start < work->end
-                    ? push(prefetch, reader->file, reader->inode, work->start,
+                    ? push(prefetch, reader->version, reader->inode, work->start,
                            work->end - work->start)
                     : 0;
     if (error) {
         irpafs_log(LOG_DEBUG, "prefetch of %s (inode %llu) stops: %s",
-                   reader->file->archive->name, (unsigned long long)reader->inode,
+                   reader->version->archive->name, (unsigned long long)reader->inode,
                    strerror(error));
         return error;
     }
@@ -455,10 +458,10 @@ static void *worker(void *argument) {
         stream *chosen = NULL;
         for (size_t i = 0; i < STREAMS && !chosen; i++) {
             stream *reader = &prefetch->streams[i];
-            if (reader->file && reader->stopped && !reader->busy) {
-                irpafs_file *file = free_stream(prefetch, reader);
+            if (reader->version && reader->stopped && !reader->busy) {
+                irpafs_version *version = free_stream(prefetch, reader);
                 pthread_mutex_unlock(&prefetch->mutex);
-                irpafs_file_put(file);
+                irpafs_version_put(version);
                 pthread_mutex_lock(&prefetch->mutex);
             } else if (wants_push(prefetch, reader)) {
                 chosen = reader;
@@ -485,7 +488,8 @@ static void *worker(void *argument) {
 /* ---- start and stop ----------------------------------------------------- */
 
 static void prefetch_free(irpafs_prefetch *prefetch) {
-    for (size_t i = 0; i < STREAMS; i++) irpafs_file_put(free_stream(prefetch, &prefetch->streams[i]));
+    for (size_t i = 0; i < STREAMS; i++)
+        irpafs_version_put(free_stream(prefetch, &prefetch->streams[i]));
     pthread_cond_destroy(&prefetch->wake);
     pthread_mutex_destroy(&prefetch->mutex);
     free(prefetch->residency);

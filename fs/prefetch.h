@@ -70,7 +70,7 @@ void irpafs_prefetch_stop(irpafs_prefetch *prefetch);
 
 /* From a read handler: a read of archive bytes [offset, offset + size) of
  * `file`, whose inode is `inode`. Never blocks for long, never calls FUSE. */
-void irpafs_prefetch_note_read(irpafs_prefetch *prefetch, irpafs_file *file, uint64_t inode,
+void irpafs_prefetch_note_read(irpafs_prefetch *prefetch, irpafs_version *version, uint64_t inode,
                                uint64_t offset, uint64_t size);
 
 /* From a handler: a read of `inode` found a source changed; the worker

@@ -15,7 +15,7 @@
  * every directory on each source's canonical path, so that the kernel's
  * default_permissions check on the archive never lets a user read what
  * those bits would not let them read (the exact rule is in
- * the README's Security section and in security.c). They never depend on the
+ * the README's Security section and in permissions.c). They never depend on the
  * server's own rights. */
 #ifndef IRPAFS_SECURITY_H
 #define IRPAFS_SECURITY_H
@@ -55,6 +55,11 @@ irpa_archive *irpafs_load_manifest(const char *path, irpafs_access *access,
  * IRPAFS_ACCESS_CHECK_INTERVAL_MS (false in between); not for changes of
  * the owner's group memberships. */
 bool irpafs_access_changed(const irpa_archive *archive, irpafs_access *access);
+
+/* Whether the file (open descriptor `fd`, or `path` when fd is -1) has a
+ * POSIX access ACL beyond its mode bits, whose named entries may deny what
+ * the bits allow (an ACL with only the three base entries is never stored). */
+bool irpafs_acl_found(int fd, const char *path);
 
 /* Logs a warning when `directory` (the manifest directory) lets its group
  * or everyone create files without the sticky bit: then they can remove or

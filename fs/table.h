@@ -29,6 +29,7 @@
 #include "archive.h"
 #include "errors.h"
 #include "security.h"
+#include "version.h"
 
 #define IRPAFS_ROOT_INODE 1          /* FUSE's root inode number */
 /* st_blksize, which sizes cp's and stdio's buffers (not FUSE requests:
@@ -36,30 +37,6 @@
  * pieces, and 1 MiB writes into ext4 on Linux 6.18 made a 1 GiB cp out of
  * the mount take 1.4-2.5 s instead of 0.46-0.50 s (README, Performance). */
 #define IRPAFS_BLOCK_SIZE (128u * 1024)
-
-/* What has been logged about one source of a version (bits). */
-#define IRPAFS_REPORTED_CHANGED 1u   /* truncated or modified in place */
-#define IRPAFS_REPORTED_REPLACED 2u  /* deleted or renamed away */
-
-typedef struct irpafs_file {
-    uint64_t inode;               /* inode number in the mount (0 until listed) */
-    char *manifest_path;          /* the manifest it was loaded from, owned */
-    irpa_archive *archive;        /* the laid-out archive; archive->name is the file name; owned */
-    struct timespec mtime;        /* newest mtime of the manifest and its sources */
-    irpafs_access access;         /* owner, group and mode shown (security.h) */
-    gid_t manifest_gid;           /* the manifest's group when loaded (access.uid: its owner) */
-    mode_t manifest_mode;         /* the manifest's permission bits when loaded */
-    atomic_uint references;       /* owners: the manifest record, the table, each open handle */
-    atomic_uint *reported;        /* per source: IRPAFS_REPORTED_* bits already logged */
-    atomic_llong *path_checked;   /* per source: when its path was last checked, CLOCK_MONOTONIC_COARSE ms */
-    atomic_llong *found_unchanged; /* per source: when a read last found it unchanged, CLOCK_MONOTONIC ns */
-    uint64_t lookups;             /* kernel lookup count (table mutex) */
-    bool listed;                  /* the current version of its name, in the directory (table mutex) */
-    bool in_inode_table;          /* the table holds a reference (table mutex) */
-    struct irpafs_table *table;   /* the table it belongs to */
-    struct irpafs_file *older;    /* previous version alive, any name (table mutex) */
-    struct irpafs_file *newer;    /* next version alive, any name (table mutex) */
-} irpafs_file;
 
 typedef struct irpafs_table irpafs_table;
 
@@ -89,8 +66,9 @@ bool irpafs_table_is_single(const irpafs_table *table);
  * table serves (*.yaml or *.yml and not hidden; or the one file). */
 bool irpafs_table_is_manifest_name(const irpafs_table *table, const char *name);
 
-/* The path it was created with, made absolute (for fsname). */
-const char *irpafs_table_source(const irpafs_table *table);
+/* The path it serves, as given at creation made absolute: the manifest
+ * directory or the one manifest file (for fsname and log lines). */
+const char *irpafs_table_path(const irpafs_table *table);
 
 /* Re-reads the directory: loads manifests that are new or changed (by
  * stat), drops removed ones, and publishes the result. Names whose entry
@@ -136,17 +114,8 @@ int irpafs_table_lookup(irpafs_table *table, const char *name, struct stat *attr
 void irpafs_table_forget(irpafs_table *table, uint64_t inode, uint64_t count);
 
 /* The version behind `inode`, with a reference for the caller (put it back
- * with irpafs_file_put), or NULL. */
-irpafs_file *irpafs_table_get(irpafs_table *table, uint64_t inode);
-
-/* Takes one more reference on a version the caller holds; returns it. */
-irpafs_file *irpafs_file_hold(irpafs_file *file);
-
-/* Drops a reference; frees the version with the last one. */
-void irpafs_file_put(irpafs_file *file);
-
-/* Attributes of a file version. */
-void irpafs_file_attributes(const irpafs_file *file, struct stat *attributes);
+ * with irpafs_version_put), or NULL. */
+irpafs_version *irpafs_table_get(irpafs_table *table, uint64_t inode);
 
 /* Attributes of the root directory. */
 void irpafs_table_root_attributes(irpafs_table *table, struct stat *attributes);

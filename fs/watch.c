@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define WATCH_EVENTS                                                                          \
@@ -179,20 +180,11 @@ static bool writer_done(void *context, const char *file_name, const struct stat 
     const writer_note *note = note_find(context, file_name);
     if (note && note->state == JUST_CREATED) return st->st_size > 0;
     if (note) return note->state == WRITER_DONE;
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    int64_t age_ms = ((int64_t)now.tv_sec - (int64_t)st->st_mtim.tv_sec) * 1000 +
-                     (now.tv_nsec - st->st_mtim.tv_nsec) / 1000000;
+    int64_t age_ms = irpa_age_ms(st->st_mtim);
     return age_ms >= IRPAFS_WATCH_SETTLE_MS || age_ms <= -IRPAFS_WATCH_SETTLE_MS;
 }
 
 /* ---- the thread -------------------------------------------------------- */
-
-static int64_t now_ms(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 /* Reads every pending event; returns whether one may change what is
  * served (events about other files, say a model being copied in, are
@@ -250,9 +242,9 @@ static int64_t next_scan(int64_t first_event, int64_t last_event, int64_t last_s
 
 static void *watch_thread(void *argument) {
     irpafs_watch *watch = argument;
-    int64_t first_event = -1, last_event = -1, last_scan = now_ms();
+    int64_t first_event = -1, last_event = -1, last_scan = irpa_monotonic_ms();
     for (;;) {
-        int64_t wait = next_scan(first_event, last_event, last_scan) - now_ms();
+        int64_t wait = next_scan(first_event, last_event, last_scan) - irpa_monotonic_ms();
         struct pollfd fds[3] = {{.fd = watch->stop_fd, .events = POLLIN},
                                 {.fd = watch->inotify_fd, .events = POLLIN},
                                 {.fd = watch->rescan_fd, .events = POLLIN}};
@@ -264,16 +256,16 @@ static void *watch_thread(void *argument) {
         }
         if (ready > 0 && (fds[0].revents & POLLIN)) break;
         if (ready > 0 && (fds[1].revents & POLLIN) && drain_events(watch)) {
-            last_event = now_ms();
+            last_event = irpa_monotonic_ms();
             if (first_event < 0) first_event = last_event;
         }
         bool asked = ready > 0 && (fds[2].revents & POLLIN) && consume(watch->rescan_fd);
         if (asked)
             irpafs_log(LOG_INFO, "SIGHUP: rescanning %s", irpafs_table_directory(watch->table));
-        if (asked || now_ms() >= next_scan(first_event, last_event, last_scan)) {
+        if (asked || irpa_monotonic_ms() >= next_scan(first_event, last_event, last_scan)) {
             rescan(watch, asked);
             first_event = last_event = -1;
-            last_scan = now_ms();
+            last_scan = irpa_monotonic_ms();
         }
     }
     return NULL;

@@ -311,6 +311,43 @@ static void test_changed_permissions_are_noticed(void **state) {
     irpa_archive_free(archive);
 }
 
+/* Whether an error of `errors` contains `text`. */
+static bool some_error_has(const irpa_errors *errors, const char *text) {
+    for (size_t i = 0; i < errors->count; i++)
+        if (strstr(errors->messages[i], text)) return true;
+    return false;
+}
+
+/* As root, a manifest of another owner whose source that owner cannot open
+ * gets one more line saying whose rights opened it; the decision is made
+ * by the error's kind, not its text: a source that opens but is refused
+ * (a directory) named "cannot open source" gets no such line. */
+static void test_owner_rights_are_named_when_a_source_cannot_open(void **state) {
+    if (geteuid() != 0) skip();
+    fixture *f = *state;
+    char source[PATH_MAX + 64];
+    snprintf(source, sizeof source, "%s/s.bin", f->directory);
+    write_source(source, 0600);  /* root's: uid 4242 cannot open it */
+    write_manifest(f, "s.bin", 0644);
+    assert_int_equal(chown(f->manifest, 4242, 4242), 0);
+    irpafs_access access;
+    irpa_errors errors = {0};
+    assert_null(irpafs_load_manifest(f->manifest, &access, NULL, &errors));
+    assert_true(some_error_has(&errors, "cannot open source"));
+    assert_true(some_error_has(&errors, "its sources are opened with the rights of its owner, "
+                                        "uid 4242"));
+    irpa_errors_clear(&errors);
+
+    snprintf(source, sizeof source, "%s/cannot open source", f->directory);
+    assert_int_equal(mkdir(source, 0755), 0);
+    write_manifest(f, "cannot open source", 0644);
+    assert_int_equal(chown(f->manifest, 4242, 4242), 0);
+    assert_null(irpafs_load_manifest(f->manifest, &access, NULL, &errors));
+    assert_true(some_error_has(&errors, "is not a regular file"));
+    assert_false(some_error_has(&errors, "rights of its owner"));
+    irpa_errors_clear(&errors);
+}
+
 int main(void) {
     irpafs_log_open(true, false);
     const struct CMUnitTest tests[] = {
@@ -321,6 +358,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_directory_of_another_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writable_manifest_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_permissions_are_noticed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_owner_rights_are_named_when_a_source_cannot_open,
+                                        setup, teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     irpafs_log_close();

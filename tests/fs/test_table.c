@@ -159,7 +159,7 @@ static void test_reload_makes_a_new_version_and_keeps_the_old(void **state) {
     struct stat old_attributes;
     assert_int_equal(irpafs_table_lookup(table, "one.irpa", &old_attributes), 0);
     uint64_t old_inode = (uint64_t)old_attributes.st_ino;
-    irpafs_file *opened = irpafs_table_get(table, old_inode);  /* as open() does */
+    irpafs_version *opened = irpafs_table_get(table, old_inode);  /* as open() does */
     assert_non_null(opened);
 
     write_manifest(f, "one.yaml", NULL, 8192);  /* new size: 8192 of data -> 12288 */
@@ -173,14 +173,14 @@ static void test_reload_makes_a_new_version_and_keeps_the_old(void **state) {
     assert_int_equal(new_attributes.st_size, 12288);
 
     /* the kernel still knows the old inode: it is still there */
-    irpafs_file *old = irpafs_table_get(table, old_inode);
+    irpafs_version *old = irpafs_table_get(table, old_inode);
     assert_ptr_equal(old, opened);
-    irpafs_file_put(old);
+    irpafs_version_put(old);
     /* forgotten by the kernel: gone from the table, alive for the open handle */
     irpafs_table_forget(table, old_inode, 1);
     assert_null(irpafs_table_get(table, old_inode));
     assert_int_equal(opened->archive->file_size, 4096);
-    irpafs_file_put(opened);
+    irpafs_version_put(opened);
     irpafs_table_free(table);
 }
 

@@ -68,11 +68,11 @@ static long served_length(irpafs_table *table, int index) {
     snprintf(name, sizeof name, "m%05d.irpa", index);
     struct stat attributes;
     if (irpafs_table_lookup(table, name, &attributes) != 0) return -1;
-    irpafs_file *file = irpafs_table_get(table, (uint64_t)attributes.st_ino);
+    irpafs_version *file = irpafs_table_get(table, (uint64_t)attributes.st_ino);
     assert_non_null(file);
     assert_string_equal(file->archive->name, name);
     long length = (long)file->archive->entries[0].length;
-    irpafs_file_put(file);
+    irpafs_version_put(file);
     irpafs_table_forget(table, (uint64_t)attributes.st_ino, 1);
     return length;
 }
@@ -94,10 +94,10 @@ static void test_thousands_of_manifests(void **state) {
     assert_int_equal(listed, MANIFESTS);
     for (long i = 0; i < listed; i++) {
         if (i > 0) assert_true(strcmp(entries[i - 1].name, entries[i].name) < 0);
-        irpafs_file *file = irpafs_table_get(table, entries[i].inode);
+        irpafs_version *file = irpafs_table_get(table, entries[i].inode);
         assert_non_null(file);
         assert_string_equal(file->archive->name, entries[i].name);
-        irpafs_file_put(file);
+        irpafs_version_put(file);
     }
     irpafs_dirents_free(entries, (size_t)listed);
 
