@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "le.h"
+
 #define DETECT_MAX_SAFETENSORS_HEADER 100000000u /* Hugging Face's header limit */
 
 static bool has_suffix(const char *path, const char *suffix) {
@@ -30,8 +32,7 @@ bool irpa_is_legacy_ggml_magic(const unsigned char *magic) {
 static bool looks_like_safetensors(const irpa_source *source, const unsigned char *head,
                                    size_t head_length) {
     if (head_length < 9) return false;
-    uint64_t header_length = 0;
-    for (int i = 7; i >= 0; i--) header_length = header_length << 8 | head[i];
+    uint64_t header_length = irpa_le64(head);
     return header_length >= 2 && header_length <= DETECT_MAX_SAFETENSORS_HEADER &&
            header_length <= source->size - 8 && head[8] == '{';
 }

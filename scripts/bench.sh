@@ -105,7 +105,7 @@ ninja -C "$build" core/cli/irpa fs/irpafs tests/make_model >"$root/build-bench.n
 irpa="$build/core/cli/irpa" irpafs="$build/fs/irpafs" make_model="$build/tests/make_model"
 tools="$build/bench"
 mkdir -p "$tools"
-cflags=(-O2 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64)
+cflags=(-O2 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -I"$root/core")
 for tool in pagecache iree_read first_byte; do
   cc "${cflags[@]}" -o "$tools/$tool" "$bench_dir/$tool.c"
 done

@@ -50,25 +50,11 @@
 #include <time.h>
 #include <unistd.h>
 
-enum {
-    header_bytes = 88,
-    entry_common_bytes = 60,
-    data_entry_bytes = 76,
-    entry_type_data = 2,
-};
+#include "irpa_format.h" /* core/: the format, written down once */
+#include "le.h"
+
 
 typedef enum read_mode { mode_mmap, mode_file } read_mode;
-
-static uint64_t read_u64(const uint8_t *bytes) {
-    uint64_t value = 0;
-    for (int i = 7; i >= 0; i--) value = value << 8 | bytes[i];
-    return value;
-}
-
-static uint32_t read_u32(const uint8_t *bytes) {
-    return (uint32_t)bytes[0] | (uint32_t)bytes[1] << 8 | (uint32_t)bytes[2] << 16 |
-           (uint32_t)bytes[3] << 24;
-}
 
 static uint64_t now_ns(void) {
     struct timespec now;
@@ -124,15 +110,15 @@ static int add_data(entry_table *table, uint64_t offset, uint64_t length) {
  * name. 0, 1 when out of memory, 2 on a malformed archive. */
 static int parse_archive(const char *path, const uint8_t *map, uint64_t file_size,
                          entry_table *out) {
-    if (file_size < header_bytes || read_u32(map) != 0x41505249u ||
-        read_u64(map + 8) != header_bytes) {
+    if (file_size < IRPA_HEADER_SIZE || irpa_le32(map + IRPA_HEADER_AT(magic)) != IRPA_MAGIC ||
+        irpa_le64(map + IRPA_HEADER_AT(header_size)) != IRPA_HEADER_SIZE) {
         fprintf(stderr, "iree_read: %s: not an IRPA v0 archive\n", path);
         return 2;
     }
-    uint64_t entry_count = read_u64(map + 32);
-    uint64_t entries_offset = read_u64(map + 40), entries_length = read_u64(map + 48);
-    uint64_t metadata_offset = read_u64(map + 56), metadata_length = read_u64(map + 64);
-    uint64_t storage_offset = read_u64(map + 72), storage_length = read_u64(map + 80);
+    uint64_t entry_count = irpa_le64(map + IRPA_HEADER_AT(entry_count));
+    uint64_t entries_offset = irpa_le64(map + IRPA_HEADER_AT(entry_segment.offset)), entries_length = irpa_le64(map + IRPA_HEADER_AT(entry_segment.length));
+    uint64_t metadata_offset = irpa_le64(map + IRPA_HEADER_AT(metadata_segment.offset)), metadata_length = irpa_le64(map + IRPA_HEADER_AT(metadata_segment.length));
+    uint64_t storage_offset = irpa_le64(map + IRPA_HEADER_AT(storage_segment.offset)), storage_length = irpa_le64(map + IRPA_HEADER_AT(storage_segment.length));
     if (!within(entries_offset, entries_length, file_size) ||
         !within(metadata_offset, metadata_length, file_size) ||
         !within(storage_offset, storage_length, file_size)) {
@@ -142,17 +128,17 @@ static int parse_archive(const char *path, const uint8_t *map, uint64_t file_siz
     uint64_t position = 0;
     for (uint64_t i = 0; i < entry_count; i++) {
         const uint8_t *entry = map + entries_offset + position;
-        if (!within(position, entry_common_bytes, entries_length)) goto malformed;
-        uint64_t entry_size = read_u64(entry);
-        uint64_t name_offset = read_u64(entry + 20), name_length = read_u64(entry + 28);
-        if (entry_size < entry_common_bytes || !within(position, entry_size, entries_length) ||
+        if (!within(position, IRPA_ENTRY_HEADER_SIZE, entries_length)) goto malformed;
+        uint64_t entry_size = irpa_le64(entry + IRPA_ENTRY_AT(entry_size));
+        uint64_t name_offset = irpa_le64(entry + IRPA_ENTRY_AT(name.offset)), name_length = irpa_le64(entry + IRPA_ENTRY_AT(name.length));
+        if (entry_size < IRPA_ENTRY_HEADER_SIZE || !within(position, entry_size, entries_length) ||
             !within(name_offset, name_length, metadata_length))
             goto malformed;
         for (uint64_t k = 0; k < name_length; k++)
             out->name_sum += map[metadata_offset + name_offset + k];
-        if (read_u32(entry + 8) == entry_type_data) {
-            if (entry_size < data_entry_bytes) goto malformed;
-            uint64_t data_offset = read_u64(entry + 60), data_length = read_u64(entry + 68);
+        if (irpa_le32(entry + IRPA_ENTRY_AT(type)) == IRPA_ENTRY_DATA) {
+            if (entry_size < IRPA_DATA_ENTRY_SIZE) goto malformed;
+            uint64_t data_offset = irpa_le64(entry + IRPA_DATA_AT(storage.offset)), data_length = irpa_le64(entry + IRPA_DATA_AT(storage.length));
             if (!within(data_offset, data_length, storage_length)) goto malformed;
             if (add_data(out, storage_offset + data_offset, data_length) != 0) {
                 fprintf(stderr, "iree_read: out of memory\n");
