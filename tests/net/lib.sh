@@ -1,0 +1,81 @@
+# lib.sh: the net tests' nginx (sourced after ../fs/lib.sh, which gives
+# $work, skip, fail, wait_for and the EXIT cleanup of the servers it lists).
+#
+# start_nginx runs a private nginx (Debian nginx-light) on 127.0.0.1 at a
+# free port, its config, prefix, logs and pid in $work/nginx, serving:
+#   /models/...     $IRPA_TESTDATA/models (read-only)
+#   /auth/...       the same, only with "Authorization: Bearer $NET_TOKEN"
+#   /redirect/...   302 to /models/...
+#   /slow/...       the same files at limit_rate $NET_SLOW_RATE (default 64k)
+#   /mutable/...    $work/mutable, files a test replaces
+#   anything else   404
+# Sets nginx_url (http://127.0.0.1:PORT) and nginx_pid (the master).
+NET_TOKEN=${NET_TOKEN:-s3cret-token-9f2e}
+
+require_nginx() {
+  NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
+  [ -x "$NGINX" ] || skip "no nginx (apt-get install nginx-light)"
+}
+
+write_nginx_conf() {  # PORT
+  local root=$work/nginx
+  cat >"$root/nginx.conf" <<CONF
+daemon off;
+master_process on;
+worker_processes 1;
+pid $root/nginx.pid;
+error_log $root/error.log warn;
+$( [ "$(id -u)" -eq 0 ] && echo "user root;" )
+events { worker_connections 256; }
+http {
+  access_log $root/access.log;
+  client_body_temp_path $root/tmp;
+  proxy_temp_path $root/tmp;
+  fastcgi_temp_path $root/tmp;
+  uwsgi_temp_path $root/tmp;
+  scgi_temp_path $root/tmp;
+  default_type application/octet-stream;
+  sendfile on;
+  server {
+    listen 127.0.0.1:$1;
+    location /models/ { alias $IRPA_TESTDATA/models/; }
+    location /auth/ {
+      if (\$http_authorization != "Bearer $NET_TOKEN") { return 403; }
+      alias $IRPA_TESTDATA/models/;
+    }
+    location ~ ^/redirect/(.*)\$ { return 302 /models/\$1; }
+    location /slow/ { limit_rate ${NET_SLOW_RATE:-64k}; alias $IRPA_TESTDATA/models/; }
+    location /mutable/ { alias $work/mutable/; }
+    location / { return 404; }
+  }
+}
+CONF
+}
+
+start_nginx() {
+  require_nginx
+  mkdir -p "$work/nginx/tmp" "$work/mutable"
+  local attempt port
+  for attempt in $(seq 20); do
+    port=$((20000 + RANDOM % 40000))
+    write_nginx_conf "$port"
+    rm -f "$work/nginx/nginx.pid"
+    "$NGINX" -p "$work/nginx" -c "$work/nginx/nginx.conf" >"$work/nginx.log" 2>&1 &
+    nginx_pid=$!
+    servers+=("$nginx_pid")
+    nginx_url=http://127.0.0.1:$port
+    if wait_for "$HTTP_GET" "$nginx_url/models/gguf/dummy.gguf"; then
+      return 0
+    fi
+    kill "$nginx_pid" 2>/dev/null || true
+    wait "$nginx_pid" 2>/dev/null || true
+    grep -q "Address already in use" "$work/nginx/error.log" "$work/nginx.log" 2>/dev/null ||
+      fail "nginx did not start: $(cat "$work/nginx.log" "$work/nginx/error.log" 2>/dev/null)"
+  done
+  fail "nginx found no free port in 20 tries"
+}
+
+# The pid of nginx's worker (the process that serves).
+nginx_worker() {
+  pgrep -P "$nginx_pid" | head -n 1
+}
