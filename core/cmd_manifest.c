@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "http.h"
 #include "manifest.h"
 #include "resolve.h"
 
@@ -204,6 +205,7 @@ static void drop_dot_components(char *path) {
  * current directory in front. Symlinks are not resolved, so a link to a
  * model stays the link. NULL when the current directory is unknown. */
 static char *absolute_path(const char *path) {
+    if (irpa_is_url(path)) return strdup(path); /* a URL is written as given */
     char *joined = NULL;
     if (path[0] == '/') {
         joined = strdup(path);
@@ -307,7 +309,7 @@ static int name_sources(const irpa_archive *archive, const options *opts,
         if (!absolute)
             status = irpa_error(errors, "%s: cannot make the path absolute: %s", path,
                                 strerror(errno));
-        else if (!opts->relative)
+        else if (!opts->relative || irpa_is_url(path))
             written->paths[i] = absolute, absolute = NULL;
         else if (!(written->paths[i] = relative_path(absolute, directory)))
             status = irpa_error(errors, "%s: cannot resolve the manifest's folder: %s",

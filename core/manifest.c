@@ -12,6 +12,7 @@
 
 #include "manifest.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "http.h"
 #include "readfile.h"
 
 #define MAX_MANIFEST_BYTES ((size_t)256 << 20) /* larger manifests are refused */
@@ -1308,6 +1310,7 @@ static void read_entries(loader *loader, size_t index) {
 /* The manifest's directory with its trailing '/' ("" when none) + path;
  * absolute paths are kept. */
 static char *resolve_path(loader *loader, const char *path) {
+    if (irpa_is_url(path)) return copy_text(loader, path, strlen(path));
     const char *slash = strrchr(loader->manifest->path, '/');
     size_t directory_length = (path[0] == '/' || !slash) ? 0 : (size_t)(slash - loader->manifest->path) + 1;
     size_t path_length = strlen(path);
@@ -1344,10 +1347,64 @@ static void read_source_format(loader *loader, size_t index, irpa_manifest_sourc
                show(shown, text, length));
 }
 
-/* A source's value: a path, or {path: P, format: F}. */
+/* An HTTP header name: a token (RFC 9110). */
+static bool is_header_name(const char *text, size_t length) {
+    for (size_t i = 0; i < length; i++)
+        if (text[i] == '\0' ||
+            (!isalnum((unsigned char)text[i]) && !strchr("!#$%&'*+-.^_`|~", text[i])))
+            return false;
+    return length > 0;
+}
+
+/* `headers:` of a URL source: a mapping of header names to values (the
+ * values may hold ${VAR}, expanded when the source is opened). */
+static void read_source_headers(loader *loader, size_t index, irpa_manifest_source *source) {
+    const node *mapping = node_at(loader, index);
+    if (mapping->kind != NODE_MAPPING) {
+        report_wrong_type(loader, mapping, "'headers'",
+                          "a mapping of header names to values, e.g. {Authorization: ...}");
+        return;
+    }
+    size_t pair_count = mapping->child_count / 2;
+    source->headers = calloc(pair_count ? pair_count : 1, sizeof *source->headers);
+    if (!source->headers) {
+        report_out_of_memory(loader);
+        return;
+    }
+    for (size_t i = 0; i < pair_count; i++) {
+        const char *name, *value;
+        size_t name_length, value_length;
+        size_t name_index = child_at(loader, mapping, 2 * i);
+        if (!string_of(loader, name_index, "header name", "a header name such as "
+                       "'Authorization'", false, &name, &name_length) ||
+            !string_of(loader, child_at(loader, mapping, 2 * i + 1), "header value",
+                       "a string", false, &value, &value_length))
+            continue;
+        char shown[SHOWN_SIZE];
+        if (!is_header_name(name, name_length)) {
+            report(loader, node_at(loader, name_index)->position, "header name '%s' is not "
+                   "a valid HTTP header name", show(shown, name, name_length));
+            continue;
+        }
+        if (memchr(value, '\r', value_length) || memchr(value, '\n', value_length)) {
+            report(loader, node_at(loader, name_index)->position, "the value of header '%s' "
+                   "has a line break", show(shown, name, name_length));
+            continue;
+        }
+        char *line = malloc(name_length + value_length + 3);
+        if (!line) {
+            report_out_of_memory(loader);
+            return;
+        }
+        sprintf(line, "%.*s: %.*s", (int)name_length, name, (int)value_length, value);
+        source->headers[source->header_count++] = line;
+    }
+}
+
+/* A source's value: a path, or {path: P, format: F, headers: {...}}. */
 static void read_source_value(loader *loader, size_t index, irpa_manifest_source *source) {
-    static const char *const keys[] = {"path", "format"};
-    static const key_set set = {keys, 2, "in source"};
+    static const char *const keys[] = {"path", "format", "headers"};
+    static const key_set set = {keys, 3, "in source"};
     const char *expected = "a path or {path: FILE, format: gguf|safetensors|raw}";
     const node *value = node_at(loader, index);
     source->position = value->position;
@@ -1358,10 +1415,12 @@ static void read_source_value(loader *loader, size_t index, irpa_manifest_source
         report_wrong_type(loader, value, what, expected);
         return;
     }
+    size_t headers_index = NO_NODE;
     if (value->kind == NODE_MAPPING) {
-        size_t values[2], key_nodes[2];
+        size_t values[3], key_nodes[3];
         read_keys(loader, index, &set, values, key_nodes);
         if (values[1] != NO_NODE) read_source_format(loader, values[1], source);
+        headers_index = values[2];
         if (values[0] == NO_NODE) {
             report(loader, value->position, "missing key 'path' in source; expected 'path:' "
                    "with the source file's path");
@@ -1377,6 +1436,11 @@ static void read_source_value(loader *loader, size_t index, irpa_manifest_source
         return;
     }
     source->resolved_path = resolve_path(loader, source->path);
+    if (headers_index != NO_NODE && !irpa_is_url(source->path))
+        report(loader, node_at(loader, headers_index)->position, "'headers' apply only to an "
+               "http:// or https:// source; '%s' is a file path", source->path);
+    else if (headers_index != NO_NODE)
+        read_source_headers(loader, headers_index, source);
 }
 
 static void read_sources(loader *loader, size_t index) {
@@ -1574,6 +1638,9 @@ void irpa_manifest_free(irpa_manifest *manifest) {
         free(manifest->sources[i].path);
         free(manifest->sources[i].resolved_path);
         free(manifest->sources[i].format);
+        for (size_t h = 0; h < manifest->sources[i].header_count; h++)
+            free(manifest->sources[i].headers[h]);
+        free(manifest->sources[i].headers);
     }
     free(manifest->sources);
     for (size_t i = 0; i < manifest->entry_count; i++) free_entry(&manifest->entries[i]);

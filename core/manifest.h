@@ -24,6 +24,8 @@ typedef struct irpa_manifest_source {
     char *resolved_path;     /* path relative to the manifest's directory, or absolute, owned */
     char *format;            /* "gguf", "safetensors", "raw" when forced by `format:`, else NULL */
     irpa_position position;  /* where the path (or the source's mapping) is */
+    char **headers;          /* URL sources: `headers:` as "Name: value", ${VAR} unexpanded, owned */
+    size_t header_count;
 } irpa_manifest_source;
 
 typedef enum irpa_manifest_entry_kind {
@@ -71,6 +73,8 @@ typedef struct irpa_manifest {
     size_t source_count;
     irpa_manifest_entry *entries;   /* in archive order, owned */
     size_t entry_count;
+    long net_timeout_ms;            /* URL sources: bound of one read (0: the default); not
+                                       from the file: the caller sets it before resolving */
 } irpa_manifest;
 
 /* Reads and checks the manifest at `path`. NULL, with every error found, on

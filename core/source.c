@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "url_source.h"
+
 int irpa_source_open(irpa_source *source, const char *path, const char *where,
                      irpa_errors *errors) {
     return irpa_source_open_with(source, path, where, NULL, NULL, errors);
@@ -53,6 +55,8 @@ int irpa_source_open_with(irpa_source *source, const char *path, const char *whe
 }
 
 void irpa_source_close(irpa_source *source) {
+    irpa_url_source_close(source->remote);
+    source->remote = NULL;
     if (source->fd >= 0) close(source->fd);
     source->fd = -1;
     free(source->path);
@@ -67,6 +71,12 @@ int irpa_source_changed(const irpa_source *source, struct stat *now, char *why,
                         size_t why_size) {
     struct stat local;
     struct stat *st_pointer = now ? now : &local;
+    if (source->remote) { /* no stat: a replaced object is found by a read */
+        memset(st_pointer, 0, sizeof *st_pointer);
+        st_pointer->st_nlink = 1;
+        st_pointer->st_size = (off_t)source->size;
+        return irpa_url_source_changed(source->remote, why, why_size);
+    }
     if (fstat(source->fd, st_pointer) != 0) {
         snprintf(why, why_size, "cannot be checked: %s", strerror(errno));
         return 1;
@@ -89,17 +99,19 @@ int irpa_source_changed(const irpa_source *source, struct stat *now, char *why,
 }
 
 int irpa_source_path_is_current(const irpa_source *source) {
+    if (source->remote) return 1;
     struct stat st;
     if (stat(source->path, &st) != 0) return 0;
     return irpa_source_is(source, st.st_dev, st.st_ino);
 }
 
 int irpa_source_is(const irpa_source *source, dev_t dev, ino_t ino) {
-    return source->dev == dev && source->ino == ino;
+    return !source->remote && source->dev == dev && source->ino == ino;
 }
 
 int irpa_source_pread(const irpa_source *source, void *buffer, uint64_t length,
                       uint64_t offset) {
+    if (source->remote) return irpa_url_source_pread(source->remote, buffer, length, offset);
     char *out = buffer;
     while (length > 0) {
         size_t chunk = length > (1u << 30) ? (1u << 30) : (size_t)length;

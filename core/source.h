@@ -23,6 +23,8 @@ typedef struct irpa_source {
     struct timespec ctime;  /* st_ctim at open */
     dev_t dev;              /* st_dev at open */
     ino_t ino;              /* st_ino at open */
+    struct irpa_url_source *remote; /* an http(s) URL source (url_source.h), else NULL;
+                                       then fd is -1 and each call below goes there */
 } irpa_source;
 
 /* Opens `path` read-only and takes the stat snapshot. `where` prefixes the
