@@ -92,7 +92,8 @@ static int set_error(irpa_http_error *error, irpa_http_fault fault, long status,
 
 static bool is_variable_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
 
-int irpa_http_expand(const char *header, const char *text, char **out, irpa_http_error *error) {
+int irpa_http_expand(const char *header, const char *text, bool environment, char **out,
+                     irpa_http_error *error) {
     size_t capacity = strlen(text) + 1, used = 0;
     char *result = malloc(capacity);
     if (!result) return set_error(error, IRPA_HTTP_OTHER, 0, "out of memory");
@@ -100,6 +101,12 @@ int irpa_http_expand(const char *header, const char *text, char **out, irpa_http
         const char *piece = p;
         size_t piece_length = 1;
         char name[256];
+        if (p[0] == '$' && p[1] == '{' && !environment) {
+            free(result);
+            return set_error(error, IRPA_HTTP_BAD_REQUEST, 0,
+                             "header '%s': ${...} is taken from the environment only in a "
+                             "manifest owned by the server's own user", header);
+        }
         if (p[0] == '$' && p[1] == '{') {
             const char *end = p + 2;
             while (is_variable_char(*end)) end++;
@@ -148,7 +155,7 @@ int irpa_http_expand(const char *header, const char *text, char **out, irpa_http
 
 /* The object's request headers: each "Name: value" expanded. */
 static int expand_headers(irpa_http_object *object, const char *const *headers, size_t count,
-                          irpa_http_error *error) {
+                          bool environment, irpa_http_error *error) {
     for (size_t i = 0; i < count; i++) {
         char name[128];
         size_t name_length = strcspn(headers[i], ":");
@@ -157,7 +164,7 @@ static int expand_headers(irpa_http_object *object, const char *const *headers, 
             return set_error(error, IRPA_HTTP_BAD_REQUEST, 0,
                              "header '%s' is not of the form 'Name: value'", name);
         char *expanded = NULL;
-        if (irpa_http_expand(name, headers[i], &expanded, error) != 0) return -1;
+        if (irpa_http_expand(name, headers[i], environment, &expanded, error) != 0) return -1;
         struct curl_slist *list = curl_slist_append(object->headers, expanded);
         free(expanded);
         if (!list) return set_error(error, IRPA_HTTP_OTHER, 0, "out of memory");
@@ -599,7 +606,8 @@ static int make_share(irpa_http_object *object) {
 }
 
 int irpa_http_open(const char *url, const char *const *headers, size_t header_count,
-                   long timeout_ms, irpa_http_object **out, irpa_http_error *error) {
+                   long timeout_ms, bool environment, irpa_http_object **out,
+                   irpa_http_error *error) {
     *error = (irpa_http_error){0};
     *out = NULL;
     pthread_once(&global_once, global_init);
@@ -613,7 +621,7 @@ int irpa_http_open(const char *url, const char *const *headers, size_t header_co
     int status = object->url && make_share(object) == 0
                      ? 0
                      : set_error(error, IRPA_HTTP_OTHER, 0, "out of memory");
-    if (status == 0) status = expand_headers(object, headers, header_count, error);
+    if (status == 0) status = expand_headers(object, headers, header_count, environment, error);
     if (status == 0) status = probe(object, error);
     if (status != 0) {
         irpa_http_close(object);

@@ -52,16 +52,20 @@ typedef struct irpa_http_object irpa_http_object;
 bool irpa_is_url(const char *path);
 
 /* Expands ${NAME} in `text` from the environment into a new string (*out,
- * owned). `header` names the header in messages. A missing variable, an
- * unterminated ${, or a CR, LF or NUL in the result is an error naming the
- * header and the variable, never the value. 0, or -1 with `error` set. */
-int irpa_http_expand(const char *header, const char *text, char **out, irpa_http_error *error);
+ * owned); with `environment` false any ${ is refused. `header` names the
+ * header in messages. A missing variable, an unterminated ${, or a CR or
+ * LF in the result is an error naming the header and the variable, never
+ * the value. 0, or -1 with `error` set. */
+int irpa_http_expand(const char *header, const char *text, bool environment, char **out,
+                     irpa_http_error *error);
 
 /* Opens the object at `url` with request headers `headers[i]` ("Name:
- * value", ${VAR} not yet expanded), each read bounded by `timeout_ms`
- * (0: the default). 0 with *out set, or -1 with `error` set. */
+ * value", ${VAR} not yet expanded; see irpa_http_expand), each read
+ * bounded by `timeout_ms` (0: the default). 0 with *out set, or -1 with
+ * `error` set. */
 int irpa_http_open(const char *url, const char *const *headers, size_t header_count,
-                   long timeout_ms, irpa_http_object **out, irpa_http_error *error);
+                   long timeout_ms, bool environment, irpa_http_object **out,
+                   irpa_http_error *error);
 
 uint64_t irpa_http_size(const irpa_http_object *object);
 

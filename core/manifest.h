@@ -75,6 +75,8 @@ typedef struct irpa_manifest {
     size_t entry_count;
     long net_timeout_ms;            /* URL sources: bound of one read (0: the default); not
                                        from the file: the caller sets it before resolving */
+    bool no_environment;            /* URL sources: ${VAR} in headers refused (set by the
+                                       caller for a manifest another user wrote) */
 } irpa_manifest;
 
 /* Reads and checks the manifest at `path`. NULL, with every error found, on

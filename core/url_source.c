@@ -24,8 +24,8 @@ struct irpa_url_source {
 };
 
 int irpa_url_source_open(irpa_source *source, const char *url, const char *const *headers,
-                         size_t header_count, long timeout_ms, const char *where,
-                         irpa_errors *errors) {
+                         size_t header_count, long timeout_ms, bool environment,
+                         const char *where, irpa_errors *errors) {
     const char *sep = where ? ": " : "";
     where = where ? where : "";
     memset(source, 0, sizeof *source);
@@ -33,7 +33,8 @@ int irpa_url_source_open(irpa_source *source, const char *url, const char *const
     irpa_url_source *remote = calloc(1, sizeof *remote);
     if (!remote) return irpa_error(errors, "%s%sout of memory", where, sep);
     irpa_http_error error;
-    if (irpa_http_open(url, headers, header_count, timeout_ms, &remote->object, &error) != 0) {
+    if (irpa_http_open(url, headers, header_count, timeout_ms, environment, &remote->object,
+                       &error) != 0) {
         free(remote);
         return irpa_error(errors, "%s%scannot open source %s", where, sep, error.message);
     }

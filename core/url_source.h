@@ -22,11 +22,12 @@
 typedef struct irpa_url_source irpa_url_source;
 
 /* Opens `url` with request headers `headers` ("Name: value", ${VAR}
- * expanded here), reads bounded by `timeout_ms` (0: the default).
- * `where` prefixes the error; it may be NULL. 0, or -1 with one error. */
+ * expanded here when `environment` is true, else refused), reads bounded
+ * by `timeout_ms` (0: the default). `where` prefixes the error; it may be
+ * NULL. 0, or -1 with one error. */
 int irpa_url_source_open(irpa_source *source, const char *url, const char *const *headers,
-                         size_t header_count, long timeout_ms, const char *where,
-                         irpa_errors *errors);
+                         size_t header_count, long timeout_ms, bool environment,
+                         const char *where, irpa_errors *errors);
 
 /* Exactly `length` bytes at `offset`: 0, or -1 with errno EIO (ESTALE
  * once the object was replaced); irpa_url_source_error says why. */

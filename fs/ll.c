@@ -16,6 +16,7 @@
 #include "log.h"
 #include "prefetch.h"
 #include "readahead.h"
+#include "url_source.h"
 
 #define IRPAFS_MAX_REQUEST (1u << 20)  /* bytes: the largest read we ever ask for */
 #define SPLICE_SLACK_PAGES 8            /* pipe pages libfuse wants beyond the data (see below) */
@@ -397,7 +398,9 @@ static void irpafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offse
     }
     uint64_t covered = 0;
     for (size_t i = 0; i < count; i++) covered += segments[i].length;
-    bool copied = !splice_fits(segments, count, (size_t)covered) && covered <= request_limit;
+    bool copied = (!splice_fits(segments, count, (size_t)covered) ||
+                   irpa_segments_remote(archive, segments, count)) && /* URL bytes: memory */
+                  covered <= request_limit;
     int error = irpafs_check_sources(file, segments, count, copied);
     /* Before the reply: after it, the handle (and the file) may be released.
      * Only tells the prefetch worker; never pushes from here (page locks). */

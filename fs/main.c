@@ -22,6 +22,8 @@
 
 #include "ll.h"
 #include "log.h"
+#include "http.h"
+#include "net.h"
 #include "prefetch.h"
 #include "readahead.h"
 #include "security.h"
@@ -38,6 +40,7 @@ typedef struct command_line {
     int readahead_given;    /* 1 when -o readahead_kb was given */
     char *prefetch;         /* -o prefetch=SIZE as given, owned, or NULL */
     char *one_copy;         /* -o one_copy=1|0 as given, owned, or NULL */
+    char *net_timeout;      /* -o net_timeout=SECONDS as given, owned, or NULL */
 } command_line;
 
 static const struct fuse_opt irpafs_options[] = {
@@ -45,6 +48,7 @@ static const struct fuse_opt irpafs_options[] = {
     {"readahead_kb=", offsetof(command_line, readahead_given), 1},
     {"prefetch=%s", offsetof(command_line, prefetch), 0},
     {"one_copy=%s", offsetof(command_line, one_copy), 0},
+    {"net_timeout=%s", offsetof(command_line, net_timeout), 0},
     FUSE_OPT_END,
 };
 
@@ -75,8 +79,11 @@ static void print_usage(const char *program) {
            "                           reader (K, M, G suffixes; default 0 = off; %uM\n"
            "                           speeds up cold reads)\n"
            "    -o one_copy=1|0        drop source pages irpafs read in once they are in\n"
-           "                           the mount's cache (default 0)\n\n",
-           program, irpafs_request_limit() / 1024, IRPAFS_PREFETCH_SUGGESTED >> 20);
+           "                           the mount's cache (default 0)\n"
+           "    -o net_timeout=SECONDS a read of a URL source fails (EIO) after this long,\n"
+           "                           retries included (default %d)\n\n",
+           program, irpafs_request_limit() / 1024, IRPAFS_PREFETCH_SUGGESTED >> 20,
+           IRPA_HTTP_DEFAULT_TIMEOUT_MS / 1000);
     fuse_cmdline_help();
     fuse_lowlevel_help();
 }
@@ -344,6 +351,12 @@ int main(int argc, char *argv[]) {
         status = 2;
         goto done;
     }
+    if (line.net_timeout && irpafs_net_set_timeout(line.net_timeout) != 0) {
+        fprintf(stderr, "%s: -o net_timeout=%s: must be whole seconds from 1 to %d\n", argv[0],
+                line.net_timeout, IRPAFS_NET_TIMEOUT_MAX_S);
+        status = 2;
+        goto done;
+    }
     if (line.mountpoint && access(line.mountpoint, F_OK) != 0) {  /* not a usage error */
         irpafs_log(LOG_ERR, "mount point %s: %s", line.mountpoint, strerror(errno));
         status = 1;
@@ -386,6 +399,7 @@ done:
     free(line.manifests);
     free(line.prefetch);
     free(line.one_copy);
+    free(line.net_timeout);
     free(options.mountpoint);
     fuse_opt_free_args(&args);
     return status;

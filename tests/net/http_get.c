@@ -41,7 +41,8 @@ int main(int argc, char **argv) {
     }
     irpa_http_object *object;
     irpa_http_error error;
-    if (irpa_http_open(argv[optind], headers, header_count, timeout_ms, &object, &error) != 0) {
+    if (irpa_http_open(argv[optind], headers, header_count, timeout_ms, true, &object,
+                       &error) != 0) {
         fprintf(stderr, "%s: %s\n", fault_name(error.fault), error.message);
         return 3;
     }

@@ -9,7 +9,7 @@
 #   /slow/...       the same files at limit_rate $NET_SLOW_RATE (default 64k)
 #   /mutable/...    $work/mutable, files a test replaces
 #   anything else   404
-# Sets nginx_url (http://127.0.0.1:PORT) and nginx_pid (the master).
+# Sets nginx_port, nginx_url (http://127.0.0.1:PORT) and nginx_pid (the master).
 NET_TOKEN=${NET_TOKEN:-s3cret-token-9f2e}
 
 require_nginx() {
@@ -52,27 +52,37 @@ http {
 CONF
 }
 
+# Runs nginx on $nginx_port (already chosen); 0 once it answers.
+run_nginx() {
+  write_nginx_conf "$nginx_port"
+  rm -f "$work/nginx/nginx.pid"
+  "$NGINX" -p "$work/nginx" -c "$work/nginx/nginx.conf" >"$work/nginx.log" 2>&1 &
+  nginx_pid=$!
+  servers+=("$nginx_pid")
+  nginx_url=http://127.0.0.1:$nginx_port
+  wait_for "$HTTP_GET" "$nginx_url/models/gguf/dummy.gguf" && return 0
+  kill "$nginx_pid" 2>/dev/null || true
+  wait "$nginx_pid" 2>/dev/null || true
+  return 1
+}
+
 start_nginx() {
   require_nginx
   mkdir -p "$work/nginx/tmp" "$work/mutable"
-  local attempt port
+  local attempt
   for attempt in $(seq 20); do
-    port=$((20000 + RANDOM % 40000))
-    write_nginx_conf "$port"
-    rm -f "$work/nginx/nginx.pid"
-    "$NGINX" -p "$work/nginx" -c "$work/nginx/nginx.conf" >"$work/nginx.log" 2>&1 &
-    nginx_pid=$!
-    servers+=("$nginx_pid")
-    nginx_url=http://127.0.0.1:$port
-    if wait_for "$HTTP_GET" "$nginx_url/models/gguf/dummy.gguf"; then
-      return 0
-    fi
-    kill "$nginx_pid" 2>/dev/null || true
-    wait "$nginx_pid" 2>/dev/null || true
+    nginx_port=$((20000 + RANDOM % 40000))
+    run_nginx && return 0
     grep -q "Address already in use" "$work/nginx/error.log" "$work/nginx.log" 2>/dev/null ||
       fail "nginx did not start: $(cat "$work/nginx.log" "$work/nginx/error.log" 2>/dev/null)"
   done
   fail "nginx found no free port in 20 tries"
+}
+
+# Stops nginx (SIGTERM to its master) and waits for it to exit.
+stop_nginx() {
+  kill "$nginx_pid" 2>/dev/null || true
+  wait "$nginx_pid" 2>/dev/null || true
 }
 
 # The pid of nginx's worker (the process that serves).

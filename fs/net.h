@@ -1,0 +1,27 @@
+/* net.h: what the mount does for URL sources (core/url_source.h).
+ *
+ * -o net_timeout=SECONDS bounds one read of a URL source, retries
+ * included (default: IRPA_HTTP_DEFAULT_TIMEOUT_MS); it is set once, before
+ * the first manifest loads, and applied to each manifest before it is
+ * resolved. Reads of URL sources are answered from memory (their bytes
+ * cannot be spliced from a descriptor). */
+#ifndef IRPAFS_NET_H
+#define IRPAFS_NET_H
+
+#include <sys/types.h>
+
+#include "manifest.h"
+
+#define IRPAFS_NET_TIMEOUT_MAX_S 3600
+
+/* Parses "-o net_timeout=" 's value (whole seconds, 1 to
+ * IRPAFS_NET_TIMEOUT_MAX_S) and keeps it. 0, or -1 when it is not one. */
+int irpafs_net_set_timeout(const char *seconds);
+
+/* Gives `manifest` (owned by `owner`) the mount's read bound for its URL
+ * sources; ${VAR} in its headers is refused unless its owner is the
+ * server's own user (another user's manifest must not send the server's
+ * secrets to a URL of its choice). */
+void irpafs_net_apply(irpa_manifest *manifest, uid_t owner);
+
+#endif
