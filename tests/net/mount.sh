@@ -37,6 +37,15 @@ cp "$models/$gguf" "$work/mutable/m.gguf"
 touch -d '2020-01-01 00:00:00' "$work/mutable/m.gguf"
 "$IRPA" manifest "$nginx_url/mutable/m.gguf" -o "$manifests/mutable-url.yaml"
 
+# Another user's manifest may not take ${VAR} from the server's environment.
+cp "$manifests/auth-url.yaml" "$manifests/other-url.yaml"
+chown 65534:65534 "$manifests/other-url.yaml"
+
+status=0
+"$IRPAFS" -o net_timeout=0 "$manifests" "$mnt" 2>"$work/err" || status=$?
+[ "$status" -eq 2 ] && grep -q "net_timeout=0: must be whole seconds" "$work/err" ||
+  fail "net_timeout=0: status $status: $(cat "$work/err")"
+
 NET_AUTH=$NET_TOKEN start_irpafs irpafs "$manifests" "$mnt" -o net_timeout=3
 irpafs_pid=$server_pid
 for name in gguf sharded st auth; do
@@ -46,6 +55,9 @@ done
 "$IRPA" build -q "$manifests/gguf-local.yaml" -o "$work/built.irpa"
 cmp "$mnt/gguf-url.irpa" "$work/built.irpa" || fail "the mounted URL archive differs from a build"
 grep -q "$NET_TOKEN" "$work/irpafs.log" && fail "the token is in the log"
+[ ! -e "$mnt/other-url.irpa" ] || fail "another user's manifest read the server's environment"
+grep -q "other-url.yaml.*taken from the environment only in a manifest owned by the server" \
+  "$work/irpafs.log" || fail "other user's manifest: $(cat "$work/irpafs.log")"
 
 # A stalled server: EIO within the bound (3 s, retries included), while
 # a local-source archive is served meanwhile; then served again.
