@@ -58,10 +58,6 @@ static CURLcode global_status = CURLE_FAILED_INIT;
 
 static void global_init(void) { global_status = curl_global_init(CURL_GLOBAL_DEFAULT); }
 
-bool irpa_is_url(const char *path) {
-    return strncasecmp(path, "http://", 7) == 0 || strncasecmp(path, "https://", 8) == 0;
-}
-
 void irpa_http_redact(const char *url, char *out, size_t out_size) {
     const char *scheme_end = strstr(url, "://");
     const char *host = scheme_end ? scheme_end + 3 : url;

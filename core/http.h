@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <strings.h>
 
 typedef enum irpa_http_fault {
     IRPA_HTTP_OK,
@@ -48,8 +49,11 @@ typedef struct irpa_http_error {
 
 typedef struct irpa_http_object irpa_http_object;
 
-/* Whether `path` is an http:// or https:// URL (case-insensitive scheme). */
-bool irpa_is_url(const char *path);
+/* Whether `path` is an http:// or https:// URL (case-insensitive scheme).
+ * Inline: the manifest loader uses it without linking libcurl. */
+static inline bool irpa_is_url(const char *path) {
+    return strncasecmp(path, "http://", 7) == 0 || strncasecmp(path, "https://", 8) == 0;
+}
 
 /* Expands ${NAME} in `text` from the environment into a new string (*out,
  * owned); with `environment` false any ${ is refused. `header` names the

@@ -9,8 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "url_source.h"
-
 int irpa_source_open(irpa_source *source, const char *path, const char *where,
                      irpa_errors *errors) {
     return irpa_source_open_with(source, path, where, NULL, NULL, errors);
@@ -55,7 +53,7 @@ int irpa_source_open_with(irpa_source *source, const char *path, const char *whe
 }
 
 void irpa_source_close(irpa_source *source) {
-    irpa_url_source_close(source->remote);
+    if (source->remote) source->remote_ops->close(source->remote);
     source->remote = NULL;
     if (source->fd >= 0) close(source->fd);
     source->fd = -1;
@@ -75,7 +73,7 @@ int irpa_source_changed(const irpa_source *source, struct stat *now, char *why,
         memset(st_pointer, 0, sizeof *st_pointer);
         st_pointer->st_nlink = 1;
         st_pointer->st_size = (off_t)source->size;
-        return irpa_url_source_changed(source->remote, why, why_size);
+        return source->remote_ops->changed(source->remote, why, why_size);
     }
     if (fstat(source->fd, st_pointer) != 0) {
         snprintf(why, why_size, "cannot be checked: %s", strerror(errno));
@@ -111,7 +109,7 @@ int irpa_source_is(const irpa_source *source, dev_t dev, ino_t ino) {
 
 int irpa_source_pread(const irpa_source *source, void *buffer, uint64_t length,
                       uint64_t offset) {
-    if (source->remote) return irpa_url_source_pread(source->remote, buffer, length, offset);
+    if (source->remote) return source->remote_ops->pread(source->remote, buffer, length, offset);
     char *out = buffer;
     while (length > 0) {
         size_t chunk = length > (1u << 30) ? (1u << 30) : (size_t)length;

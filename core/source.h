@@ -24,8 +24,17 @@ typedef struct irpa_source {
     dev_t dev;              /* st_dev at open */
     ino_t ino;              /* st_ino at open */
     struct irpa_url_source *remote; /* an http(s) URL source (url_source.h), else NULL;
-                                       then fd is -1 and each call below goes there */
+                                       then fd is -1 and each call below goes to remote_ops */
+    const struct irpa_remote_ops *remote_ops;
 } irpa_source;
+
+/* What a source that is not a local file does (url_source.c fills it), so
+ * that this file needs none of it to link. */
+typedef struct irpa_remote_ops {
+    int (*pread)(struct irpa_url_source *remote, void *buffer, uint64_t length, uint64_t offset);
+    int (*changed)(struct irpa_url_source *remote, char *why, size_t why_size);
+    void (*close)(struct irpa_url_source *remote);
+} irpa_remote_ops;
 
 /* Opens `path` read-only and takes the stat snapshot. `where` prefixes the
  * error ("m.yaml:4:7"); it may be NULL. Refuses anything but a regular file

@@ -23,6 +23,9 @@ struct irpa_url_source {
     char last_error[384];
 };
 
+static const irpa_remote_ops url_ops = {irpa_url_source_pread, irpa_url_source_changed,
+                                        irpa_url_source_close};
+
 int irpa_url_source_open(irpa_source *source, const char *url, const char *const *headers,
                          size_t header_count, long timeout_ms, bool environment,
                          const char *where, irpa_errors *errors) {
@@ -45,6 +48,7 @@ int irpa_url_source_open(irpa_source *source, const char *url, const char *const
         return irpa_error(errors, "%s%sout of memory", where, sep);
     }
     source->remote = remote;
+    source->remote_ops = &url_ops;
     source->size = irpa_http_size(remote->object);
     return 0;
 }

@@ -1,6 +1,7 @@
 #include "net.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -19,4 +20,24 @@ int irpafs_net_set_timeout(const char *seconds) {
 void irpafs_net_apply(irpa_manifest *manifest, uid_t owner) {
     manifest->net_timeout_ms = net_timeout_ms;
     manifest->no_environment = owner != geteuid();
+}
+
+struct fuse_bufvec *irpafs_net_bufvec(const irpa_archive *archive, const irpa_segment *segments,
+                                      size_t count, int *error) {
+    uint64_t length = 0;
+    for (size_t i = 0; i < count; i++) length += segments[i].length;
+    struct fuse_bufvec *vector = malloc(sizeof *vector + (size_t)length);
+    if (!vector) {
+        *error = ENOMEM;
+        return NULL;
+    }
+    uint8_t *bytes = (uint8_t *)(vector + 1);
+    if (irpa_archive_fill(archive, segments, count, bytes) != 0) {
+        *error = errno == ESTALE ? EIO : ETIMEDOUT;
+        free(vector);
+        return NULL;
+    }
+    *vector = (struct fuse_bufvec)FUSE_BUFVEC_INIT((size_t)length);
+    vector->buf[0].mem = bytes;
+    return vector;
 }

@@ -10,6 +10,9 @@
 
 #include <sys/types.h>
 
+#include <fuse_lowlevel.h>
+
+#include "archive.h"
 #include "manifest.h"
 
 #define IRPAFS_NET_TIMEOUT_MAX_S 3600
@@ -23,5 +26,12 @@ int irpafs_net_set_timeout(const char *seconds);
  * server's own user (another user's manifest must not send the server's
  * secrets to a URL of its choice). */
 void irpafs_net_apply(irpa_manifest *manifest, uid_t owner);
+
+/* A reply of `count` segments of which some read URL sources, read into
+ * memory: one buffer, freed with the vector. NULL with *error set: EIO
+ * when a source was replaced (the cache must go), ETIMEDOUT for a network
+ * fault, ENOMEM. (The prefetch thread pushes URL bytes with it.) */
+struct fuse_bufvec *irpafs_net_bufvec(const irpa_archive *archive, const irpa_segment *segments,
+                                      size_t count, int *error);
 
 #endif

@@ -11,6 +11,8 @@
 
 #include "ll.h"
 #include "log.h"
+#include "net.h"
+#include "url_source.h"
 
 #define STREAMS 8                       /* readers followed at once (per mount) */
 #define PENDING 64                      /* inodes whose cache drop is queued */
@@ -335,7 +337,11 @@ static int push_piece(irpafs_prefetch *prefetch, irpafs_file *file, uint64_t ino
     irpa_segment *segments = irpafs_map_range(file->archive, offset, length, local, 16, &count);
     if (!segments) return ENOMEM;
     int error = irpafs_check_sources(file, segments, count, false);
-    struct fuse_bufvec *vector = error ? NULL : irpafs_bufvec_for(file->archive, segments, count);
+    struct fuse_bufvec *vector = NULL;
+    if (!error && irpa_segments_remote(file->archive, segments, count))
+        vector = irpafs_net_bufvec(file->archive, segments, count, &error); /* URL bytes */
+    else if (!error)
+        vector = irpafs_bufvec_for(file->archive, segments, count);
     if (!error && !vector) error = ENOMEM;
     if (!error) {
         int result = fuse_lowlevel_notify_store(prefetch->session, (fuse_ino_t)inode,

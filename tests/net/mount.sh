@@ -7,7 +7,7 @@
 # archive is served again once the server is back.
 source "$(dirname "$0")/../fs/lib.sh"
 source "$(dirname "$0")/lib.sh"
-: "${HTTP_GET:?}"
+: "${HTTP_GET:?} ${MAKE_MODEL:?}"
 require_fuse
 start_nginx
 models=$IRPA_TESTDATA/models
@@ -107,4 +107,19 @@ WAIT_LIMIT=30 wait_for cmp "$mnt/mutable-url.irpa" "$work/built.irpa" ||
   fail "not served after the manifest was reloaded"
 
 stop_irpafs "$mnt" "$irpafs_pid"
+
+# Prefetch pushes URL bytes ahead of a streaming reader (read into memory:
+# they cannot be spliced from a descriptor).
+"$MAKE_MODEL" "$work/mutable/big.safetensors" 24 40 >/dev/null
+mkdir -p "$work/big"
+"$IRPA" manifest "$nginx_url/mutable/big.safetensors" -o "$work/big/big.yaml"
+"$IRPA" build -q "$work/big/big.yaml" -o "$work/big.irpa"
+start_irpafs prefetch "$work/big" "$work/mnt2" -d -o prefetch=8M
+dd if="$work/mnt2/big.irpa" bs=1M status=none | cmp - "$work/big.irpa" ||
+  fail "prefetch: wrong bytes"
+stop_irpafs "$work/mnt2" "$server_pid"
+grep -q "prefetch: [0-9]* streams, [1-9][0-9]* pushes" "$work/prefetch.log" ||
+  fail "prefetch pushed nothing: $(grep prefetch "$work/prefetch.log")"
+grep "prefetch of" "$work/prefetch.log" | grep -v "end of the archive\|reader left\|released" |
+  grep . && fail "a prefetch stream stopped on an error"
 echo "net-mount: ok"
