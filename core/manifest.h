@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "errors.h"
+#include "url_options.h"
 
 typedef struct irpa_position {
     uint32_t line;    /* 1-based line in the manifest */
@@ -73,10 +74,8 @@ typedef struct irpa_manifest {
     size_t source_count;
     irpa_manifest_entry *entries;   /* in archive order, owned */
     size_t entry_count;
-    long net_timeout_ms;            /* URL sources: bound of one read (0: the default); not
-                                       from the file: the caller sets it before resolving */
-    bool no_environment;            /* URL sources: ${VAR} in headers refused (set by the
-                                       caller for a manifest another user wrote) */
+    irpa_url_options url_options;   /* URL sources: not from the file, the caller sets it
+                                       before resolving (zero: the defaults) */
 } irpa_manifest;
 
 /* Reads and checks the manifest at `path`. NULL, with every error found, on

@@ -148,8 +148,7 @@ static int open_local_or_url(resolver *r, irpa_source *source, const char *path,
     return irpa_url_source_open(source, path,
                                 declared ? (const char *const *)declared->headers : NULL,
                                 declared ? declared->header_count : 0,
-                                r->manifest->net_timeout_ms, !r->manifest->no_environment,
-                                where, r->errors);
+                                &r->manifest->url_options, where, r->errors);
 }
 
 /* Opens `path` and returns its archive source index: a file already open

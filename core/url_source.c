@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "url_cache.h"
 
 /* Small reads are served from one block fetched ahead: a GGUF header read
  * 64 KiB at a time costs one request per URL_BLOCK, not one per window. */
@@ -19,6 +20,8 @@ struct irpa_url_source {
     pthread_mutex_t lock;       /* guards the block and the last error */
     uint8_t *block;             /* URL_BLOCK bytes, or NULL */
     uint64_t block_start, block_length;
+    irpa_url_cache *cache;      /* on-disk cache, or NULL */
+    irpa_cache_key key;         /* this URL and identity in the cache */
     char replaced_why[448];     /* set once, before `replaced` */
     char last_error[384];
 };
@@ -27,7 +30,7 @@ static const irpa_remote_ops url_ops = {irpa_url_source_pread, irpa_url_source_c
                                         irpa_url_source_close};
 
 int irpa_url_source_open(irpa_source *source, const char *url, const char *const *headers,
-                         size_t header_count, long timeout_ms, bool environment,
+                         size_t header_count, const irpa_url_options *options,
                          const char *where, irpa_errors *errors) {
     const char *sep = where ? ": " : "";
     where = where ? where : "";
@@ -36,8 +39,8 @@ int irpa_url_source_open(irpa_source *source, const char *url, const char *const
     irpa_url_source *remote = calloc(1, sizeof *remote);
     if (!remote) return irpa_error(errors, "%s%sout of memory", where, sep);
     irpa_http_error error;
-    if (irpa_http_open(url, headers, header_count, timeout_ms, environment, &remote->object,
-                       &error) != 0) {
+    if (irpa_http_open(url, headers, header_count, options->timeout_ms,
+                       !options->no_environment, &remote->object, &error) != 0) {
         free(remote);
         return irpa_error(errors, "%s%scannot open source %s", where, sep, error.message);
     }
@@ -47,6 +50,8 @@ int irpa_url_source_open(irpa_source *source, const char *url, const char *const
         irpa_url_source_close(remote);
         return irpa_error(errors, "%s%sout of memory", where, sep);
     }
+    remote->cache = options->cache;
+    remote->key = irpa_url_cache_key(url, irpa_http_identity(remote->object));
     source->remote = remote;
     source->remote_ops = &url_ops;
     source->size = irpa_http_size(remote->object);
@@ -96,6 +101,51 @@ static int read_through_block(irpa_url_source *remote, void *buffer, uint64_t le
     return 0;
 }
 
+/* Serves a read from the cache's blocks, fetching (in one ranged read)
+ * the blocks from the first missing one to the last, and storing them.
+ * 0, or -1 with errno set. */
+static int read_through_cache(irpa_url_source *remote, void *buffer, uint64_t length,
+                              uint64_t offset) {
+    const uint64_t block = IRPA_CACHE_BLOCK, size = irpa_http_size(remote->object);
+    uint64_t first = offset / block, last = (offset + length - 1) / block;
+    uint64_t missing_first = UINT64_MAX, missing_last = 0;
+    for (uint64_t b = first; b <= last; b++) {
+        uint64_t start = b * block, end = start + block < size ? start + block : size;
+        uint64_t from = offset > start ? offset : start;
+        uint64_t to = offset + length < end ? offset + length : end;
+        if (irpa_url_cache_get(remote->cache, remote->key, b, end - start,
+                               (uint8_t *)buffer + (from - offset), from - start, to - from))
+            continue;
+        if (missing_first == UINT64_MAX) missing_first = b;
+        missing_last = b;
+    }
+    if (missing_first == UINT64_MAX) return 0;
+    uint64_t fetch_start = missing_first * block;
+    uint64_t fetch_end = (missing_last + 1) * block < size ? (missing_last + 1) * block : size;
+    uint8_t *fetched = malloc((size_t)(fetch_end - fetch_start));
+    if (!fetched) {
+        errno = ENOMEM;
+        return -1;
+    }
+    irpa_http_error error;
+    if (irpa_http_read(remote->object, fetched, fetch_end - fetch_start, fetch_start,
+                       &error) != 0) {
+        free(fetched);
+        note_failure(remote, &error);
+        return -1;
+    }
+    for (uint64_t b = missing_first; b <= missing_last; b++) {
+        uint64_t start = b * block, end = start + block < size ? start + block : size;
+        irpa_url_cache_put(remote->cache, remote->key, b, fetched + (start - fetch_start),
+                           end - start);
+    }
+    uint64_t from = offset > fetch_start ? offset : fetch_start;
+    uint64_t to = offset + length < fetch_end ? offset + length : fetch_end;
+    memcpy((uint8_t *)buffer + (from - offset), fetched + (from - fetch_start), to - from);
+    free(fetched);
+    return 0;
+}
+
 int irpa_url_source_pread(irpa_url_source *remote, void *buffer, uint64_t length,
                           uint64_t offset) {
     if (atomic_load(&remote->replaced)) {
@@ -108,6 +158,7 @@ int irpa_url_source_pread(irpa_url_source *remote, void *buffer, uint64_t length
         return -1;
     }
     if (length == 0) return 0;
+    if (remote->cache) return read_through_cache(remote, buffer, length, offset);
     if (length < URL_BLOCK / 4) return read_through_block(remote, buffer, length, offset);
     irpa_http_error error;
     if (irpa_http_read(remote->object, buffer, length, offset, &error) == 0) return 0;

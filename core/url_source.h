@@ -18,15 +18,16 @@
 #include "archive.h"
 #include "errors.h"
 #include "source.h"
+#include "url_options.h"
 
 typedef struct irpa_url_source irpa_url_source;
 
 /* Opens `url` with request headers `headers` ("Name: value", ${VAR}
- * expanded here when `environment` is true, else refused), reads bounded
- * by `timeout_ms` (0: the default). `where` prefixes the error; it may be
- * NULL. 0, or -1 with one error. */
+ * expanded here unless options->no_environment), reads bounded by
+ * options->timeout_ms and cached in options->cache (url_options.h).
+ * `where` prefixes the error; it may be NULL. 0, or -1 with one error. */
 int irpa_url_source_open(irpa_source *source, const char *url, const char *const *headers,
-                         size_t header_count, long timeout_ms, bool environment,
+                         size_t header_count, const irpa_url_options *options,
                          const char *where, irpa_errors *errors);
 
 /* Exactly `length` bytes at `offset`: 0, or -1 with errno EIO (ESTALE

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "http.h"
 #include "net.h"
+#include "url_cache.h"
 #include "prefetch.h"
 #include "readahead.h"
 #include "security.h"
@@ -41,6 +42,8 @@ typedef struct command_line {
     char *prefetch;         /* -o prefetch=SIZE as given, owned, or NULL */
     char *one_copy;         /* -o one_copy=1|0 as given, owned, or NULL */
     char *net_timeout;      /* -o net_timeout=SECONDS as given, owned, or NULL */
+    char *cache_dir;        /* -o cache_dir=DIR as given, owned, or NULL */
+    char *cache_size;       /* -o cache_size=SIZE as given, owned, or NULL */
 } command_line;
 
 static const struct fuse_opt irpafs_options[] = {
@@ -49,6 +52,8 @@ static const struct fuse_opt irpafs_options[] = {
     {"prefetch=%s", offsetof(command_line, prefetch), 0},
     {"one_copy=%s", offsetof(command_line, one_copy), 0},
     {"net_timeout=%s", offsetof(command_line, net_timeout), 0},
+    {"cache_dir=%s", offsetof(command_line, cache_dir), 0},
+    {"cache_size=%s", offsetof(command_line, cache_size), 0},
     FUSE_OPT_END,
 };
 
@@ -81,9 +86,12 @@ static void print_usage(const char *program) {
            "    -o one_copy=1|0        drop source pages irpafs read in once they are in\n"
            "                           the mount's cache (default 0)\n"
            "    -o net_timeout=SECONDS a read of a URL source fails (EIO) after this long,\n"
-           "                           retries included (default %d)\n\n",
+           "                           retries included (default %d)\n"
+           "    -o cache_dir=DIR       keep URL-source bytes read in DIR (created 0700),\n"
+           "                           across restarts, least recently used evicted\n"
+           "    -o cache_size=SIZE     the most DIR holds (K, M, G suffixes; default %uG)\n\n",
            program, irpafs_request_limit() / 1024, IRPAFS_PREFETCH_SUGGESTED >> 20,
-           IRPA_HTTP_DEFAULT_TIMEOUT_MS / 1000);
+           IRPA_HTTP_DEFAULT_TIMEOUT_MS / 1000, IRPAFS_NET_CACHE_DEFAULT_GIB);
     fuse_cmdline_help();
     fuse_lowlevel_help();
 }
@@ -357,6 +365,15 @@ int main(int argc, char *argv[]) {
         status = 2;
         goto done;
     }
+    uint64_t cache_size = (uint64_t)IRPAFS_NET_CACHE_DEFAULT_GIB << 30;
+    if (line.cache_size && (!line.cache_dir ||
+                            irpafs_prefetch_parse_size(line.cache_size, &cache_size) != 0 ||
+                            cache_size < IRPA_CACHE_BLOCK)) {
+        fprintf(stderr, "%s: -o cache_size=%s: needs cache_dir=DIR, and a size from 1M to 1T "
+                        "(bytes, with an optional K, M or G suffix)\n", argv[0], line.cache_size);
+        status = 2;
+        goto done;
+    }
     if (line.mountpoint && access(line.mountpoint, F_OK) != 0) {  /* not a usage error */
         irpafs_log(LOG_ERR, "mount point %s: %s", line.mountpoint, strerror(errno));
         status = 1;
@@ -392,7 +409,17 @@ int main(int argc, char *argv[]) {
     atomic_init(&context.readahead_applied, false);
     irpafs_log_open(options.foreground, options.debug);
     raise_descriptor_limit();
+    irpa_errors cache_errors = {0};
+    if (line.cache_dir && irpafs_net_open_cache(line.cache_dir, cache_size, &cache_errors) != 0) {
+        irpafs_log_errors("cannot serve: ", &cache_errors);
+        irpa_errors_clear(&cache_errors);
+        free(context.conn_options);
+        irpafs_log_close();
+        status = 1;
+        goto done;
+    }
     status = run(&args, &options, &context, line.manifests);
+    irpafs_net_close_cache();
     free(context.conn_options);
     irpafs_log_close();
 done:
@@ -400,6 +427,8 @@ done:
     free(line.prefetch);
     free(line.one_copy);
     free(line.net_timeout);
+    free(line.cache_dir);
+    free(line.cache_size);
     free(options.mountpoint);
     fuse_opt_free_args(&args);
     return status;

@@ -1,11 +1,14 @@
 #include "net.h"
 
+#include "url_cache.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-static long net_timeout_ms;  /* 0: core's default; set before the first scan */
+static long net_timeout_ms;       /* 0: core's default; set before the first scan */
+static irpa_url_cache *url_cache; /* -o cache_dir, or NULL; for the server's lifetime */
 
 int irpafs_net_set_timeout(const char *seconds) {
     char *end;
@@ -18,8 +21,9 @@ int irpafs_net_set_timeout(const char *seconds) {
 }
 
 void irpafs_net_apply(irpa_manifest *manifest, uid_t owner) {
-    manifest->net_timeout_ms = net_timeout_ms;
-    manifest->no_environment = owner != geteuid();
+    manifest->url_options = (irpa_url_options){.timeout_ms = net_timeout_ms,
+                                               .no_environment = owner != geteuid(),
+                                               .cache = url_cache};
 }
 
 struct fuse_bufvec *irpafs_net_bufvec(const irpa_archive *archive, const irpa_segment *segments,
@@ -40,4 +44,14 @@ struct fuse_bufvec *irpafs_net_bufvec(const irpa_archive *archive, const irpa_se
     *vector = (struct fuse_bufvec)FUSE_BUFVEC_INIT((size_t)length);
     vector->buf[0].mem = bytes;
     return vector;
+}
+
+int irpafs_net_open_cache(const char *directory, uint64_t limit, irpa_errors *errors) {
+    url_cache = irpa_url_cache_open(directory, limit, errors);
+    return url_cache ? 0 : -1;
+}
+
+void irpafs_net_close_cache(void) {
+    irpa_url_cache_close(url_cache);
+    url_cache = NULL;
 }

@@ -13,9 +13,11 @@
 #include <fuse_lowlevel.h>
 
 #include "archive.h"
+#include "errors.h"
 #include "manifest.h"
 
 #define IRPAFS_NET_TIMEOUT_MAX_S 3600
+#define IRPAFS_NET_CACHE_DEFAULT_GIB 10u /* -o cache_size without a value */
 
 /* Parses "-o net_timeout=" 's value (whole seconds, 1 to
  * IRPAFS_NET_TIMEOUT_MAX_S) and keeps it. 0, or -1 when it is not one. */
@@ -26,6 +28,14 @@ int irpafs_net_set_timeout(const char *seconds);
  * server's own user (another user's manifest must not send the server's
  * secrets to a URL of its choice). */
 void irpafs_net_apply(irpa_manifest *manifest, uid_t owner);
+
+/* Opens the on-disk cache of URL-source bytes (-o cache_dir=DIR,
+ * cache_size=SIZE; url_cache.h) every manifest loaded after uses. 0, or
+ * -1 with one error. */
+int irpafs_net_open_cache(const char *directory, uint64_t limit, irpa_errors *errors);
+
+/* Closes it, once no archive is served any more. */
+void irpafs_net_close_cache(void);
 
 /* A reply of `count` segments of which some read URL sources, read into
  * memory: one buffer, freed with the vector. NULL with *error set: EIO
