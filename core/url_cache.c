@@ -100,6 +100,14 @@ irpa_url_cache *irpa_url_cache_open(const char *directory, uint64_t limit,
         irpa_error(errors, "cache_dir %s: %s", directory, strerror(errno));
         return NULL;
     }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+        close(fd);
+        irpa_error(errors, "cache_dir %s must be owned by uid %u and writable by it alone "
+                   "(anyone who can write there decides the bytes served)", directory,
+                   (unsigned)geteuid());
+        return NULL;
+    }
     irpa_url_cache *cache = calloc(1, sizeof *cache);
     if (!cache) {
         close(fd);

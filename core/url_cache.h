@@ -23,8 +23,9 @@
 typedef struct irpa_url_cache irpa_url_cache;
 
 /* Opens (creating it, 0700) the cache directory `directory`, limited to
- * `limit` bytes (at least one block), and counts what it holds. NULL with
- * one error on failure. */
+ * `limit` bytes (at least one block), and counts what it holds. It must be
+ * owned by the caller's user and writable by nobody else. NULL with one
+ * error on failure. */
 irpa_url_cache *irpa_url_cache_open(const char *directory, uint64_t limit,
                                     irpa_errors *errors);
 

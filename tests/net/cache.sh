@@ -20,6 +20,13 @@ status=0
 [ "$status" -eq 2 ] && grep -q "cache_size=4M: needs cache_dir" "$work/err" ||
   fail "cache_size without cache_dir: status $status: $(cat "$work/err")"
 
+mkdir -m 0777 "$work/open-cache"
+mkdir -p "$work/mnt"
+status=0
+"$IRPAFS" -f -o cache_dir="$work/open-cache" "$manifests" "$work/mnt" 2>"$work/err" || status=$?
+[ "$status" -eq 1 ] && grep -q "open-cache must be owned by uid 0 and writable by it alone" "$work/err" ||
+  fail "a cache_dir others can write: status $status: $(cat "$work/err")"
+
 # A whole-file range of an object the test rewrites in place.
 cp "$models/gguf/llama-2-tiny-random.gguf" "$work/mutable/m.bin"
 touch -d '2020-01-01 00:00:00' "$work/mutable/m.bin"
