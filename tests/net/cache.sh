@@ -3,12 +3,10 @@
 # again after a restart without fetching them; a replaced object is keyed
 # apart (its new bytes, never the old ones, after the reload); the cache
 # stays under its size, least recently used evicted; bad options refused.
-source "$(dirname "$0")/../fs/lib.sh"
 source "$(dirname "$0")/lib.sh"
-: "${HTTP_GET:?} ${MAKE_MODEL:?}"
+: "${MAKE_MODEL:?}"
 require_fuse
 start_nginx
-models=$IRPA_TESTDATA/models
 manifests=$work/manifests
 cache=$work/cache
 mkdir -p "$manifests"

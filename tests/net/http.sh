@@ -3,11 +3,8 @@
 # ranged reads byte-exact, headers with ${VAR} from the environment (the
 # value never shown), redirects, each fault's category (404, 403, range,
 # replaced, stall, reset), and every read ending within its timeout.
-source "$(dirname "$0")/../fs/lib.sh"
 source "$(dirname "$0")/lib.sh"
-: "${HTTP_GET:?}"
 start_nginx
-models=$IRPA_TESTDATA/models
 gguf=gguf/llama-2-tiny-random.gguf
 size=$(stat -c %s "$models/$gguf")
 

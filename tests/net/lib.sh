@@ -1,5 +1,6 @@
-# lib.sh: the net tests' nginx (sourced after ../fs/lib.sh, which gives
-# $work, skip, fail, wait_for and the EXIT cleanup of the servers it lists).
+# lib.sh: the net tests' nginx (sourced). It sources ../fs/lib.sh first,
+# which gives $work, skip, fail, wait_for, start_irpafs and the EXIT cleanup
+# of the servers it lists; $models is the shared test models.
 #
 # start_nginx runs a private nginx (Debian nginx-light) on 127.0.0.1 at a
 # free port, its config, prefix, logs and pid in $work/nginx, serving:
@@ -10,6 +11,9 @@
 #   /mutable/...    $work/mutable, files a test replaces
 #   anything else   404
 # Sets nginx_port, nginx_url (http://127.0.0.1:PORT) and nginx_pid (the master).
+source "$(dirname "${BASH_SOURCE[0]}")/../fs/lib.sh"
+: "${HTTP_GET:?}"
+models=$IRPA_TESTDATA/models
 NET_TOKEN=${NET_TOKEN:-s3cret-token-9f2e}
 
 require_nginx() {

@@ -5,12 +5,10 @@
 # line; a stalled server (worker stopped) and a stopped one give EIO within
 # -o net_timeout while a local-source archive keeps being served, and the
 # archive is served again once the server is back.
-source "$(dirname "$0")/../fs/lib.sh"
 source "$(dirname "$0")/lib.sh"
-: "${HTTP_GET:?} ${MAKE_MODEL:?}"
+: "${MAKE_MODEL:?}"
 require_fuse
 start_nginx
-models=$IRPA_TESTDATA/models
 manifests=$work/manifests
 mnt=$work/mnt
 mkdir -p "$manifests"

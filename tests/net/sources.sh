@@ -4,11 +4,8 @@
 # `irpa check`, `irpa build` (byte-identical to local-path builds) and
 # `irpa inspect --manifest` taking URLs; `headers:` with ${VAR} (the token
 # never printed); errors naming the manifest's line and column.
-source "$(dirname "$0")/../fs/lib.sh"
 source "$(dirname "$0")/lib.sh"
-: "${HTTP_GET:?}"
 start_nginx
-models=$IRPA_TESTDATA/models
 cd "$work"
 
 # same_archive NAME URL_OR_PATH LOCAL_PATH: built from the URL and from the
