@@ -60,6 +60,18 @@ env -u NET_AUTH "$IRPA" check auth.yaml >>check.out 2>&1 || status=$?
 grep -q "environment variable NET_AUTH is not set" check.out || fail "unset: $(cat check.out)"
 grep -q "$NET_TOKEN" check.out inspect.out && fail "the token was printed"
 
+# irpa manifest --header: sent, and written with ${VAR} kept (never the token).
+NET_AUTH=$NET_TOKEN "$IRPA" manifest --header 'Authorization: Bearer ${NET_AUTH}' \
+  "$nginx_url/auth/gguf/dummy.gguf" -o header.yaml
+grep -q "$NET_TOKEN" header.yaml && fail "irpa manifest wrote the token"
+grep -q '"Authorization": "Bearer ${NET_AUTH}"' header.yaml || fail "header: $(cat header.yaml)"
+NET_AUTH=$NET_TOKEN "$IRPA" build -q header.yaml -o header.irpa
+cmp header.irpa dummy-local.irpa || fail "header: archive differs"
+status=0
+"$IRPA" manifest --header 'no colon' "$nginx_url/models/gguf/dummy.gguf" >/dev/null 2>&1 ||
+  status=$?
+[ "$status" -eq 2 ] || fail "--header 'no colon': exit $status"
+
 # Load errors: headers on a path, a bad header name, a 404 at its place.
 cat >bad.yaml <<YAML
 sources:
