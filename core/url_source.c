@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "http.h"
 #include "url_cache.h"
 
@@ -24,6 +25,7 @@ struct irpa_url_source {
     irpa_cache_key key;         /* this URL and identity in the cache */
     char replaced_why[448];     /* set once, before `replaced` */
     char last_error[384];
+    _Atomic int64_t reported_ms; /* monotonic ms of the last fault reported, 0: none */
 };
 
 static const irpa_remote_ops url_ops = {irpa_url_source_pread, irpa_url_source_changed,
@@ -176,6 +178,12 @@ void irpa_url_source_error(irpa_url_source *remote, char *out, size_t out_size) 
     pthread_mutex_lock(&remote->lock);
     snprintf(out, out_size, "%s", remote->last_error[0] ? remote->last_error : "read failed");
     pthread_mutex_unlock(&remote->lock);
+}
+
+bool irpa_url_source_report_due(irpa_url_source *remote, int64_t interval_ms) {
+    int64_t now = irpa_monotonic_ms(), last = atomic_load(&remote->reported_ms);
+    if (last != 0 && now - last < interval_ms) return false;
+    return atomic_compare_exchange_strong(&remote->reported_ms, &last, now ? now : 1);
 }
 
 void irpa_url_source_close(irpa_url_source *remote) {

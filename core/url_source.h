@@ -41,6 +41,10 @@ int irpa_url_source_changed(irpa_url_source *remote, char *why, size_t why_size)
 /* The message of the last failed read (no header value, no query string). */
 void irpa_url_source_error(irpa_url_source *remote, char *out, size_t out_size);
 
+/* Whether a failed read should be reported now: true at most once per
+ * `interval_ms` per source (the first time, and then after that long). */
+bool irpa_url_source_report_due(irpa_url_source *remote, int64_t interval_ms);
+
 void irpa_url_source_close(irpa_url_source *remote);
 
 /* Whether any of these segments reads a URL source (the mount then replies

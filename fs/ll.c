@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "net.h"
 #include "prefetch.h"
 #include "readahead.h"
 #include "url_source.h"
@@ -409,6 +410,7 @@ static void irpafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offse
         error = reply_copied(req, archive, segments, count);
         /* A pread that failed or came up short: find out why, and log it. */
         if (error == EIO) irpafs_check_sources(file, segments, count, false);
+        if (error == EIO) irpafs_net_report_faults(archive, segments, count);
     } else if (!error) {
         struct fuse_bufvec *vector = irpafs_bufvec_for(archive, segments, count);
         if (vector) fuse_reply_data(req, vector, 0);

@@ -1,9 +1,12 @@
 #include "net.h"
 
+#include "log.h"
 #include "url_cache.h"
+#include "url_source.h"
 
 #include <errno.h>
 #include <stdint.h>
+#include <syslog.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -54,4 +57,21 @@ int irpafs_net_open_cache(const char *directory, uint64_t limit, irpa_errors *er
 void irpafs_net_close_cache(void) {
     irpa_url_cache_close(url_cache);
     url_cache = NULL;
+}
+
+#define FAULT_REPORT_INTERVAL_MS 60000
+
+void irpafs_net_report_faults(const irpa_archive *archive, const irpa_segment *segments,
+                              size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        if (segments[i].kind != IRPA_SEGMENT_SOURCE) continue;
+        irpa_source *source = &archive->sources[segments[i].source];
+        char why[384];
+        if (!source->remote || irpa_url_source_changed(source->remote, why, sizeof why) ||
+            !irpa_url_source_report_due(source->remote, FAULT_REPORT_INTERVAL_MS))
+            continue;
+        irpa_url_source_error(source->remote, why, sizeof why);
+        irpafs_log(LOG_WARNING, "archive %s: %s; reads of it get EIO meanwhile (said at most "
+                   "once a minute per source)", archive->name, why);
+    }
 }

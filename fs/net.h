@@ -29,6 +29,12 @@ int irpafs_net_set_timeout(const char *seconds);
  * secrets to a URL of its choice). */
 void irpafs_net_apply(irpa_manifest *manifest, uid_t owner);
 
+/* Logs why reads of URL sources among `segments` failed (a network fault;
+ * a replaced object is logged by the source checks), at most once a
+ * minute per source, so an operator sees the cause of the EIO. */
+void irpafs_net_report_faults(const irpa_archive *archive, const irpa_segment *segments,
+                              size_t count);
+
 /* Opens the on-disk cache of URL-source bytes (-o cache_dir=DIR,
  * cache_size=SIZE; url_cache.h) every manifest loaded after uses. 0, or
  * -1 with one error. */

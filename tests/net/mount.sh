@@ -84,6 +84,8 @@ cat "$mnt/gguf-url.irpa" >/dev/null 2>"$work/err" || status=$?
 [ "$status" -ne 0 ] && grep -q "Input/output error" "$work/err" ||
   fail "stopped server: status $status: $(cat "$work/err")"
 kill -0 "$irpafs_pid" || fail "irpafs exited"
+grep -q "archive gguf-url.irpa: $nginx_url/models/$gguf: .*; reads of it get EIO" \
+  "$work/irpafs.log" || fail "no log line says why: $(cat "$work/irpafs.log")"
 run_nginx || fail "nginx did not start again on port $nginx_port"
 drop_cache "$mnt/gguf-url.irpa"
 cmp "$mnt/gguf-url.irpa" "$work/built.irpa" || fail "not served again after a restart"
