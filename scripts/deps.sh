@@ -9,7 +9,7 @@ packages=(
   libyaml-dev libjansson-dev                                  # manifests, safetensors headers
   libcurl4-openssl-dev                                        # URL sources (core/http.c)
   libcmocka-dev                                               # unit tests
-  nginx-light                                                 # tests/net: a real HTTP server
+  nginx-light openssl                                         # tests/net: a real HTTP(S) server
   python3 bsdextrautils util-linux procps psmisc             # tests: json.tool, hexdump, mount tools
   groff-base man-db mandoc                                    # tests: man page lint
 )

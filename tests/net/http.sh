@@ -42,6 +42,10 @@ expect_bytes "$nginx_url/models/$gguf" 1000 $((size - 1000))
 # Through a redirect (302, as the Hugging Face Hub answers).
 expect_bytes "$nginx_url/redirect/$gguf" 4096 70000
 
+# TLS is verified: a self-signed certificate is refused.
+expect_fault tls "$nginx_tls_url/models/$gguf"
+grep -qi "certificate" "$work/err" || fail "TLS: $(cat "$work/err")"
+
 # Headers: ${VAR} from the environment; without the token, 403.
 expect_fault forbidden "$nginx_url/auth/$gguf"
 NET_AUTH=$NET_TOKEN expect_bytes "$nginx_url/auth/$gguf" 100 200000 \

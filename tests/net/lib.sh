@@ -10,7 +10,10 @@
 #   /slow/...       the same files at limit_rate $NET_SLOW_RATE (default 64k)
 #   /mutable/...    $work/mutable, files a test replaces
 #   anything else   404
-# Sets nginx_port, nginx_url (http://127.0.0.1:PORT) and nginx_pid (the master).
+# and the same over TLS on the next port, with a self-signed certificate
+# (openssl), which a verifying client must refuse.
+# Sets nginx_port, nginx_url (http://127.0.0.1:PORT), nginx_tls_url
+# (https://127.0.0.1:PORT+1) and nginx_pid (the master).
 source "$(dirname "${BASH_SOURCE[0]}")/../fs/lib.sh"
 : "${HTTP_GET:?}"
 models=$IRPA_TESTDATA/models
@@ -42,6 +45,9 @@ http {
   sendfile on;
   server {
     listen 127.0.0.1:$1;
+    listen 127.0.0.1:$(($1 + 1)) ssl;
+    ssl_certificate $root/cert.pem;
+    ssl_certificate_key $root/key.pem;
     location /models/ { alias $IRPA_TESTDATA/models/; }
     location /auth/ {
       if (\$http_authorization != "Bearer $NET_TOKEN") { return 403; }
@@ -64,6 +70,7 @@ run_nginx() {
   nginx_pid=$!
   servers+=("$nginx_pid")
   nginx_url=http://127.0.0.1:$nginx_port
+  nginx_tls_url=https://127.0.0.1:$((nginx_port + 1))
   wait_for "$HTTP_GET" "$nginx_url/models/gguf/dummy.gguf" && return 0
   kill "$nginx_pid" 2>/dev/null || true
   wait "$nginx_pid" 2>/dev/null || true
@@ -73,9 +80,13 @@ run_nginx() {
 start_nginx() {
   require_nginx
   mkdir -p "$work/nginx/tmp" "$work/mutable"
+  command -v openssl >/dev/null || skip "no openssl (apt-get install openssl)"
+  openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 2 \
+    -keyout "$work/nginx/key.pem" -out "$work/nginx/cert.pem" >/dev/null 2>&1 ||
+    fail "openssl could not make a certificate"
   local attempt
   for attempt in $(seq 20); do
-    nginx_port=$((20000 + RANDOM % 40000))
+    nginx_port=$((20000 + RANDOM % 40000))  # and the next one, for TLS
     run_nginx && return 0
     grep -q "Address already in use" "$work/nginx/error.log" "$work/nginx.log" 2>/dev/null ||
       fail "nginx did not start: $(cat "$work/nginx.log" "$work/nginx/error.log" 2>/dev/null)"
