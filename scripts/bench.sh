@@ -586,6 +586,29 @@ CONF
       sample 8-net-cache "$column" MB/s "$(dd_mbps "${file[$system]}")"
     done
   done
+  # 100,000 ranges of one URL source: load + mount until the first byte is
+  # readable (one open of the object: one 1-byte request).
+  mkdir -p "$work/net-scale"
+  awk -v n=100000 -v source="$net_url/model.safetensors" -v limit=$((archive_bytes / 2)) '
+    BEGIN {
+      print "sources:\n  st: " source "\nentries:"
+      for (i = 0; i < n; i++)
+        printf "  - name: tensor.%06d\n    source: st\n    offset: %d\n    length: 4096\n", \
+          i, (i * 4096) % limit
+    }' >"$work/net-scale/scale.yaml"
+  log "case 8: a 100,000-entry manifest of URL ranges: load + mount to the first byte"
+  for ((run = 0; run < runs; run++)); do
+    mountpoint="$work/mnt/net-scale"
+    mkdir -p "$mountpoint"
+    mountpoints+=("$mountpoint")
+    result=$("$tools/first_byte" 60000 "$mountpoint/scale.irpa" -- \
+      "$irpafs" -f "$work/net-scale" "$mountpoint" 2>>"$work/net-scale.log") ||
+      { cat "$work/net-scale.log" >&2; echo "bench: mounting the URL ranges failed" >&2; exit 1; }
+    server_pids+=("${result#* }")
+    sample 8-net-mount-100000 irpafs ms "${result% *}"
+    umount "$mountpoint"
+    for ((wait = 0; wait < 100; wait++)); do kill -0 "${result#* }" 2>/dev/null || break; sleep 0.05; done
+  done
 fi
 
 if want_case 6 && [ "$standin" -eq 0 ]; then

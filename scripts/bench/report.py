@@ -59,6 +59,7 @@ CASES = [
     ("7-cache-iree-one_copy1-sources", "7 cold IREE mmap load, one_copy=1: sources only"),
     ("8-net-first", "8 first read from nginx on loopback (irpafs: URL source)"),
     ("8-net-cache", "8 read served from -o cache_dir (irpafs) vs a local source"),
+    ("8-net-mount-100000", "8 load + mount to first byte, 100k URL ranges"),
 ]
 # Units of rows that are amounts, not speeds: no ratios.
 AMOUNT_UNITS = ("MiB", "%", "x archive")
