@@ -496,6 +496,33 @@ if want_case 7; then
   warm_sources
 fi
 
+# scale_manifest ENTRIES SOURCE LIMIT: a manifest of ENTRIES 4 KiB ranges of
+# SOURCE at offsets below LIMIT, on standard output (cases 6 and 8).
+scale_manifest() {
+  awk -v n="$1" -v source="$2" -v limit="$3" '
+    BEGIN {
+      print "sources:\n  st: " source "\nentries:"
+      for (i = 0; i < n; i++)
+        printf "  - name: tensor.%06d\n    source: st\n    offset: %d\n    length: 4096\n", \
+          i, (i * 4096) % limit
+    }'
+}
+# scale_mount MANIFESTS MOUNTPOINT LOG: irpafs on MANIFESTS, timed until the
+# first byte of scale.irpa is readable; sets scale_ms and scale_pid.
+scale_mount() {
+  local result
+  mkdir -p "$2"
+  mountpoints+=("$2")
+  result=$("$tools/first_byte" 60000 "$2/scale.irpa" -- "$irpafs" -f "$1" "$2" 2>>"$3") ||
+    { cat "$3" >&2; echo "bench: mounting $1 failed" >&2; exit 1; }
+  scale_ms=${result% *} scale_pid=${result#* }
+  server_pids+=("$scale_pid")
+}
+scale_unmount() { # MOUNTPOINT: and waits for scale_pid to exit
+  umount "$1"
+  for ((wait = 0; wait < 100; wait++)); do kill -0 "$scale_pid" 2>/dev/null || break; sleep 0.05; done
+}
+
 if want_case 8 && [ "$standin" -eq 0 ]; then
   # nginx on 127.0.0.1 serving $work (the model and the built archive).
   mkdir -p "$work/nginx/tmp"
@@ -589,25 +616,13 @@ CONF
   # 100,000 ranges of one URL source: load + mount until the first byte is
   # readable (one open of the object: one 1-byte request).
   mkdir -p "$work/net-scale"
-  awk -v n=100000 -v source="$net_url/model.safetensors" -v limit=$((archive_bytes / 2)) '
-    BEGIN {
-      print "sources:\n  st: " source "\nentries:"
-      for (i = 0; i < n; i++)
-        printf "  - name: tensor.%06d\n    source: st\n    offset: %d\n    length: 4096\n", \
-          i, (i * 4096) % limit
-    }' >"$work/net-scale/scale.yaml"
+  scale_manifest 100000 "$net_url/model.safetensors" $((archive_bytes / 2)) \
+    >"$work/net-scale/scale.yaml"
   log "case 8: a 100,000-entry manifest of URL ranges: load + mount to the first byte"
   for ((run = 0; run < runs; run++)); do
-    mountpoint="$work/mnt/net-scale"
-    mkdir -p "$mountpoint"
-    mountpoints+=("$mountpoint")
-    result=$("$tools/first_byte" 60000 "$mountpoint/scale.irpa" -- \
-      "$irpafs" -f "$work/net-scale" "$mountpoint" 2>>"$work/net-scale.log") ||
-      { cat "$work/net-scale.log" >&2; echo "bench: mounting the URL ranges failed" >&2; exit 1; }
-    server_pids+=("${result#* }")
-    sample 8-net-mount-100000 irpafs ms "${result% *}"
-    umount "$mountpoint"
-    for ((wait = 0; wait < 100; wait++)); do kill -0 "${result#* }" 2>/dev/null || break; sleep 0.05; done
+    scale_mount "$work/net-scale" "$work/mnt/net-scale" "$work/net-scale.log"
+    sample 8-net-mount-100000 irpafs ms "$scale_ms"
+    scale_unmount "$work/mnt/net-scale"
   done
 fi
 
@@ -615,13 +630,8 @@ if want_case 6 && [ "$standin" -eq 0 ]; then
   source_bytes=$(stat -c %s "$work/model.safetensors")
   for entries in $scale_sizes; do
     mkdir -p "$work/scale/$entries"
-    awk -v n="$entries" -v source="$work/model.safetensors" -v limit=$((source_bytes - 4096)) '
-      BEGIN {
-        print "sources:\n  st: " source "\nentries:"
-        for (i = 0; i < n; i++)
-          printf "  - name: tensor.%06d\n    source: st\n    offset: %d\n    length: 4096\n", \
-            i, (i * 4096) % limit
-      }' >"$work/scale/$entries/scale.yaml"
+    scale_manifest "$entries" "$work/model.safetensors" $((source_bytes - 4096)) \
+      >"$work/scale/$entries/scale.yaml"
     "$irpa" check "$work/scale/$entries/scale.yaml" >/dev/null
   done
   log "case 6: manifest load + mount until the first byte is readable ($scale_sizes entries)"
@@ -629,19 +639,11 @@ if want_case 6 && [ "$standin" -eq 0 ]; then
     ensure_warm
     # shellcheck disable=SC2086  # the sizes are words
     for entries in $(rotated "$run" $scale_sizes); do
-      mountpoint="$work/mnt/scale-$entries"
-      mkdir -p "$mountpoint"
-      mountpoints+=("$mountpoint")
-      result=$("$tools/first_byte" 60000 "$mountpoint/scale.irpa" -- \
-        "$irpafs" -f "$work/scale/$entries" "$mountpoint" 2>>"$work/scale.log") ||
-        { cat "$work/scale.log" >&2; echo "bench: mounting $entries entries failed" >&2; exit 1; }
-      scale_pid=${result#* }
-      server_pids+=("$scale_pid")
-      sample "6-mount-$entries" irpafs ms "${result% *}"
+      scale_mount "$work/scale/$entries" "$work/mnt/scale-$entries" "$work/scale.log"
+      sample "6-mount-$entries" irpafs ms "$scale_ms"
       sample "6-rss-$entries" irpafs MiB \
         "$(awk -v kib="$(rss "$scale_pid" VmHWM)" 'BEGIN { printf "%.1f", kib / 1024 }')"
-      umount "$mountpoint"
-      for ((wait = 0; wait < 100; wait++)); do kill -0 "$scale_pid" 2>/dev/null || break; sleep 0.05; done
+      scale_unmount "$work/mnt/scale-$entries"
     done
   done
 fi
