@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "http.h"
 #include "manifest.h"
 #include "resolve.h"
 
@@ -36,6 +37,7 @@ typedef struct options {
     string_list splat_option; /* per --splat: the option's text, for messages */
     int pytorch;           /* --metadata pytorch */
     int relative;          /* --relative: source paths relative to the manifest's folder */
+    string_list headers;   /* --header "Name: value": URL sources' headers, ${VAR} kept */
 } options;
 
 #define RULE_KINDS 4 /* include, exclude, rename, splat (irpa_rule_kind) */
@@ -158,6 +160,10 @@ static irpa_manifest *command_line_manifest(char **sources, size_t source_count,
         source->path = strdup(sources[i]);
         source->resolved_path = strdup(sources[i]);
         source->position = (irpa_position){1, (uint32_t)i + 1};
+        if (irpa_is_url(sources[i]) && opts->headers.count) {
+            source->headers = copy_strings(&opts->headers);
+            source->header_count = source->headers ? opts->headers.count : 0;
+        }
         m->source_count++;
         irpa_manifest_entry *entry = &m->entries[i];
         entry->kind = IRPA_MANIFEST_ALL;
@@ -204,6 +210,7 @@ static void drop_dot_components(char *path) {
  * current directory in front. Symlinks are not resolved, so a link to a
  * model stays the link. NULL when the current directory is unknown. */
 static char *absolute_path(const char *path) {
+    if (irpa_is_url(path)) return strdup(path); /* a URL is written as given */
     char *joined = NULL;
     if (path[0] == '/') {
         joined = strdup(path);
@@ -307,7 +314,7 @@ static int name_sources(const irpa_archive *archive, const options *opts,
         if (!absolute)
             status = irpa_error(errors, "%s: cannot make the path absolute: %s", path,
                                 strerror(errno));
-        else if (!opts->relative)
+        else if (!opts->relative || irpa_is_url(path))
             written->paths[i] = absolute, absolute = NULL;
         else if (!(written->paths[i] = relative_path(absolute, directory)))
             status = irpa_error(errors, "%s: cannot resolve the manifest's folder: %s",
@@ -318,14 +325,35 @@ static int name_sources(const irpa_archive *archive, const options *opts,
     return status;
 }
 
+/* A URL source with --header: {path: URL, headers: {Name: value...}}. */
+static void print_url_source(FILE *out, const char *url, const string_list *headers) {
+    fprintf(out, "\n    path: ");
+    put_quoted(out, (const uint8_t *)url, strlen(url));
+    fprintf(out, "\n    headers:");
+    for (size_t h = 0; h < headers->count; h++) {
+        const char *line = headers->items[h];
+        size_t name_length = strcspn(line, ":");
+        const char *value = line + name_length + (line[name_length] ? 1 : 0);
+        value += strspn(value, " \t");
+        fprintf(out, "\n      ");
+        put_quoted(out, (const uint8_t *)line, name_length);
+        fprintf(out, ": ");
+        put_quoted(out, (const uint8_t *)value, strlen(value));
+    }
+}
+
 static void print_manifest(FILE *out, const irpa_archive *archive, const tensor_notes *notes,
                            const written_sources *written) {
     fprintf(out, "# written by `irpa manifest`: every entry is an explicit byte range of a source\n");
     fprintf(out, "sources:%s\n", archive->data_count ? "" : " {}");
     for (size_t i = 0; i < written->count; i++) {
         if (written->keys[i] < 0) continue;
-        fprintf(out, "  s%ld: ", written->keys[i]);
-        put_quoted(out, (const uint8_t *)written->paths[i], strlen(written->paths[i]));
+        fprintf(out, "  s%ld:", written->keys[i]);
+        if (irpa_is_url(written->paths[i]) && notes->opts->headers.count)
+            print_url_source(out, written->paths[i], &notes->opts->headers);
+        else
+            fprintf(out, " "), put_quoted(out, (const uint8_t *)written->paths[i],
+                                          strlen(written->paths[i]));
         fprintf(out, "\n");
     }
     fprintf(out, "entries:%s\n", archive->entry_count ? "" : " []");
@@ -394,12 +422,14 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: irpa manifest SOURCE... [-o M.yaml] [--relative] [--include GLOB]\n"
             "                      [--exclude GLOB] [--rename FROM=TO] [--splat GLOB[=TYPE=VALUE]]\n"
-            "                      [--metadata pytorch]\n"
+            "                      [--metadata pytorch] [--header 'NAME: VALUE']\n"
             "SOURCE: a .gguf, .safetensors or model.safetensors.index.json file. Options may\n"
             "repeat; globs match tensor names, renames replace a name prefix (first match);\n"
             "--splat makes matching tensors zero splats, or splats of VALUE as TYPE (f32=1.0).\n"
             "Source paths are written absolute, as given (symlinks kept); --relative writes\n"
-            "them relative to the folder of M.yaml (of the current directory for -o - or none).\n");
+            "them relative to the folder of M.yaml (of the current directory for -o - or none).\n"
+            "SOURCE may be an http:// or https:// URL; --header is sent with each request to\n"
+            "it and written to the manifest as given (${VAR}: an environment variable).\n");
 }
 
 /* Checks the TYPE=VALUE of `--splat GLOB=TYPE=VALUE` as a manifest's
@@ -424,6 +454,7 @@ static int parse_options(int argc, char **argv, options *opts) {
         {"exclude", required_argument, NULL, 'x'},  {"rename", required_argument, NULL, 'r'},
         {"splat", required_argument, NULL, 's'},    {"metadata", required_argument, NULL, 'm'},
         {"relative", no_argument, NULL, 'R'},       {"help", no_argument, NULL, 'h'},
+        {"header", required_argument, NULL, 'H'},
         {NULL, 0, NULL, 0}};
     int option;
     optind = 1;
@@ -432,6 +463,13 @@ static int parse_options(int argc, char **argv, options *opts) {
         switch (option) {
         case 'o': opts->out_path = strcmp(optarg, "-") ? optarg : NULL; break;
         case 'R': opts->relative = 1; break;
+        case 'H':
+            if (!strchr(optarg, ':') || optarg[0] == ':' || strpbrk(optarg, "\r\n")) {
+                fprintf(stderr, "irpa manifest: --header: expected 'NAME: VALUE' on one line\n");
+                return -1;
+            }
+            push(&opts->headers, optarg);
+            break;
         case 'i': push(&opts->include, optarg); break;
         case 'x': push(&opts->exclude, optarg); break;
         case 's':
@@ -569,6 +607,7 @@ int irpa_cmd_manifest(int argc, char **argv) {
     irpa_archive_free(archive);
     irpa_manifest_free(manifest);
     free_list(&opts.include);
+    free_list(&opts.headers);
     free_list(&opts.exclude);
     free_list(&opts.splat);
     free_list(&opts.splat_value);
