@@ -1,11 +1,11 @@
+/* http.c: objects over HTTP(S), read by ranges with libcurl (http.h); the
+ * text of requests (${VAR} in headers, URLs in messages) is http_text.c. */
 #include "http.h"
 
-#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,97 +58,6 @@ static CURLcode global_status = CURLE_FAILED_INIT;
 
 static void global_init(void) { global_status = curl_global_init(CURL_GLOBAL_DEFAULT); }
 
-void irpa_http_redact(const char *url, char *out, size_t out_size) {
-    const char *scheme_end = strstr(url, "://");
-    const char *host = scheme_end ? scheme_end + 3 : url;
-    size_t host_span = strcspn(host, "/?#");
-    const char *at = memchr(host, '@', host_span);
-    size_t query = strcspn(url, "?#");
-    size_t prefix = (size_t)(host - url);
-    const char *after_user = at ? at + 1 : host;
-    size_t rest = query - (size_t)(after_user - url);
-    snprintf(out, out_size, "%.*s%.*s%s", (int)prefix, url, (int)rest, after_user,
-             url[query] ? "?..." : "");
-}
-
-static int set_error(irpa_http_error *error, irpa_http_fault fault, long status,
-                     const char *format, ...) __attribute__((format(printf, 4, 5)));
-static int set_error(irpa_http_error *error, irpa_http_fault fault, long status,
-                     const char *format, ...) {
-    error->fault = fault;
-    error->status = status;
-    va_list args;
-    va_start(args, format);
-    vsnprintf(error->message, sizeof error->message, format, args);
-    va_end(args);
-    return -1;
-}
-
-/* ---- headers ---------------------------------------------------------- */
-
-static bool is_variable_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
-
-int irpa_http_expand(const char *header, const char *text, bool environment, char **out,
-                     irpa_http_error *error) {
-    size_t capacity = strlen(text) + 1, used = 0;
-    char *result = malloc(capacity);
-    if (!result) return set_error(error, IRPA_HTTP_OTHER, 0, "out of memory");
-    for (const char *p = text; *p;) {
-        const char *piece = p;
-        size_t piece_length = 1;
-        char name[256];
-        if (p[0] == '$' && p[1] == '{' && !environment) {
-            free(result);
-            return set_error(error, IRPA_HTTP_BAD_REQUEST, 0,
-                             "header '%s': ${...} is taken from the environment only in a "
-                             "manifest owned by the server's own user", header);
-        }
-        if (p[0] == '$' && p[1] == '{') {
-            const char *end = p + 2;
-            while (is_variable_char(*end)) end++;
-            size_t name_length = (size_t)(end - (p + 2));
-            if (*end != '}' || name_length == 0 || name_length >= sizeof name) {
-                free(result);
-                return set_error(error, IRPA_HTTP_BAD_REQUEST, 0,
-                                 "header '%s': '${' must be followed by a variable name and '}'",
-                                 header);
-            }
-            memcpy(name, p + 2, name_length);
-            name[name_length] = '\0';
-            piece = getenv(name);
-            if (!piece) {
-                free(result);
-                return set_error(error, IRPA_HTTP_BAD_REQUEST, 0,
-                                 "header '%s': environment variable %s is not set", header, name);
-            }
-            piece_length = strlen(piece);
-            if (strpbrk(piece, "\r\n")) {
-                free(result);
-                return set_error(error, IRPA_HTTP_BAD_REQUEST, 0,
-                                 "header '%s': environment variable %s holds a line break",
-                                 header, name);
-            }
-            p = end + 1;
-        } else {
-            p++;
-        }
-        if (used + piece_length + 1 > capacity) {
-            capacity = (used + piece_length + 1) * 2;
-            char *bigger = realloc(result, capacity);
-            if (!bigger) {
-                free(result);
-                return set_error(error, IRPA_HTTP_OTHER, 0, "out of memory");
-            }
-            result = bigger;
-        }
-        memcpy(result + used, piece, piece_length);
-        used += piece_length;
-    }
-    result[used] = '\0';
-    *out = result;
-    return 0;
-}
-
 /* The object's request headers: each "Name: value" expanded. */
 static int expand_headers(irpa_http_object *object, const char *const *headers, size_t count,
                           bool environment, irpa_http_error *error) {
@@ -157,13 +66,13 @@ static int expand_headers(irpa_http_object *object, const char *const *headers, 
         size_t name_length = strcspn(headers[i], ":");
         snprintf(name, sizeof name, "%.*s", (int)name_length, headers[i]);
         if (!headers[i][name_length] || name_length == 0)
-            return set_error(error, IRPA_HTTP_BAD_REQUEST, 0,
+            return irpa_http_fail(error, IRPA_HTTP_BAD_REQUEST, 0,
                              "header '%s' is not of the form 'Name: value'", name);
         char *expanded = NULL;
         if (irpa_http_expand(name, headers[i], environment, &expanded, error) != 0) return -1;
         struct curl_slist *list = curl_slist_append(object->headers, expanded);
         free(expanded);
-        if (!list) return set_error(error, IRPA_HTTP_OTHER, 0, "out of memory");
+        if (!list) return irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
         object->headers = list;
     }
     return 0;
@@ -412,32 +321,32 @@ static int judge_read(const transfer *t, irpa_http_error *error) {
         if (t->status == 416 && t->has_range && t->range_total != object->size)
             fault = IRPA_HTTP_REPLACED;
         if (fault == IRPA_HTTP_REPLACED)
-            return set_error(error, fault, t->status,
+            return irpa_http_fail(error, fault, t->status,
                              "%s: the object was replaced on the server (opened as %s)", url,
                              object->identity);
-        return set_error(error, fault, t->status, "%s: HTTP %ld %s", url, t->status,
+        return irpa_http_fail(error, fault, t->status, "%s: HTTP %ld %s", url, t->status,
                          status_text(t->status));
     }
     if (t->status == 200)
-        return set_error(error, object->etag[0] ? IRPA_HTTP_RANGE : IRPA_HTTP_REPLACED, 200,
+        return irpa_http_fail(error, object->etag[0] ? IRPA_HTTP_RANGE : IRPA_HTTP_REPLACED, 200,
                          object->etag[0] ? "%s: the server ignored the range request"
                                          : "%s: the object was replaced on the server "
                                            "(opened as %s)",
                          url, object->identity);
     if (t->code != CURLE_OK && !(t->code == CURLE_WRITE_ERROR && t->status == 206 && !t->overflow))
-        return set_error(error, fault_of_code(t->code), 0, "%s: %s", url,
+        return irpa_http_fail(error, fault_of_code(t->code), 0, "%s: %s", url,
                          t->curl_message[0] ? t->curl_message : curl_easy_strerror(t->code));
     if (t->overflow || !t->has_range || t->range_start != t->start ||
         t->range_end != t->start + t->length - 1)
-        return set_error(error, IRPA_HTTP_OTHER, t->status,
+        return irpa_http_fail(error, IRPA_HTTP_OTHER, t->status,
                          "%s: the server answered another range than the one asked for", url);
     if (t->range_total != object->size || (object->etag[0] && t->etag[0] &&
                                            strcmp(t->etag, object->etag) != 0))
-        return set_error(error, IRPA_HTTP_REPLACED, t->status,
+        return irpa_http_fail(error, IRPA_HTTP_REPLACED, t->status,
                          "%s: the object was replaced on the server (opened as %s)", url,
                          object->identity);
     if (t->got != t->length)
-        return set_error(error, IRPA_HTTP_RESET, t->status, "%s: the reply ended early", url);
+        return irpa_http_fail(error, IRPA_HTTP_RESET, t->status, "%s: the reply ended early", url);
     return 0;
 }
 
@@ -464,10 +373,10 @@ static int run_with_retries(transfer **transfers, size_t count, int64_t deadline
         if (remaining <= 0)
             return error->fault != IRPA_HTTP_OK
                        ? -1
-                       : set_error(error, IRPA_HTTP_STALL, 0, "%s: timed out",
+                       : irpa_http_fail(error, IRPA_HTTP_STALL, 0, "%s: timed out",
                                    transfers[0]->object->shown);
         if (run(pending, pending_count, (long)remaining) != 0)
-            return set_error(error, IRPA_HTTP_OTHER, 0, "out of memory");
+            return irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
         size_t failed = 0;
         bool final = false;
         for (size_t i = 0; i < pending_count; i++) {
@@ -496,7 +405,7 @@ int irpa_http_read(irpa_http_object *object, void *buffer, uint64_t length, uint
     *error = (irpa_http_error){0};
     if (length == 0) return 0;
     if (offset > object->size || length > object->size - offset)
-        return set_error(error, IRPA_HTTP_RANGE, 0, "%s: bytes %" PRIu64 "+%" PRIu64
+        return irpa_http_fail(error, IRPA_HTTP_RANGE, 0, "%s: bytes %" PRIu64 "+%" PRIu64
                          " are past the end of the object (%" PRIu64 " bytes)",
                          object->shown, offset, length, object->size);
     uint64_t piece = (length + MAX_PIECES - 1) / MAX_PIECES;
@@ -514,7 +423,7 @@ int irpa_http_read(irpa_http_object *object, void *buffer, uint64_t length, uint
         pieces[i].length = length - start < piece ? length - start : piece;
         pointers[i] = &pieces[i];
         if (status == 0 && add_request_headers(&pieces[i], true) != 0)
-            status = set_error(error, IRPA_HTTP_OTHER, 0, "out of memory");
+            status = irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
     }
     if (status == 0)
         status = run_with_retries(pointers, count,
@@ -533,16 +442,16 @@ static int judge_open(irpa_http_object *object, const transfer *t, irpa_http_err
     bool empty = (t->status == 416 && t->has_range && t->range_total == 0) ||
                  (t->status == 200 && t->content_length == 0);
     if (!empty && t->status >= 300 && t->status != 206)
-        return set_error(error, fault_of_status(t->status), t->status, "%s: HTTP %ld %s", url,
+        return irpa_http_fail(error, fault_of_status(t->status), t->status, "%s: HTTP %ld %s", url,
                          t->status, status_text(t->status));
     if (t->status == 200 && !empty)
-        return set_error(error, IRPA_HTTP_RANGE, 200,
+        return irpa_http_fail(error, IRPA_HTTP_RANGE, 200,
                          "%s: the server does not answer range requests", url);
     if (!empty && t->code != CURLE_OK)
-        return set_error(error, fault_of_code(t->code), 0, "%s: %s", url,
+        return irpa_http_fail(error, fault_of_code(t->code), 0, "%s: %s", url,
                          t->curl_message[0] ? t->curl_message : curl_easy_strerror(t->code));
     if (!t->has_range && !empty)
-        return set_error(error, IRPA_HTTP_RANGE, t->status,
+        return irpa_http_fail(error, IRPA_HTTP_RANGE, t->status,
                          "%s: the reply has no Content-Range with the object's size", url);
     object->size = empty ? 0 : t->range_total;
     bool strong = t->etag[0] == '"';
@@ -566,7 +475,7 @@ static int probe(irpa_http_object *object, irpa_http_error *error) {
     transfer *pointer = &t;
     if (add_request_headers(&t, false) != 0) {
         transfer_free(&t);
-        return set_error(error, IRPA_HTTP_OTHER, 0, "out of memory");
+        return irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
     }
     int64_t deadline = (int64_t)irpa_monotonic_ms() + object->timeout_ms;
     long backoff_ms = FIRST_BACKOFF_MS;
@@ -574,7 +483,7 @@ static int probe(irpa_http_object *object, irpa_http_error *error) {
     for (int attempt = 1; status != 0; attempt++) {
         int64_t remaining = deadline - (int64_t)irpa_monotonic_ms();
         if (run(&pointer, 1, (long)(remaining > 0 ? remaining : 1)) != 0) {
-            set_error(error, IRPA_HTTP_OTHER, 0, "out of memory");
+            irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
             break;
         }
         status = judge_open(object, &t, error);
@@ -608,15 +517,15 @@ int irpa_http_open(const char *url, const char *const *headers, size_t header_co
     *out = NULL;
     pthread_once(&global_once, global_init);
     if (global_status != CURLE_OK)
-        return set_error(error, IRPA_HTTP_OTHER, 0, "cannot initialise libcurl");
+        return irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "cannot initialise libcurl");
     irpa_http_object *object = calloc(1, sizeof *object);
-    if (!object) return set_error(error, IRPA_HTTP_OTHER, 0, "out of memory");
+    if (!object) return irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
     object->timeout_ms = timeout_ms > 0 ? timeout_ms : IRPA_HTTP_DEFAULT_TIMEOUT_MS;
     irpa_http_redact(url, object->shown, sizeof object->shown);
     object->url = strdup(url);
     int status = object->url && make_share(object) == 0
                      ? 0
-                     : set_error(error, IRPA_HTTP_OTHER, 0, "out of memory");
+                     : irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
     if (status == 0) status = expand_headers(object, headers, header_count, environment, error);
     if (status == 0) status = probe(object, error);
     if (status != 0) {

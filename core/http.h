@@ -85,6 +85,10 @@ int irpa_http_read(irpa_http_object *object, void *buffer, uint64_t length, uint
  * dropped, into `out` (size `out_size`). */
 void irpa_http_redact(const char *url, char *out, size_t out_size);
 
+/* Sets `error` (its fault, HTTP status or 0, and message); returns -1. */
+int irpa_http_fail(irpa_http_error *error, irpa_http_fault fault, long status,
+                   const char *format, ...) __attribute__((format(printf, 4, 5)));
+
 void irpa_http_close(irpa_http_object *object);
 
 #endif

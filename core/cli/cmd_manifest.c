@@ -22,6 +22,7 @@
 #include "commands.h"
 #include "http.h"
 #include "manifest.h"
+#include "manifest_paths.h"
 #include "resolve.h"
 
 typedef struct string_list {
@@ -186,80 +187,6 @@ static irpa_manifest *command_line_manifest(char **sources, size_t source_count,
     return m;
 }
 
-/* Drops "." components and repeated '/' of an absolute path, in place
- * ("/a/./b//c" -> "/a/b/c"). ".." is kept: taking it away lexically would
- * be wrong after a symlink. */
-static void drop_dot_components(char *path) {
-    char *out = path;
-    const char *in = path;
-    while (*in) {
-        in += strspn(in, "/");
-        size_t length = strcspn(in, "/");
-        if (length && !(length == 1 && in[0] == '.')) {
-            *out++ = '/';
-            memmove(out, in, length);
-            out += length;
-        }
-        in += length;
-    }
-    if (out == path) *out++ = '/';
-    *out = 0;
-}
-
-/* `path` as the user typed it, made absolute: a relative path gets the
- * current directory in front. Symlinks are not resolved, so a link to a
- * model stays the link. NULL when the current directory is unknown. */
-static char *absolute_path(const char *path) {
-    if (irpa_is_url(path)) return strdup(path); /* a URL is written as given */
-    char *joined = NULL;
-    if (path[0] == '/') {
-        joined = strdup(path);
-    } else {
-        char *current = getcwd(NULL, 0);
-        if (current && asprintf(&joined, "%s/%s", current, path) < 0) joined = NULL;
-        free(current);
-    }
-    if (joined) drop_dot_components(joined);
-    return joined;
-}
-
-/* An absolute path (from absolute_path) as seen from `directory`, for
- * --relative. The loader joins the manifest's directory and the path, and
- * the kernel then takes each ".." from the directory's real location, so
- * the ".."s are counted on realpath(directory); the source's own path keeps
- * its symlinks: only the leading directories it shares, name for name, with
- * that real path are replaced by ".."s. NULL when `directory` cannot be
- * resolved. */
-static char *relative_path(const char *absolute, const char *directory) {
-    char *base = realpath(directory, NULL);
-    if (!base) return NULL;
-    const char *below = absolute, *base_rest = base;
-    for (;;) {
-        const char *name = below + strspn(below, "/");
-        const char *base_name = base_rest + strspn(base_rest, "/");
-        size_t length = strcspn(name, "/"), base_length = strcspn(base_name, "/");
-        if (!base_length || !name[length] || length != base_length ||
-            memcmp(name, base_name, length) != 0)
-            break;
-        below = name + length;
-        base_rest = base_name + base_length;
-    }
-    size_t ups = 0; /* directories of the real base below the shared ones */
-    for (const char *c = base_rest + strspn(base_rest, "/"); *c; c += strspn(c, "/")) {
-        ups++;
-        c += strcspn(c, "/");
-    }
-    below += strspn(below, "/");
-    char *result = malloc(3 * ups + strlen(below) + 1);
-    if (result) {
-        result[0] = 0;
-        for (size_t i = 0; i < ups; i++) strcat(result, "../");
-        strcat(result, below);
-    }
-    free(base);
-    return result;
-}
-
 /* Writes a YAML double-quoted scalar. */
 static void put_quoted(FILE *out, const uint8_t *bytes, uint64_t length) {
     fputc('"', out);
@@ -310,13 +237,13 @@ static int name_sources(const irpa_archive *archive, const options *opts,
         if (written->keys[i] < 0) continue;
         written->keys[i] = next_key++;
         const char *path = archive->sources[i].path;
-        char *absolute = absolute_path(path);
+        char *absolute = irpa_cli_absolute_path(path);
         if (!absolute)
             status = irpa_error(errors, "%s: cannot make the path absolute: %s", path,
                                 strerror(errno));
         else if (!opts->relative || irpa_is_url(path))
             written->paths[i] = absolute, absolute = NULL;
-        else if (!(written->paths[i] = relative_path(absolute, directory)))
+        else if (!(written->paths[i] = irpa_cli_relative_path(absolute, directory)))
             status = irpa_error(errors, "%s: cannot resolve the manifest's folder: %s",
                                 directory, strerror(errno));
         free(absolute);
