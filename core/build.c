@@ -11,9 +11,11 @@
 #include <unistd.h>
 
 #include "freshness.h"
+#include "url_source.h"
 
 #define CHUNK_BYTES (64u << 20)  /* most bytes handled between progress calls */
 #define COPY_BUFFER (128u << 10) /* the read/write copy's buffer (see copy_source) */
+#define REMOTE_CHUNK (8u << 20) /* a URL source is read this much at a time, in ranges */
 #define PAGE_BYTES 4096u         /* pages: what decides between the two ways to copy */
 
 typedef struct writer {
@@ -80,6 +82,28 @@ static int copy_by_reading(writer *w, const irpa_source *source, uint64_t offset
     return 0;
 }
 
+/* Copies from a URL source REMOTE_CHUNK at a time (each read several
+ * ranges in flight, http.h). */
+static int copy_remote(writer *w, const irpa_source *source, uint64_t offset, uint64_t length) {
+    uint8_t *buffer = malloc(length < REMOTE_CHUNK ? (size_t)length : REMOTE_CHUNK);
+    if (!buffer) return irpa_error(w->errors, "out of memory");
+    int status = 0;
+    while (status == 0 && length > 0) {
+        uint64_t chunk = length < REMOTE_CHUNK ? length : REMOTE_CHUNK;
+        if (irpa_source_pread(source, buffer, chunk, offset) != 0) {
+            char why[384];
+            irpa_url_source_error(source->remote, why, sizeof why);
+            status = irpa_error(w->errors, "%s: %s", w->out_name, why);
+        } else {
+            status = write_all(w, buffer, chunk);
+        }
+        offset += chunk;
+        length -= chunk;
+    }
+    free(buffer);
+    return status;
+}
+
 /* Copies in the kernel with copy_file_range when the source range sits at
  * the same place within its pages as its place in the archive (whole pages
  * map onto whole pages, and file systems that share extents can). Otherwise
@@ -90,6 +114,7 @@ static int copy_by_reading(writer *w, const irpa_source *source, uint64_t offset
  * folios: with 512 KiB a 1 GiB build took 0.55-1.9 s). */
 static int copy_source(writer *w, const irpa_source *source, uint64_t offset,
                        uint64_t length) {
+    if (source->remote) return copy_remote(w, source, offset, length);
     bool pages_line_up = offset % PAGE_BYTES == w->position % PAGE_BYTES;
     while (length > 0 && w->copy_file_range_ok && pages_line_up) {
         loff_t source_offset = (loff_t)offset;

@@ -27,9 +27,24 @@ const irpa_freshness_probe irpa_file_probe = {
     .name_current = file_name_current,
 };
 
+/* ---- the URL probe ------------------------------------------------------- */
+
+/* A URL source has no stat to compare: every range it reads is conditional
+ * on the identity recorded at open (url_source.h), so a replaced object is
+ * found by a read, which marks it replaced for good. The probe reports that
+ * mark; a URL has no name that can be renamed over. */
+static bool url_changed(const irpa_source *source, bool *nameless, char *why, size_t why_size) {
+    (void)nameless;
+    return source->remote_ops->changed(source->remote, why, why_size) != 0;
+}
+
+const irpa_freshness_probe irpa_url_probe = {
+    .changed = url_changed,
+    .name_current = NULL,
+};
+
 const irpa_freshness_probe *irpa_freshness_probe_for(const irpa_source *source) {
-    (void)source;  /* every source is a file today */
-    return &irpa_file_probe;
+    return source->remote ? &irpa_url_probe : &irpa_file_probe;
 }
 
 /* ---- setting up -------------------------------------------------------- */

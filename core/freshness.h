@@ -19,9 +19,9 @@
  *   caller's report function, the caller logs (core prints nothing).
  *
  * A kind of source is checked through its probe (irpa_freshness_probe):
- * the policy above is the same for all. Files are the only kind today; a
- * source fetched from a URL would add a probe (an ETag compared with the
- * one seen at open) in irpa_freshness_probe_for. */
+ * the policy above is the same for all. Files are probed with fstat; URL
+ * sources (url_source.h) report whether a read found the object replaced
+ * (each range request is conditional on the identity seen at open). */
 #ifndef IRPA_FRESHNESS_H
 #define IRPA_FRESHNESS_H
 
@@ -55,6 +55,9 @@ typedef struct irpa_freshness_probe {
 
 /* The probe for files (fstat against the snapshot; stat of the path). */
 extern const irpa_freshness_probe irpa_file_probe;
+
+/* The probe for URL sources (a replaced object, as a read found it). */
+extern const irpa_freshness_probe irpa_url_probe;
 
 /* The probe for a source of the kind `source` is. */
 const irpa_freshness_probe *irpa_freshness_probe_for(const irpa_source *source);

@@ -180,6 +180,7 @@ void irpa_manifest_free(irpa_manifest *manifest) {
         free(manifest->sources[i].path);
         free(manifest->sources[i].resolved_path);
         free(manifest->sources[i].format);
+        free_strings(manifest->sources[i].headers, manifest->sources[i].header_count);
     }
     free(manifest->sources);
     for (size_t i = 0; i < manifest->entry_count; i++) free_entry(&manifest->entries[i]);

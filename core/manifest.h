@@ -14,6 +14,7 @@
 #include "errors.h"
 #include "splat.h"   /* irpa_splat_encode */
 #include "suggest.h" /* irpa_suggest */
+#include "url_options.h"
 
 typedef struct irpa_position {
     uint32_t line;    /* 1-based line in the manifest */
@@ -26,6 +27,8 @@ typedef struct irpa_manifest_source {
     char *resolved_path;     /* path relative to the manifest's directory, or absolute, owned */
     char *format;            /* "gguf", "safetensors", "raw" when forced by `format:`, else NULL */
     irpa_position position;  /* where the path (or the source's mapping) is */
+    char **headers;          /* URL sources: `headers:` as "Name: value", ${VAR} unexpanded, owned */
+    size_t header_count;
 } irpa_manifest_source;
 
 typedef enum irpa_manifest_entry_kind {
@@ -73,6 +76,8 @@ typedef struct irpa_manifest {
     size_t source_count;
     irpa_manifest_entry *entries;   /* in archive order, owned */
     size_t entry_count;
+    irpa_url_options url_options;   /* URL sources: not from the file, the caller sets it
+                                       before resolving (zero: the defaults) */
 } irpa_manifest;
 
 /* Reads and checks the manifest at `path`. NULL, with every error found, on

@@ -2,10 +2,12 @@
  * (manifest_sources.h). */
 #include "manifest_sources.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "http.h" /* irpa_is_url */
 #include "suggest.h"
 
 /* Source keys in loader->source_keys: the hash of source `index`'s key. */
@@ -19,8 +21,9 @@ static bool source_has_key(const void *sources, size_t index, const void *key) {
 }
 
 /* The manifest's directory with its trailing '/' ("" when none) + path;
- * absolute paths are kept. */
+ * absolute paths and URLs are kept. */
 static char *resolve_path(irpa_loader *loader, const char *path) {
+    if (irpa_is_url(path)) return irpa_loader_copy(loader, path, strlen(path));
     const char *manifest_path = loader->manifest->path;
     const char *slash = strrchr(manifest_path, '/');
     size_t directory_length =
@@ -57,10 +60,71 @@ static void read_source_format(irpa_loader *loader, size_t index, irpa_manifest_
                                      "expected gguf, safetensors or raw"));
 }
 
-/* A source's value: a path, or {path: P, format: F}. */
+/* An HTTP header name: a token (RFC 9110). */
+static bool is_header_name(const char *text, size_t length) {
+    for (size_t i = 0; i < length; i++)
+        if (text[i] == '\0' ||
+            (!isalnum((unsigned char)text[i]) && !strchr("!#$%&'*+-.^_`|~", text[i])))
+            return false;
+    return length > 0;
+}
+
+/* One `headers:` pair, checked, as "Name: value"; NULL when reported. */
+static char *read_source_header(irpa_loader *loader, size_t name_index, size_t value_index) {
+    const char *name, *value;
+    size_t name_length, value_length;
+    if (!irpa_loader_text(loader, name_index, "header name", "a header name such as "
+                          "'Authorization'", false, &name, &name_length) ||
+        !irpa_loader_text(loader, value_index, "header value", "a string", false, &value,
+                          &value_length))
+        return NULL;
+    char shown[IRPA_SHOWN_SIZE];
+    irpa_position at = irpa_tree_node(&loader->tree, name_index)->position;
+    if (!is_header_name(name, name_length)) {
+        irpa_report(&loader->reporter, at, "header name '%s' is not a valid HTTP header name",
+                    irpa_show(shown, name, name_length));
+        return NULL;
+    }
+    if (memchr(value, '\r', value_length) || memchr(value, '\n', value_length)) {
+        irpa_report(&loader->reporter, at, "the value of header '%s' has a line break",
+                    irpa_show(shown, name, name_length));
+        return NULL;
+    }
+    char *line = malloc(name_length + value_length + 3);
+    if (!line) {
+        irpa_report_out_of_memory(&loader->reporter);
+        return NULL;
+    }
+    sprintf(line, "%.*s: %.*s", (int)name_length, name, (int)value_length, value);
+    return line;
+}
+
+/* `headers:` of a URL source: a mapping of header names to values (the
+ * values may hold ${VAR}, expanded when the source is opened). */
+static void read_source_headers(irpa_loader *loader, size_t index, irpa_manifest_source *source) {
+    const irpa_node *mapping = irpa_tree_node(&loader->tree, index);
+    if (mapping->kind != IRPA_NODE_MAPPING) {
+        irpa_loader_wrong_type(loader, mapping, "'headers'",
+                               "a mapping of header names to values, e.g. {Authorization: ...}");
+        return;
+    }
+    size_t pair_count = mapping->child_count / 2;
+    source->headers = calloc(pair_count ? pair_count : 1, sizeof *source->headers);
+    if (!source->headers) {
+        irpa_report_out_of_memory(&loader->reporter);
+        return;
+    }
+    for (size_t i = 0; i < pair_count && !loader->reporter.out_of_memory; i++) {
+        char *line = read_source_header(loader, irpa_tree_child(&loader->tree, mapping, 2 * i),
+                                        irpa_tree_child(&loader->tree, mapping, 2 * i + 1));
+        if (line) source->headers[source->header_count++] = line;
+    }
+}
+
+/* A source's value: a path, or {path: P, format: F, headers: {...}}. */
 static void read_source_value(irpa_loader *loader, size_t index, irpa_manifest_source *source) {
-    static const char *const keys[] = {"path", "format"};
-    static const irpa_key_set set = {keys, 2, "in source"};
+    static const char *const keys[] = {"path", "format", "headers"};
+    static const irpa_key_set set = {keys, 3, "in source"};
     const char *expected = "a path or {path: FILE, format: gguf|safetensors|raw}";
     const irpa_tree *tree = &loader->tree;
     const irpa_node *value = irpa_tree_node(tree, index);
@@ -74,10 +138,12 @@ static void read_source_value(irpa_loader *loader, size_t index, irpa_manifest_s
         irpa_loader_wrong_type(loader, value, what, expected);
         return;
     }
+    size_t headers_index = IRPA_NO_NODE;
     if (value->kind == IRPA_NODE_MAPPING) {
-        size_t values[2], key_nodes[2];
+        size_t values[3], key_nodes[3];
         irpa_loader_keys(loader, index, &set, values, key_nodes);
         if (values[1] != IRPA_NO_NODE) read_source_format(loader, values[1], source);
+        headers_index = values[2];
         if (values[0] == IRPA_NO_NODE) {
             irpa_report(&loader->reporter, value->position, "missing key 'path' in source; "
                         "expected 'path:' with the source file's path");
@@ -93,6 +159,12 @@ static void read_source_value(irpa_loader *loader, size_t index, irpa_manifest_s
         return;
     }
     source->resolved_path = resolve_path(loader, source->path);
+    if (headers_index != IRPA_NO_NODE && !irpa_is_url(source->path))
+        irpa_report(&loader->reporter, irpa_tree_node(tree, headers_index)->position,
+                    "'headers' apply only to an http:// or https:// source; '%s' is a file path",
+                    source->path);
+    else if (headers_index != IRPA_NO_NODE)
+        read_source_headers(loader, headers_index, source);
 }
 
 /* Reads key `key_index` and the value after it as the next source. */

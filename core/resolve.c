@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "hash.h"
+#include "http.h"
 #include "search.h"
 #include "suggest.h"
+#include "url_source.h"
 
 #define SUGGEST_WINDOW IRPA_SUGGEST_MAX_CANDIDATES /* tensor names compared for a "did you mean" */
 
@@ -59,6 +61,7 @@ typedef struct resolver {
     irpa_resolve_hooks hooks;   /* what the caller is told of; all may be NULL */
     irpa_open_function open_file; /* opens source files; NULL = open(2) */
     void *open_context;
+    const irpa_manifest_source *opening; /* the source being opened (its URL headers) */
     irpa_errors *errors;
 } resolver;
 
@@ -105,6 +108,19 @@ static int grow_files(resolver *r) {
     return 0;
 }
 
+/* Opens a file, or a URL with the headers of the source being opened. */
+static int open_local_or_url(resolver *r, irpa_source *source, const char *path,
+                             const char *where) {
+    if (!irpa_is_url(path))
+        return irpa_source_open_with(source, path, where, r->open_file, r->open_context,
+                                     r->errors);
+    const irpa_manifest_source *declared = r->opening;
+    return irpa_url_source_open(source, path,
+                                declared ? (const char *const *)declared->headers : NULL,
+                                declared ? declared->header_count : 0,
+                                &r->manifest->url_options, where, r->errors);
+}
+
 /* Opens `path` and returns its archive source index: a file already open
  * (the same file under another key, path or index entry) is not opened
  * again, so every distinct file has one descriptor. */
@@ -114,8 +130,7 @@ static int open_file(resolver *r, const char *path, const char *where) {
                                             r->archive->sources, path);
     if (*by_path) return (int)(*by_path - 1);
     irpa_source source;
-    if (irpa_source_open_with(&source, path, where, r->open_file, r->open_context, r->errors) != 0)
-        return -1;
+    if (open_local_or_url(r, &source, path, where) != 0) return -1;
     size_t *by_identity =
         irpa_index_table_slot(&r->files.by_identity, hash_identity(source.dev, source.ino),
                               is_same_file, r->archive->sources, &source);
@@ -162,6 +177,7 @@ static int open_source(resolver *r, size_t index) {
     resolved_source *resolved = &r->sources[index];
     char where[4096];
     format_where(r->manifest, declared->position, where, sizeof where);
+    r->opening = declared;
     int file = open_file(r, declared->resolved_path, where);
     if (file < 0) return -1;
     resolved->files = malloc(sizeof *resolved->files);

@@ -55,6 +55,8 @@ int irpa_source_open_with(irpa_source *source, const char *path, const char *whe
 }
 
 void irpa_source_close(irpa_source *source) {
+    if (source->remote) source->remote_ops->close(source->remote);
+    source->remote = NULL;
     if (source->fd >= 0) close(source->fd);
     source->fd = -1;
     free(source->path);
@@ -93,11 +95,12 @@ int irpa_source_path_is_current(const irpa_source *source) {
 }
 
 int irpa_source_is(const irpa_source *source, dev_t dev, ino_t ino) {
-    return source->dev == dev && source->ino == ino;
+    return !source->remote && source->dev == dev && source->ino == ino;
 }
 
 int irpa_source_pread(const irpa_source *source, void *buffer, uint64_t length,
                       uint64_t offset) {
+    if (source->remote) return source->remote_ops->pread(source->remote, buffer, length, offset);
     char *out = buffer;
     while (length > 0) {
         size_t chunk = length > (1u << 30) ? (1u << 30) : (size_t)length;

@@ -22,7 +22,19 @@ typedef struct irpa_source {
     struct timespec mtime;  /* st_mtim at open */
     dev_t dev;              /* st_dev at open */
     ino_t ino;              /* st_ino at open */
+    struct irpa_url_source *remote; /* an http(s) URL source (url_source.h), else NULL;
+                                       then fd is -1, reads and close go to remote_ops, and
+                                       its freshness is irpa_url_probe's (freshness.h) */
+    const struct irpa_remote_ops *remote_ops;
 } irpa_source;
+
+/* What a source that is not a local file does (url_source.c fills it), so
+ * that this file needs none of it to link. */
+typedef struct irpa_remote_ops {
+    int (*pread)(struct irpa_url_source *remote, void *buffer, uint64_t length, uint64_t offset);
+    int (*changed)(struct irpa_url_source *remote, char *why, size_t why_size);
+    void (*close)(struct irpa_url_source *remote);
+} irpa_remote_ops;
 
 /* Opens `path` read-only and takes the stat snapshot. `where` prefixes the
  * error ("m.yaml:4:7"); it may be NULL. Refuses anything but a regular file
@@ -44,7 +56,8 @@ int irpa_source_open_with(irpa_source *source, const char *path, const char *whe
 /* Closes the descriptor and frees the path; safe on a zeroed or closed source. */
 void irpa_source_close(irpa_source *source);
 
-/* Compares a fresh fstat of the open descriptor with the snapshot.
+/* Compares a fresh fstat of the open descriptor with the snapshot (a file
+ * source; freshness.h picks the probe for each kind).
  * Returns 0 when unchanged; otherwise 1 and writes to `why` (size `why_size`)
  * how it changed ("truncated from 1024 to 512 bytes", "modified in place
  * (mtime changed)"). The fresh stat goes to `now` when it is not NULL (its

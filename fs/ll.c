@@ -14,8 +14,10 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "net.h"
 #include "prefetch.h"
 #include "readahead.h"
+#include "url_source.h"
 
 #define IRPAFS_MAX_REQUEST (1u << 20)  /* bytes: the largest read we ever ask for */
 #define SPLICE_SLACK_PAGES 8            /* pipe pages libfuse wants beyond the data (see below) */
@@ -299,8 +301,10 @@ static void irpafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offse
      * under a splice would send a short reply, which the kernel takes for
      * the end of the file. A small reply copied with pread may trust a
      * recent check (freshness.h): such a pread fails on a truncated source
-     * anyway. */
-    bool copied = !splice_fits(segments, count, (size_t)covered) && covered <= request_limit;
+     * anyway. URL bytes are always copied: they come from memory. */
+    bool copied = (!splice_fits(segments, count, (size_t)covered) ||
+                   irpa_segments_remote(archive, segments, count)) &&
+                  covered <= request_limit;
     int error = irpafs_version_check_sources(version, segments, count, copied);
     /* Before the reply: after it, the handle (and the file) may be released.
      * Only tells the prefetch worker; never pushes from here (page locks). */
@@ -309,6 +313,7 @@ static void irpafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offse
         error = reply_copied(req, archive, segments, count);
         /* A pread that failed or came up short: find out why, and log it. */
         if (error == EIO) irpafs_version_check_sources(version, segments, count, false);
+        if (error == EIO) irpafs_net_report_faults(archive, segments, count);
     } else if (!error) {
         struct fuse_bufvec *vector = irpafs_bufvec_for(archive, segments, count);
         if (vector) fuse_reply_data(req, vector, 0);

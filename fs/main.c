@@ -20,12 +20,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "http.h"
 #include "ll.h"
 #include "log.h"
+#include "net.h"
 #include "prefetch.h"
 #include "readahead.h"
 #include "security.h"
 #include "table.h"
+#include "url_cache.h"
 #include "watch.h"
 
 #define IRPAFS_CACHE_TIMEOUT 1.0  /* seconds; changes are also pushed to the kernel */
@@ -38,6 +41,9 @@ typedef struct command_line {
     int readahead_given;    /* 1 when -o readahead_kb was given */
     char *prefetch;         /* -o prefetch=SIZE as given, owned, or NULL */
     char *one_copy;         /* -o one_copy=1|0 as given, owned, or NULL */
+    char *net_timeout;      /* -o net_timeout=SECONDS as given, owned, or NULL */
+    char *cache_dir;        /* -o cache_dir=DIR as given, owned, or NULL */
+    char *cache_size;       /* -o cache_size=SIZE as given, owned, or NULL */
 } command_line;
 
 static const struct fuse_opt irpafs_options[] = {
@@ -45,6 +51,9 @@ static const struct fuse_opt irpafs_options[] = {
     {"readahead_kb=", offsetof(command_line, readahead_given), 1},
     {"prefetch=%s", offsetof(command_line, prefetch), 0},
     {"one_copy=%s", offsetof(command_line, one_copy), 0},
+    {"net_timeout=%s", offsetof(command_line, net_timeout), 0},
+    {"cache_dir=%s", offsetof(command_line, cache_dir), 0},
+    {"cache_size=%s", offsetof(command_line, cache_size), 0},
     FUSE_OPT_END,
 };
 
@@ -75,8 +84,14 @@ static void print_usage(const char *program) {
            "                           reader (K, M, G suffixes; default 0 = off; %uM\n"
            "                           speeds up cold reads)\n"
            "    -o one_copy=1|0        drop source pages irpafs read in once they are in\n"
-           "                           the mount's cache (default 0)\n\n",
-           program, irpafs_request_limit() / 1024, IRPAFS_PREFETCH_SUGGESTED >> 20);
+           "                           the mount's cache (default 0)\n"
+           "    -o net_timeout=SECONDS a read of a URL source fails (EIO) after this long,\n"
+           "                           retries included (default %d)\n"
+           "    -o cache_dir=DIR       keep URL-source bytes read in DIR (created 0700),\n"
+           "                           across restarts, least recently used evicted\n"
+           "    -o cache_size=SIZE     the most DIR holds (K, M, G suffixes; default %uG)\n\n",
+           program, irpafs_request_limit() / 1024, IRPAFS_PREFETCH_SUGGESTED >> 20,
+           IRPA_HTTP_DEFAULT_TIMEOUT_MS / 1000, IRPAFS_NET_CACHE_DEFAULT_GIB);
     fuse_cmdline_help();
     fuse_lowlevel_help();
 }
@@ -344,6 +359,21 @@ int main(int argc, char *argv[]) {
         status = 2;
         goto done;
     }
+    if (line.net_timeout && irpafs_net_set_timeout(line.net_timeout) != 0) {
+        fprintf(stderr, "%s: -o net_timeout=%s: must be whole seconds from 1 to %d\n", argv[0],
+                line.net_timeout, IRPAFS_NET_TIMEOUT_MAX_S);
+        status = 2;
+        goto done;
+    }
+    uint64_t cache_size = (uint64_t)IRPAFS_NET_CACHE_DEFAULT_GIB << 30;
+    if (line.cache_size && (!line.cache_dir ||
+                            irpafs_prefetch_parse_size(line.cache_size, &cache_size) != 0 ||
+                            cache_size < IRPA_CACHE_BLOCK)) {
+        fprintf(stderr, "%s: -o cache_size=%s: needs cache_dir=DIR, and a size from 1M to 1T "
+                        "(bytes, with an optional K, M or G suffix)\n", argv[0], line.cache_size);
+        status = 2;
+        goto done;
+    }
     if (line.mountpoint && access(line.mountpoint, F_OK) != 0) {  /* not a usage error */
         irpafs_log(LOG_ERR, "mount point %s: %s", line.mountpoint, strerror(errno));
         status = 1;
@@ -379,13 +409,26 @@ int main(int argc, char *argv[]) {
     atomic_init(&context.readahead_applied, false);
     irpafs_log_open(options.foreground, options.debug);
     raise_descriptor_limit();
+    irpa_errors cache_errors = {0};
+    if (line.cache_dir && irpafs_net_open_cache(line.cache_dir, cache_size, &cache_errors) != 0) {
+        irpafs_log_errors("cannot serve: ", &cache_errors);
+        irpa_errors_clear(&cache_errors);
+        free(context.conn_options);
+        irpafs_log_close();
+        status = 1;
+        goto done;
+    }
     status = run(&args, &options, &context, line.manifests);
+    irpafs_net_close_cache();
     free(context.conn_options);
     irpafs_log_close();
 done:
     free(line.manifests);
     free(line.prefetch);
     free(line.one_copy);
+    free(line.net_timeout);
+    free(line.cache_dir);
+    free(line.cache_size);
     free(options.mountpoint);
     fuse_opt_free_args(&args);
     return status;

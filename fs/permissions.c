@@ -121,6 +121,7 @@ static void visit_directories(const irpa_source *source, object_visitor visit, v
 /* Visits every source file and the directories above it. */
 static void visit_sources(const irpa_archive *archive, object_visitor visit, void *context) {
     for (size_t i = 0; i < archive->source_count; i++) {
+        if (archive->sources[i].remote) continue; /* a URL: the manifest's rights decide */
         struct stat st;
         int fd = archive->sources[i].fd;
         bool known = fstat(fd, &st) == 0;
@@ -180,10 +181,11 @@ static uint64_t sources_fingerprint(const irpa_archive *archive) {
 /* The archive's group: the sources' common group, else the manifest's. */
 static gid_t archive_group(const irpa_archive *archive, const struct stat *manifest_stat) {
     gid_t common = manifest_stat->st_gid;
-    for (size_t i = 0; i < archive->source_count; i++) {
+    for (size_t i = 0, files = 0; i < archive->source_count; i++) {
+        if (archive->sources[i].remote) continue; /* a URL has no group */
         struct stat st;
         if (fstat(archive->sources[i].fd, &st) != 0) return manifest_stat->st_gid;
-        if (i == 0) common = st.st_gid;
+        if (files++ == 0) common = st.st_gid;
         else if (st.st_gid != common) return manifest_stat->st_gid;
     }
     return common;

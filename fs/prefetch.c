@@ -11,6 +11,8 @@
 
 #include "ll.h"
 #include "log.h"
+#include "net.h"
+#include "url_source.h"
 
 #define STREAMS 8                       /* readers followed at once (per mount) */
 #define PENDING 64                      /* inodes whose cache drop is queued */
@@ -336,7 +338,11 @@ static int push_piece(irpafs_prefetch *prefetch, irpafs_version *version, uint64
     irpa_segment *segments = irpafs_map_range(version->archive, offset, length, local, 16, &count);
     if (!segments) return ENOMEM;
     int error = irpafs_version_check_sources(version, segments, count, false);
-    struct fuse_bufvec *vector = error ? NULL : irpafs_bufvec_for(version->archive, segments, count);
+    struct fuse_bufvec *vector = NULL;
+    if (!error && irpa_segments_remote(version->archive, segments, count))
+        vector = irpafs_net_bufvec(version->archive, segments, count, &error); /* URL bytes */
+    else if (!error)
+        vector = irpafs_bufvec_for(version->archive, segments, count);
     if (!error && !vector) error = ENOMEM;
     if (!error) {
         int result = fuse_lowlevel_notify_store(prefetch->session, (fuse_ino_t)inode,

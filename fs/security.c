@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "manifest.h"
+#include "net.h"
 #include "resolve.h"
 #include "security_internal.h"
 
@@ -66,6 +67,7 @@ irpa_archive *irpafs_load_manifest(const char *path, irpafs_access *access,
     }
     bool as_owner = geteuid() == 0 && st.st_uid != 0;
     size_t errors_before = errors->count;
+    irpafs_net_apply(manifest, st.st_uid);
     irpa_archive *archive =
         irpa_resolve_with(manifest, as_owner ? open_as_owner : NULL, &owner, errors);
     bool manifest_acl = irpafs_acl_found(-1, path);

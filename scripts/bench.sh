@@ -15,7 +15,11 @@
 # loading every entry, mmap mode and file mode (scripts/bench/iree_read.c);
 # 5 cp out of the mount, and irpa build; 6 mount time and server memory at
 # 1k-100k entries; 7 page cache held after one full read from cold (sources +
-# mount, over the archive's bytes), also with irpafs -o one_copy=0 and =1.
+# mount, over the archive's bytes), also with irpafs -o one_copy=0 and =1;
+# 8 network: the model served by nginx on 127.0.0.1, irpafs reading it as a
+# URL source (first read, and a read served from -o cache_dir against a local
+# source) against curl (one stream), aria2c -x 8, and rclone mount (http
+# remote) and httpfs2 serving the built archive from the same nginx.
 # irpafs runs a second time with -o prefetch=64M as its own column (unless
 # --no-prefetch-compare; prefetch is off by default). A -o option this irpafs does not know (prefetch=,
 # one_copy=) is noted and its column or rows are left out.
@@ -31,7 +35,7 @@
 #                         cheap and move most from run to run; at most 2 for
 #                         case 7, whose counts hardly move)
 #   --quick               smoke run: 128 MiB, 60 tensors, 3 runs, smaller scale case
-#   --cases LIST          comma-separated subset of 1,2,3,4,5,6,7 (default all)
+#   --cases LIST          comma-separated subset of 1,2,3,4,5,6,7,8 (default all)
 #   --irpafs-options OPTS extra -o options for irpafs, e.g. readahead_kb=512
 #                         (every irpafs mount gets them)
 #   --no-prefetch-compare do not run irpafs a second time with -o prefetch=64M
@@ -42,7 +46,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bench_dir="$root/scripts/bench"
 
-size_mib=1024 tensors=300 runs=5 cases=1,2,3,4,5,6,7 irpafs_options="" keep=0 standin=0
+size_mib=1024 tensors=300 runs=5 cases=1,2,3,4,5,6,7,8 irpafs_options="" keep=0 standin=0
 prefetch_compare=1
 prefetch_window=64M  # the window the README suggests for cold reads (prefetch is off by default)
 scale_sizes="1000 10000 100000"
@@ -80,7 +84,8 @@ log() { printf '[%4ds] %s\n' $(($(date +%s) - script_start)) "$*" >&2; }
 
 # --- what it needs -----------------------------------------------------------
 "$root/scripts/deps.sh"
-packages=(fio squashfuse squashfs-tools bindfs libfuse3-dev fuse3 python3 gcc pkg-config)
+packages=(fio squashfuse squashfs-tools bindfs libfuse3-dev fuse3 python3 gcc pkg-config
+          nginx-light curl aria2 rclone httpfs2)  # the last five: case 8
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' ||
@@ -491,17 +496,142 @@ if want_case 7; then
   warm_sources
 fi
 
+# scale_manifest ENTRIES SOURCE LIMIT: a manifest of ENTRIES 4 KiB ranges of
+# SOURCE at offsets below LIMIT, on standard output (cases 6 and 8).
+scale_manifest() {
+  awk -v n="$1" -v source="$2" -v limit="$3" '
+    BEGIN {
+      print "sources:\n  st: " source "\nentries:"
+      for (i = 0; i < n; i++)
+        printf "  - name: tensor.%06d\n    source: st\n    offset: %d\n    length: 4096\n", \
+          i, (i * 4096) % limit
+    }'
+}
+# scale_mount MANIFESTS MOUNTPOINT LOG: irpafs on MANIFESTS, timed until the
+# first byte of scale.irpa is readable; sets scale_ms and scale_pid.
+scale_mount() {
+  local result
+  mkdir -p "$2"
+  mountpoints+=("$2")
+  result=$("$tools/first_byte" 60000 "$2/scale.irpa" -- "$irpafs" -f "$1" "$2" 2>>"$3") ||
+    { cat "$3" >&2; echo "bench: mounting $1 failed" >&2; exit 1; }
+  scale_ms=${result% *} scale_pid=${result#* }
+  server_pids+=("$scale_pid")
+}
+scale_unmount() { # MOUNTPOINT: and waits for scale_pid to exit
+  umount "$1"
+  for ((wait = 0; wait < 100; wait++)); do kill -0 "$scale_pid" 2>/dev/null || break; sleep 0.05; done
+}
+
+if want_case 8 && [ "$standin" -eq 0 ]; then
+  # nginx on 127.0.0.1 serving $work (the model and the built archive).
+  mkdir -p "$work/nginx/tmp"
+  for attempt in $(seq 20); do
+    net_port=$((20000 + RANDOM % 40000))
+    cat >"$work/nginx/nginx.conf" <<CONF
+daemon off;
+worker_processes 2;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+user root;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/tmp;
+  default_type application/octet-stream;
+  sendfile on;
+  server { listen 127.0.0.1:$net_port; location / { root $work; autoindex on; } }
+}
+CONF
+    nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" >>"$work/nginx.log" 2>&1 &
+    net_pid=$!
+    for ((wait = 0; wait < 100; wait++)); do
+      curl -sf -o /dev/null -r 0-0 "http://127.0.0.1:$net_port/model.safetensors" && break
+      kill -0 "$net_pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    kill -0 "$net_pid" 2>/dev/null && break
+  done
+  kill -0 "$net_pid" 2>/dev/null || { cat "$work/nginx.log" >&2; echo "bench: nginx did not start" >&2; exit 1; }
+  server_pids+=("$net_pid")
+  net_url=http://127.0.0.1:$net_port
+  mkdir -p "$work/net-manifests" "$work/net-cache"
+  printf 'sources:\n  st: %s/model.safetensors\nentries:\n  - source: st\n' "$net_url" \
+    >"$work/net-manifests/model.yaml"
+  net_mount() { # SYSTEM COMMAND...: mounts; the archive is MOUNTPOINT/model.irpa
+    mount_system "$@"
+    timeout 300 cmp "${file[plain]}" "${file[$1]}" ||
+      { echo "bench: $1 does not serve the archive's bytes" >&2; exit 1; }
+  }
+  net_mount irpafs-url "$irpafs" -f ${irpafs_options:+-o "$irpafs_options"} \
+    "$work/net-manifests" "$work/mnt/irpafs-url"
+  net_mount irpafs-cache "$irpafs" -f -o "${irpafs_options:+$irpafs_options,}cache_dir=$work/net-cache,cache_size=64G" \
+    "$work/net-manifests" "$work/mnt/irpafs-cache"
+  # A peer that does not mount or serve the bytes is left out with a note
+  # (httpfs2 0.1.4 answered EIO to reads from nginx 1.22 here).
+  net_peers=()
+  net_peer() { # SYSTEM COMMAND...
+    if try_mount "$@" && timeout 300 cmp "${file[plain]}" "${file[$1]}" 2>>"$work/$1.log"; then
+      net_peers+=("$1")
+    else
+      note "$1 did not serve the archive from nginx: left out of case 8 ($(tail -n 1 "$work/$1.log"))"
+    fi
+  }
+  net_peer httpfs2 httpfs2 -f "$net_url/archive/model.irpa" "$work/mnt/httpfs2"
+  net_peer rclone rclone mount --read-only --vfs-cache-mode off --http-url "$net_url/archive/" \
+    :http: "$work/mnt/rclone"
+  dd_mbps "${file[irpafs-cache]}" >/dev/null  # fills the cache dir
+  log "case 8: network (nginx on 127.0.0.1), $runs runs"
+  seconds_mbps() { awk -v start="$1" -v end="$(date +%s%N)" -v bytes="$archive_bytes" \
+    'BEGIN { printf "%.0f", bytes / ((end - start) / 1e9) / 1e6 }'; }
+  for ((run = 0; run < runs; run++)); do
+    ensure_warm
+    for system in $(rotated "$run" irpafs-url curl aria2c "${net_peers[@]}"); do
+      case $system in
+        curl)
+          start=$(date +%s%N)
+          curl -sf -o /dev/null "$net_url/archive/model.irpa"
+          sample 8-net-first curl MB/s "$(seconds_mbps "$start")" ;;
+        aria2c)
+          rm -f "$work/out/aria2.irpa"
+          start=$(date +%s%N)
+          aria2c -q -x 8 -s 8 -k 1M --file-allocation=none --allow-overwrite=true \
+            -d "$work/out" -o aria2.irpa "$net_url/archive/model.irpa"
+          sample 8-net-first aria2c MB/s "$(seconds_mbps "$start")"
+          rm -f "$work/out/aria2.irpa" ;;
+        irpafs-url)
+          evict irpafs-url
+          sample 8-net-first irpafs MB/s "$(dd_mbps "${file[irpafs-url]}")" ;;
+        *)
+          evict "$system"
+          sample 8-net-first "$system" MB/s "$(dd_mbps "${file[$system]}")" ;;
+      esac
+    done
+    for system in $(rotated "$run" irpafs-cache irpafs); do
+      evict "$system"
+      column=irpafs; [ "$system" = irpafs ] && column=irpafs-local
+      sample 8-net-cache "$column" MB/s "$(dd_mbps "${file[$system]}")"
+    done
+  done
+  # 100,000 ranges of one URL source: load + mount until the first byte is
+  # readable (one open of the object: one 1-byte request).
+  mkdir -p "$work/net-scale"
+  scale_manifest 100000 "$net_url/model.safetensors" $((archive_bytes / 2)) \
+    >"$work/net-scale/scale.yaml"
+  log "case 8: a 100,000-entry manifest of URL ranges: load + mount to the first byte"
+  for ((run = 0; run < runs; run++)); do
+    scale_mount "$work/net-scale" "$work/mnt/net-scale" "$work/net-scale.log"
+    sample 8-net-mount-100000 irpafs ms "$scale_ms"
+    scale_unmount "$work/mnt/net-scale"
+  done
+fi
+
 if want_case 6 && [ "$standin" -eq 0 ]; then
   source_bytes=$(stat -c %s "$work/model.safetensors")
   for entries in $scale_sizes; do
     mkdir -p "$work/scale/$entries"
-    awk -v n="$entries" -v source="$work/model.safetensors" -v limit=$((source_bytes - 4096)) '
-      BEGIN {
-        print "sources:\n  st: " source "\nentries:"
-        for (i = 0; i < n; i++)
-          printf "  - name: tensor.%06d\n    source: st\n    offset: %d\n    length: 4096\n", \
-            i, (i * 4096) % limit
-      }' >"$work/scale/$entries/scale.yaml"
+    scale_manifest "$entries" "$work/model.safetensors" $((source_bytes - 4096)) \
+      >"$work/scale/$entries/scale.yaml"
     "$irpa" check "$work/scale/$entries/scale.yaml" >/dev/null
   done
   log "case 6: manifest load + mount until the first byte is readable ($scale_sizes entries)"
@@ -509,19 +639,11 @@ if want_case 6 && [ "$standin" -eq 0 ]; then
     ensure_warm
     # shellcheck disable=SC2086  # the sizes are words
     for entries in $(rotated "$run" $scale_sizes); do
-      mountpoint="$work/mnt/scale-$entries"
-      mkdir -p "$mountpoint"
-      mountpoints+=("$mountpoint")
-      result=$("$tools/first_byte" 60000 "$mountpoint/scale.irpa" -- \
-        "$irpafs" -f "$work/scale/$entries" "$mountpoint" 2>>"$work/scale.log") ||
-        { cat "$work/scale.log" >&2; echo "bench: mounting $entries entries failed" >&2; exit 1; }
-      scale_pid=${result#* }
-      server_pids+=("$scale_pid")
-      sample "6-mount-$entries" irpafs ms "${result% *}"
+      scale_mount "$work/scale/$entries" "$work/mnt/scale-$entries" "$work/scale.log"
+      sample "6-mount-$entries" irpafs ms "$scale_ms"
       sample "6-rss-$entries" irpafs MiB \
         "$(awk -v kib="$(rss "$scale_pid" VmHWM)" 'BEGIN { printf "%.1f", kib / 1024 }')"
-      umount "$mountpoint"
-      for ((wait = 0; wait < 100; wait++)); do kill -0 "$scale_pid" 2>/dev/null || break; sleep 0.05; done
+      scale_unmount "$work/mnt/scale-$entries"
     done
   done
 fi

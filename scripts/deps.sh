@@ -7,7 +7,9 @@ packages=(
   gcc clang libclang-rt-14-dev pkg-config meson ninja-build  # compilers (clang: ASan + libFuzzer)
   libfuse3-dev fuse3                                          # the FUSE server
   libyaml-dev libjansson-dev                                  # manifests, safetensors headers
+  libcurl4-openssl-dev                                        # URL sources (core/http.c)
   libcmocka-dev                                               # unit tests
+  nginx-light openssl                                         # tests/net: a real HTTP(S) server
   python3 bsdextrautils util-linux procps psmisc             # tests: json.tool, hexdump, mount tools
   groff-base man-db mandoc                                    # tests: man page lint
   sshfs openssh-server                                        # tests: sources on sshfs (fs-sshfs)

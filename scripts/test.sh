@@ -5,7 +5,7 @@
 # FUSE included. Exit status 0 only if every test passed in both builds.
 #
 #   scripts/test.sh            # everything
-#   scripts/test.sh SUITE...   # only these meson suites (core, manifest, model, inspect, fs, fs-sshfs)
+#   scripts/test.sh SUITE...   # only these meson suites (core, manifest, model, inspect, fs, fs-sshfs, net)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh || exit 1

@@ -20,7 +20,9 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "http.h"
 #include "manifest.h"
+#include "manifest_paths.h"
 #include "resolve.h"
 
 typedef struct string_list {
@@ -36,6 +38,7 @@ typedef struct options {
     string_list splat_option; /* per --splat: the option's text, for messages */
     int pytorch;           /* --metadata pytorch */
     int relative;          /* --relative: source paths relative to the manifest's folder */
+    string_list headers;   /* --header "Name: value": URL sources' headers, ${VAR} kept */
 } options;
 
 #define RULE_KINDS 4 /* include, exclude, rename, splat (irpa_rule_kind) */
@@ -158,6 +161,10 @@ static irpa_manifest *command_line_manifest(char **sources, size_t source_count,
         source->path = strdup(sources[i]);
         source->resolved_path = strdup(sources[i]);
         source->position = (irpa_position){1, (uint32_t)i + 1};
+        if (irpa_is_url(sources[i]) && opts->headers.count) {
+            source->headers = copy_strings(&opts->headers);
+            source->header_count = source->headers ? opts->headers.count : 0;
+        }
         m->source_count++;
         irpa_manifest_entry *entry = &m->entries[i];
         entry->kind = IRPA_MANIFEST_ALL;
@@ -178,79 +185,6 @@ static irpa_manifest *command_line_manifest(char **sources, size_t source_count,
         m->entry_count++;
     }
     return m;
-}
-
-/* Drops "." components and repeated '/' of an absolute path, in place
- * ("/a/./b//c" -> "/a/b/c"). ".." is kept: taking it away lexically would
- * be wrong after a symlink. */
-static void drop_dot_components(char *path) {
-    char *out = path;
-    const char *in = path;
-    while (*in) {
-        in += strspn(in, "/");
-        size_t length = strcspn(in, "/");
-        if (length && !(length == 1 && in[0] == '.')) {
-            *out++ = '/';
-            memmove(out, in, length);
-            out += length;
-        }
-        in += length;
-    }
-    if (out == path) *out++ = '/';
-    *out = 0;
-}
-
-/* `path` as the user typed it, made absolute: a relative path gets the
- * current directory in front. Symlinks are not resolved, so a link to a
- * model stays the link. NULL when the current directory is unknown. */
-static char *absolute_path(const char *path) {
-    char *joined = NULL;
-    if (path[0] == '/') {
-        joined = strdup(path);
-    } else {
-        char *current = getcwd(NULL, 0);
-        if (current && asprintf(&joined, "%s/%s", current, path) < 0) joined = NULL;
-        free(current);
-    }
-    if (joined) drop_dot_components(joined);
-    return joined;
-}
-
-/* An absolute path (from absolute_path) as seen from `directory`, for
- * --relative. The loader joins the manifest's directory and the path, and
- * the kernel then takes each ".." from the directory's real location, so
- * the ".."s are counted on realpath(directory); the source's own path keeps
- * its symlinks: only the leading directories it shares, name for name, with
- * that real path are replaced by ".."s. NULL when `directory` cannot be
- * resolved. */
-static char *relative_path(const char *absolute, const char *directory) {
-    char *base = realpath(directory, NULL);
-    if (!base) return NULL;
-    const char *below = absolute, *base_rest = base;
-    for (;;) {
-        const char *name = below + strspn(below, "/");
-        const char *base_name = base_rest + strspn(base_rest, "/");
-        size_t length = strcspn(name, "/"), base_length = strcspn(base_name, "/");
-        if (!base_length || !name[length] || length != base_length ||
-            memcmp(name, base_name, length) != 0)
-            break;
-        below = name + length;
-        base_rest = base_name + base_length;
-    }
-    size_t ups = 0; /* directories of the real base below the shared ones */
-    for (const char *c = base_rest + strspn(base_rest, "/"); *c; c += strspn(c, "/")) {
-        ups++;
-        c += strcspn(c, "/");
-    }
-    below += strspn(below, "/");
-    char *result = malloc(3 * ups + strlen(below) + 1);
-    if (result) {
-        result[0] = 0;
-        for (size_t i = 0; i < ups; i++) strcat(result, "../");
-        strcat(result, below);
-    }
-    free(base);
-    return result;
 }
 
 /* Writes a YAML double-quoted scalar. */
@@ -303,13 +237,13 @@ static int name_sources(const irpa_archive *archive, const options *opts,
         if (written->keys[i] < 0) continue;
         written->keys[i] = next_key++;
         const char *path = archive->sources[i].path;
-        char *absolute = absolute_path(path);
+        char *absolute = irpa_cli_absolute_path(path);
         if (!absolute)
             status = irpa_error(errors, "%s: cannot make the path absolute: %s", path,
                                 strerror(errno));
-        else if (!opts->relative)
+        else if (!opts->relative || irpa_is_url(path))
             written->paths[i] = absolute, absolute = NULL;
-        else if (!(written->paths[i] = relative_path(absolute, directory)))
+        else if (!(written->paths[i] = irpa_cli_relative_path(absolute, directory)))
             status = irpa_error(errors, "%s: cannot resolve the manifest's folder: %s",
                                 directory, strerror(errno));
         free(absolute);
@@ -318,14 +252,35 @@ static int name_sources(const irpa_archive *archive, const options *opts,
     return status;
 }
 
+/* A URL source with --header: {path: URL, headers: {Name: value...}}. */
+static void print_url_source(FILE *out, const char *url, const string_list *headers) {
+    fprintf(out, "\n    path: ");
+    put_quoted(out, (const uint8_t *)url, strlen(url));
+    fprintf(out, "\n    headers:");
+    for (size_t h = 0; h < headers->count; h++) {
+        const char *line = headers->items[h];
+        size_t name_length = strcspn(line, ":");
+        const char *value = line + name_length + (line[name_length] ? 1 : 0);
+        value += strspn(value, " \t");
+        fprintf(out, "\n      ");
+        put_quoted(out, (const uint8_t *)line, name_length);
+        fprintf(out, ": ");
+        put_quoted(out, (const uint8_t *)value, strlen(value));
+    }
+}
+
 static void print_manifest(FILE *out, const irpa_archive *archive, const tensor_notes *notes,
                            const written_sources *written) {
     fprintf(out, "# written by `irpa manifest`: every entry is an explicit byte range of a source\n");
     fprintf(out, "sources:%s\n", archive->data_count ? "" : " {}");
     for (size_t i = 0; i < written->count; i++) {
         if (written->keys[i] < 0) continue;
-        fprintf(out, "  s%ld: ", written->keys[i]);
-        put_quoted(out, (const uint8_t *)written->paths[i], strlen(written->paths[i]));
+        fprintf(out, "  s%ld:", written->keys[i]);
+        if (irpa_is_url(written->paths[i]) && notes->opts->headers.count)
+            print_url_source(out, written->paths[i], &notes->opts->headers);
+        else
+            fprintf(out, " "), put_quoted(out, (const uint8_t *)written->paths[i],
+                                          strlen(written->paths[i]));
         fprintf(out, "\n");
     }
     fprintf(out, "entries:%s\n", archive->entry_count ? "" : " []");
@@ -394,12 +349,14 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: irpa manifest SOURCE... [-o M.yaml] [--relative] [--include GLOB]\n"
             "                      [--exclude GLOB] [--rename FROM=TO] [--splat GLOB[=TYPE=VALUE]]\n"
-            "                      [--metadata pytorch]\n"
+            "                      [--metadata pytorch] [--header 'NAME: VALUE']\n"
             "SOURCE: a .gguf, .safetensors or model.safetensors.index.json file. Options may\n"
             "repeat; globs match tensor names, renames replace a name prefix (first match);\n"
             "--splat makes matching tensors zero splats, or splats of VALUE as TYPE (f32=1.0).\n"
             "Source paths are written absolute, as given (symlinks kept); --relative writes\n"
-            "them relative to the folder of M.yaml (of the current directory for -o - or none).\n");
+            "them relative to the folder of M.yaml (of the current directory for -o - or none).\n"
+            "SOURCE may be an http:// or https:// URL; --header is sent with each request to\n"
+            "it and written to the manifest as given (${VAR}: an environment variable).\n");
 }
 
 /* Checks the TYPE=VALUE of `--splat GLOB=TYPE=VALUE` as a manifest's
@@ -424,6 +381,7 @@ static int parse_options(int argc, char **argv, options *opts) {
         {"exclude", required_argument, NULL, 'x'},  {"rename", required_argument, NULL, 'r'},
         {"splat", required_argument, NULL, 's'},    {"metadata", required_argument, NULL, 'm'},
         {"relative", no_argument, NULL, 'R'},       {"help", no_argument, NULL, 'h'},
+        {"header", required_argument, NULL, 'H'},
         {NULL, 0, NULL, 0}};
     int option;
     optind = 1;
@@ -432,6 +390,13 @@ static int parse_options(int argc, char **argv, options *opts) {
         switch (option) {
         case 'o': opts->out_path = strcmp(optarg, "-") ? optarg : NULL; break;
         case 'R': opts->relative = 1; break;
+        case 'H':
+            if (!strchr(optarg, ':') || optarg[0] == ':' || strpbrk(optarg, "\r\n")) {
+                fprintf(stderr, "irpa manifest: --header: expected 'NAME: VALUE' on one line\n");
+                return -1;
+            }
+            push(&opts->headers, optarg);
+            break;
         case 'i': push(&opts->include, optarg); break;
         case 'x': push(&opts->exclude, optarg); break;
         case 's':
@@ -569,6 +534,7 @@ int irpa_cmd_manifest(int argc, char **argv) {
     irpa_archive_free(archive);
     irpa_manifest_free(manifest);
     free_list(&opts.include);
+    free_list(&opts.headers);
     free_list(&opts.exclude);
     free_list(&opts.splat);
     free_list(&opts.splat_value);

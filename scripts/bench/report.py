@@ -14,10 +14,12 @@ sample (irpafs-prefetch when irpafs lacks -o prefetch) has no column.
 import statistics
 import sys
 
-SYSTEMS = ["irpafs", "irpafs-prefetch", "plain", "passthrough_ll", "squashfuse_ll", "bindfs"]
+SYSTEMS = ["irpafs", "irpafs-prefetch", "plain", "passthrough_ll", "squashfuse_ll", "bindfs",
+           "irpafs-local", "curl", "aria2c", "rclone", "httpfs2"]
 FUSE_PEERS = ["passthrough_ll", "squashfuse_ll", "bindfs"]
 # Column headings where they differ from the system's name in the samples.
-LABELS = {"irpafs-prefetch": "irpafs prefetch=64M"}
+LABELS = {"irpafs-prefetch": "irpafs prefetch=64M", "aria2c": "aria2c -x 8",
+          "irpafs-local": "irpafs local source"}
 
 # case id -> what the row measures
 CASES = [
@@ -55,6 +57,9 @@ CASES = [
     ("7-cache-iree-one_copy0-sources", "7 cold IREE mmap load, one_copy=0: sources only"),
     ("7-cache-iree-one_copy1", "7 cold IREE mmap load, one_copy=1: sources + mount"),
     ("7-cache-iree-one_copy1-sources", "7 cold IREE mmap load, one_copy=1: sources only"),
+    ("8-net-first", "8 first read from nginx on loopback (irpafs: URL source)"),
+    ("8-net-cache", "8 read served from -o cache_dir (irpafs) vs a local source"),
+    ("8-net-mount-100000", "8 load + mount to first byte, 100k URL ranges"),
 ]
 # Units of rows that are amounts, not speeds: no ratios.
 AMOUNT_UNITS = ("MiB", "%", "x archive")

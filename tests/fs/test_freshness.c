@@ -1,8 +1,8 @@
 /* test_freshness: the source freshness policy (core/freshness.h), without a
  * mount: checks against the snapshot, the trust window, rate-limited name
  * checks, one report per source and kind, one check per source per read,
- * a probe for another kind of source plugged in, and irpa build using the
- * same policy. */
+ * a probe for another kind of source plugged in, URL sources on their own
+ * probe, and irpa build using the same policy. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -237,6 +237,44 @@ static void test_one_probe_per_source_per_read(void **state) {
     irpa_freshness_free(&freshness);
 }
 
+/* A URL source's stand-in: whether a read found its object replaced. */
+static bool fake_replaced;
+
+static int fake_url_changed(struct irpa_url_source *remote, char *why, size_t why_size) {
+    (void)remote;
+    if (fake_replaced) snprintf(why, why_size, "was replaced on the server");
+    return fake_replaced;
+}
+
+static const irpa_remote_ops fake_url_ops = {.changed = fake_url_changed};
+
+/* A URL source gets the URL probe (no fstat of its -1 descriptor, no name
+ * to look up): unchanged until a read found the object replaced, then
+ * stale and reported once. */
+static void test_url_source_is_probed_by_what_reads_found(void **state) {
+    fixture *f = *state;
+    irpa_source url = {.path = "http://h/m.gguf", .fd = -1,
+                       .remote = (struct irpa_url_source *)f, .remote_ops = &fake_url_ops};
+    irpa_archive archive = {.sources = &url, .source_count = 1};
+    irpa_freshness freshness;
+    assert_int_equal(irpa_freshness_init(&freshness, &archive), 0);
+    freshness.clock = f->freshness.clock;
+    assert_ptr_equal(freshness.sources[0].probe, &irpa_url_probe);
+    irpa_segment segment = {.kind = IRPA_SEGMENT_SOURCE, .length = 16, .source = 0};
+    fake_replaced = false;
+    assert_int_equal(irpa_freshness_check(&freshness, &segment, 1, false, record, f), 0);
+    fake_ms += 10 * IRPA_FRESHNESS_NAME_CHECK_MS;
+    assert_int_equal(irpa_freshness_check(&freshness, &segment, 1, false, record, f), 0);
+    assert_int_equal(f->report_count, 0);
+    fake_replaced = true;
+    assert_int_equal(irpa_freshness_check(&freshness, &segment, 1, false, record, f), -1);
+    assert_int_equal(irpa_freshness_check(&freshness, &segment, 1, false, record, f), -1);
+    assert_int_equal(f->report_count, 1);
+    assert_int_equal(f->reports[0].what, IRPA_SOURCE_CHANGED);
+    assert_string_equal(f->reports[0].why, "was replaced on the server");
+    irpa_freshness_free(&freshness);
+}
+
 #define BUILD_SOURCE_BYTES (80u << 20)  /* more than one chunk of irpa build (64 MiB) */
 
 /* irpa_progress_fn: after the first chunk, does to the source what
@@ -305,6 +343,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_replaced_source_is_found_by_a_due_name_check, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_one_probe_per_source_per_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_url_source_is_probed_by_what_reads_found, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_build_checks_sources_by_the_policy, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

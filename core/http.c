@@ -1,0 +1,552 @@
+/* http.c: objects over HTTP(S), read by ranges with libcurl (http.h); the
+ * text of requests (${VAR} in headers, URLs in messages) is http_text.c. */
+#include "http.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "clock.h"
+
+#define MAX_ATTEMPTS 4
+#define FIRST_BACKOFF_MS 100
+#define MIN_PIECE (256u << 10) /* a large read is split in ranges of at least this */
+#define MAX_PIECES 8           /* ranges of one read in flight */
+#define MAX_REDIRECTS 10
+
+struct irpa_http_object {
+    char *url;
+    char shown[256];            /* the URL as messages show it (irpa_http_redact) */
+    struct curl_slist *headers; /* the manifest's headers, expanded */
+    long timeout_ms;
+    uint64_t size;
+    char etag[256];             /* strong ETag, "" when none */
+    char last_modified[128];    /* when there is no strong ETag */
+    char identity[420];
+    CURLSH *share;              /* connections, DNS and TLS sessions across reads */
+    pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+};
+
+/* One ranged GET and what its reply said. */
+typedef struct transfer {
+    irpa_http_object *object;
+    CURL *easy;
+    struct curl_slist *request_headers;
+    uint8_t *buffer;
+    uint64_t start, length; /* bytes asked for */
+    uint64_t got;           /* bytes received */
+    long status;            /* of the last reply (redirects reset it) */
+    bool has_range;         /* a Content-Range was seen */
+    uint64_t range_start, range_end, range_total;
+    long long content_length; /* -1 when not given */
+    char etag[256];
+    char last_modified[128];
+    bool overflow;          /* more bytes than asked */
+    CURLcode code;
+    char curl_message[CURL_ERROR_SIZE];
+    int attempts;
+} transfer;
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_status = CURLE_FAILED_INIT;
+
+static void global_init(void) { global_status = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+/* The object's request headers: each "Name: value" expanded. */
+static int expand_headers(irpa_http_object *object, const char *const *headers, size_t count,
+                          bool environment, irpa_http_error *error) {
+    for (size_t i = 0; i < count; i++) {
+        char name[128];
+        size_t name_length = strcspn(headers[i], ":");
+        snprintf(name, sizeof name, "%.*s", (int)name_length, headers[i]);
+        if (!headers[i][name_length] || name_length == 0)
+            return irpa_http_fail(error, IRPA_HTTP_BAD_REQUEST, 0,
+                             "header '%s' is not of the form 'Name: value'", name);
+        char *expanded = NULL;
+        if (irpa_http_expand(name, headers[i], environment, &expanded, error) != 0) return -1;
+        struct curl_slist *list = curl_slist_append(object->headers, expanded);
+        free(expanded);
+        if (!list) return irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
+        object->headers = list;
+    }
+    return 0;
+}
+
+/* Whether the header line `line` (`length` bytes) is `name:`; then *value
+ * is its value, trimmed, and *value_length its length. */
+static bool header_is(const char *line, size_t length, const char *name, const char **value,
+                      size_t *value_length) {
+    size_t name_length = strlen(name);
+    if (length <= name_length || strncasecmp(line, name, name_length) != 0 ||
+        line[name_length] != ':')
+        return false;
+    const char *start = line + name_length + 1, *end = line + length;
+    while (start < end && (*start == ' ' || *start == '\t')) start++;
+    while (end > start && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
+    *value = start;
+    *value_length = (size_t)(end - start);
+    return true;
+}
+
+static void copy_value(char *out, size_t out_size, const char *value, size_t length) {
+    if (length >= out_size) length = out_size - 1;
+    memcpy(out, value, length);
+    out[length] = '\0';
+}
+
+/* "bytes A-B/T" or "bytes * /T" (T may be '*'). */
+static void parse_content_range(transfer *t, const char *value, size_t length) {
+    char text[128];
+    copy_value(text, sizeof text, value, length);
+    unsigned long long start, end, total;
+    if (sscanf(text, "bytes %llu-%llu/%llu", &start, &end, &total) == 3) {
+        t->has_range = true;
+        t->range_start = start, t->range_end = end, t->range_total = total;
+    } else if (sscanf(text, "bytes */%llu", &total) == 1) {
+        t->has_range = true;
+        t->range_start = 1, t->range_end = 0, t->range_total = total;
+    }
+}
+
+static size_t on_header(char *line, size_t size, size_t count, void *context) {
+    transfer *t = context;
+    size_t length = size * count;
+    const char *value;
+    size_t value_length;
+    if (length > 5 && strncmp(line, "HTTP/", 5) == 0) {
+        const char *space = memchr(line, ' ', length);
+        t->status = space ? strtol(space + 1, NULL, 10) : 0;
+        t->has_range = false;
+        t->content_length = -1;
+        t->etag[0] = t->last_modified[0] = '\0';
+    } else if (header_is(line, length, "content-length", &value, &value_length)) {
+        t->content_length = strtoll(value, NULL, 10);
+    } else if (header_is(line, length, "content-range", &value, &value_length)) {
+        parse_content_range(t, value, value_length);
+    } else if (header_is(line, length, "etag", &value, &value_length)) {
+        copy_value(t->etag, sizeof t->etag, value, value_length);
+    } else if (header_is(line, length, "last-modified", &value, &value_length)) {
+        copy_value(t->last_modified, sizeof t->last_modified, value, value_length);
+    }
+    return length;
+}
+
+/* Takes body bytes only from a 206 reply, and never more than asked. */
+static size_t on_body(char *data, size_t size, size_t count, void *context) {
+    transfer *t = context;
+    size_t length = size * count;
+    if (t->status != 206) return 0;  /* aborts: judged by its status */
+    if (length > t->length - t->got) {
+        t->overflow = true;
+        return 0;
+    }
+    memcpy(t->buffer + t->got, data, length);
+    t->got += length;
+    return length;
+}
+
+/* ---- one transfer ----------------------------------------------------- */
+
+static void lock_share(CURL *handle, curl_lock_data data, curl_lock_access access, void *context) {
+    (void)handle, (void)access;
+    irpa_http_object *object = context;
+    pthread_mutex_lock(&object->locks[data < CURL_LOCK_DATA_LAST ? data : 0]);
+}
+
+static void unlock_share(CURL *handle, curl_lock_data data, void *context) {
+    (void)handle;
+    irpa_http_object *object = context;
+    pthread_mutex_unlock(&object->locks[data < CURL_LOCK_DATA_LAST ? data : 0]);
+}
+
+/* The conditional and Range headers of a transfer, after the object's. */
+static int add_request_headers(transfer *t, bool conditional) {
+    const irpa_http_object *object = t->object;
+    for (const struct curl_slist *h = object->headers; h; h = h->next)
+        if (!(t->request_headers = curl_slist_append(t->request_headers, h->data))) return -1;
+    char line[512];
+    snprintf(line, sizeof line, "Range: bytes=%" PRIu64 "-%" PRIu64, t->start,
+             t->start + t->length - 1);
+    if (!(t->request_headers = curl_slist_append(t->request_headers, line))) return -1;
+    if (!conditional) return 0;
+    if (object->etag[0]) {
+        snprintf(line, sizeof line, "If-Match: %s", object->etag);
+        if (!(t->request_headers = curl_slist_append(t->request_headers, line))) return -1;
+    } else if (object->last_modified[0]) {
+        snprintf(line, sizeof line, "If-Unmodified-Since: %s", object->last_modified);
+        if (!(t->request_headers = curl_slist_append(t->request_headers, line))) return -1;
+        snprintf(line, sizeof line, "If-Range: %s", object->last_modified);
+        if (!(t->request_headers = curl_slist_append(t->request_headers, line))) return -1;
+    }
+    return 0;
+}
+
+static void reset_reply(transfer *t) {
+    t->got = 0;
+    t->status = 0;
+    t->has_range = t->overflow = false;
+    t->content_length = -1;
+    t->etag[0] = t->last_modified[0] = '\0';
+    t->curl_message[0] = '\0';
+    t->code = CURLE_OK;
+}
+
+/* Makes the easy handle of a transfer, each limit within `remaining_ms`. */
+static int prepare(transfer *t, long remaining_ms) {
+    irpa_http_object *object = t->object;
+    reset_reply(t);
+    if (!t->easy && !(t->easy = curl_easy_init())) return -1;
+    CURL *e = t->easy;
+    long stall_s = object->timeout_ms / 3000;
+    if (stall_s < 1) stall_s = 1;
+    if (stall_s > 10) stall_s = 10;
+    long connect_ms = object->timeout_ms / 3 < remaining_ms ? object->timeout_ms / 3 : remaining_ms;
+    curl_easy_setopt(e, CURLOPT_URL, object->url);
+    curl_easy_setopt(e, CURLOPT_SHARE, object->share);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)MAX_REDIRECTS);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_ms > 0 ? connect_ms : 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, remaining_ms > 0 ? remaining_ms : 1L);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, stall_s);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "irpafs/" IRPA_VERSION);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->request_headers);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->curl_message);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    return 0;
+}
+
+/* Runs the transfers together until each has ended. */
+static int run(transfer **transfers, size_t count, long remaining_ms) {
+    CURLM *multi = curl_multi_init();
+    if (!multi) return -1;
+    for (size_t i = 0; i < count; i++) {
+        if (prepare(transfers[i], remaining_ms) != 0 ||
+            curl_multi_add_handle(multi, transfers[i]->easy) != CURLM_OK) {
+            for (size_t j = 0; j < i; j++) curl_multi_remove_handle(multi, transfers[j]->easy);
+            curl_multi_cleanup(multi);
+            return -1;
+        }
+    }
+    int running = 1;
+    while (running) {
+        if (curl_multi_perform(multi, &running) != CURLM_OK) break;
+        if (running) curl_multi_poll(multi, NULL, 0, 1000, NULL);
+    }
+    CURLMsg *message;
+    int left;
+    while ((message = curl_multi_info_read(multi, &left)))
+        if (message->msg == CURLMSG_DONE) {
+            transfer *t = NULL;
+            curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+            if (t) t->code = message->data.result;
+        }
+    for (size_t i = 0; i < count; i++) curl_multi_remove_handle(multi, transfers[i]->easy);
+    curl_multi_cleanup(multi);
+    return 0;
+}
+
+static const char *status_text(long status) {
+    switch (status) {
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 410: return "Gone";
+    case 412: return "Precondition Failed";
+    case 416: return "Range Not Satisfiable";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "";
+    }
+}
+
+static irpa_http_fault fault_of_code(CURLcode code) {
+    switch (code) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return IRPA_HTTP_STALL;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+        return IRPA_HTTP_RESET;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CACERT_BADFILE:
+        return IRPA_HTTP_TLS;
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        return IRPA_HTTP_BAD_REQUEST;
+    default:
+        return IRPA_HTTP_OTHER;
+    }
+}
+
+static irpa_http_fault fault_of_status(long status) {
+    if (status == 404 || status == 410) return IRPA_HTTP_NOT_FOUND;
+    if (status == 401 || status == 403) return IRPA_HTTP_FORBIDDEN;
+    if (status == 416) return IRPA_HTTP_RANGE;
+    if (status == 412) return IRPA_HTTP_REPLACED;
+    return IRPA_HTTP_STATUS;
+}
+
+/* Judges a read's reply against the object: 0, or -1 with `error` set. */
+static int judge_read(const transfer *t, irpa_http_error *error) {
+    const irpa_http_object *object = t->object;
+    const char *url = object->shown;
+    if (t->status >= 300 && t->status != 200 && t->status != 206) {
+        irpa_http_fault fault = fault_of_status(t->status);
+        if (t->status == 416 && t->has_range && t->range_total != object->size)
+            fault = IRPA_HTTP_REPLACED;
+        if (fault == IRPA_HTTP_REPLACED)
+            return irpa_http_fail(error, fault, t->status,
+                             "%s: the object was replaced on the server (opened as %s)", url,
+                             object->identity);
+        return irpa_http_fail(error, fault, t->status, "%s: HTTP %ld %s", url, t->status,
+                         status_text(t->status));
+    }
+    if (t->status == 200)
+        return irpa_http_fail(error, object->etag[0] ? IRPA_HTTP_RANGE : IRPA_HTTP_REPLACED, 200,
+                         object->etag[0] ? "%s: the server ignored the range request"
+                                         : "%s: the object was replaced on the server "
+                                           "(opened as %s)",
+                         url, object->identity);
+    if (t->code != CURLE_OK && !(t->code == CURLE_WRITE_ERROR && t->status == 206 && !t->overflow))
+        return irpa_http_fail(error, fault_of_code(t->code), 0, "%s: %s", url,
+                         t->curl_message[0] ? t->curl_message : curl_easy_strerror(t->code));
+    if (t->overflow || !t->has_range || t->range_start != t->start ||
+        t->range_end != t->start + t->length - 1)
+        return irpa_http_fail(error, IRPA_HTTP_OTHER, t->status,
+                         "%s: the server answered another range than the one asked for", url);
+    if (t->range_total != object->size || (object->etag[0] && t->etag[0] &&
+                                           strcmp(t->etag, object->etag) != 0))
+        return irpa_http_fail(error, IRPA_HTTP_REPLACED, t->status,
+                         "%s: the object was replaced on the server (opened as %s)", url,
+                         object->identity);
+    if (t->got != t->length)
+        return irpa_http_fail(error, IRPA_HTTP_RESET, t->status, "%s: the reply ended early", url);
+    return 0;
+}
+
+static bool worth_retrying(const irpa_http_error *error) {
+    return error->fault == IRPA_HTTP_RESET || error->fault == IRPA_HTTP_STALL ||
+           (error->fault == IRPA_HTTP_STATUS && (error->status >= 500 || error->status == 429));
+}
+
+static void sleep_ms(long ms) {
+    struct timespec pause = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&pause, &pause) != 0 && errno == EINTR) {}
+}
+
+/* Runs `transfers` with retries until each succeeded, one failed for
+ * good, or the deadline passed. 0, or -1 with the first failure. */
+static int run_with_retries(transfer **transfers, size_t count, int64_t deadline_ms,
+                            irpa_http_error *error) {
+    transfer *pending[MAX_PIECES];
+    size_t pending_count = count;
+    memcpy(pending, transfers, count * sizeof *pending);
+    long backoff_ms = FIRST_BACKOFF_MS;
+    for (int attempt = 1;; attempt++) {
+        int64_t remaining = deadline_ms - (int64_t)irpa_monotonic_ms();
+        if (remaining <= 0)
+            return error->fault != IRPA_HTTP_OK
+                       ? -1
+                       : irpa_http_fail(error, IRPA_HTTP_STALL, 0, "%s: timed out",
+                                   transfers[0]->object->shown);
+        if (run(pending, pending_count, (long)remaining) != 0)
+            return irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
+        size_t failed = 0;
+        bool final = false;
+        for (size_t i = 0; i < pending_count; i++) {
+            irpa_http_error this_error = {0};
+            if (judge_read(pending[i], &this_error) == 0) continue;
+            if (failed == 0 || !worth_retrying(&this_error)) *error = this_error;
+            if (!worth_retrying(&this_error)) final = true;
+            pending[failed++] = pending[i];
+        }
+        if (failed == 0) return 0;
+        pending_count = failed;
+        remaining = deadline_ms - (int64_t)irpa_monotonic_ms();
+        if (final || attempt >= MAX_ATTEMPTS || remaining <= backoff_ms) return -1;
+        sleep_ms(backoff_ms);
+        backoff_ms *= 2;
+    }
+}
+
+static void transfer_free(transfer *t) {
+    if (t->easy) curl_easy_cleanup(t->easy);
+    curl_slist_free_all(t->request_headers);
+}
+
+int irpa_http_read(irpa_http_object *object, void *buffer, uint64_t length, uint64_t offset,
+                   irpa_http_error *error) {
+    *error = (irpa_http_error){0};
+    if (length == 0) return 0;
+    if (offset > object->size || length > object->size - offset)
+        return irpa_http_fail(error, IRPA_HTTP_RANGE, 0, "%s: bytes %" PRIu64 "+%" PRIu64
+                         " are past the end of the object (%" PRIu64 " bytes)",
+                         object->shown, offset, length, object->size);
+    uint64_t piece = (length + MAX_PIECES - 1) / MAX_PIECES;
+    if (piece < MIN_PIECE) piece = MIN_PIECE;
+    size_t count = (size_t)((length + piece - 1) / piece);
+    transfer pieces[MAX_PIECES];
+    transfer *pointers[MAX_PIECES];
+    memset(pieces, 0, sizeof pieces);
+    int status = 0;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t start = (uint64_t)i * piece;
+        pieces[i].object = object;
+        pieces[i].buffer = (uint8_t *)buffer + start;
+        pieces[i].start = offset + start;
+        pieces[i].length = length - start < piece ? length - start : piece;
+        pointers[i] = &pieces[i];
+        if (status == 0 && add_request_headers(&pieces[i], true) != 0)
+            status = irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
+    }
+    if (status == 0)
+        status = run_with_retries(pointers, count,
+                                  (int64_t)irpa_monotonic_ms() + object->timeout_ms, error);
+    for (size_t i = 0; i < count; i++) transfer_free(&pieces[i]);
+    return status;
+}
+
+/* ---- open ------------------------------------------------------------- */
+
+/* Records size and identity from the reply to the first-byte GET. An
+ * empty object has no first byte: a server answers 416 with its size 0, or
+ * 200 with an empty body. */
+static int judge_open(irpa_http_object *object, const transfer *t, irpa_http_error *error) {
+    const char *url = object->shown;
+    bool empty = (t->status == 416 && t->has_range && t->range_total == 0) ||
+                 (t->status == 200 && t->content_length == 0);
+    if (!empty && t->status >= 300 && t->status != 206)
+        return irpa_http_fail(error, fault_of_status(t->status), t->status, "%s: HTTP %ld %s", url,
+                         t->status, status_text(t->status));
+    if (t->status == 200 && !empty)
+        return irpa_http_fail(error, IRPA_HTTP_RANGE, 200,
+                         "%s: the server does not answer range requests", url);
+    if (!empty && t->code != CURLE_OK)
+        return irpa_http_fail(error, fault_of_code(t->code), 0, "%s: %s", url,
+                         t->curl_message[0] ? t->curl_message : curl_easy_strerror(t->code));
+    if (!t->has_range && !empty)
+        return irpa_http_fail(error, IRPA_HTTP_RANGE, t->status,
+                         "%s: the reply has no Content-Range with the object's size", url);
+    object->size = empty ? 0 : t->range_total;
+    bool strong = t->etag[0] == '"';
+    if (strong) copy_value(object->etag, sizeof object->etag, t->etag, strlen(t->etag));
+    else copy_value(object->last_modified, sizeof object->last_modified, t->last_modified,
+                    strlen(t->last_modified));
+    if (strong)
+        snprintf(object->identity, sizeof object->identity, "ETag %s", object->etag);
+    else if (object->last_modified[0])
+        snprintf(object->identity, sizeof object->identity, "Last-Modified %s, %" PRIu64 " bytes",
+                 object->last_modified, object->size);
+    else
+        snprintf(object->identity, sizeof object->identity, "%" PRIu64 " bytes", object->size);
+    return 0;
+}
+
+/* The first byte, to learn the size and identity (an empty object answers 416). */
+static int probe(irpa_http_object *object, irpa_http_error *error) {
+    uint8_t first;
+    transfer t = {.object = object, .buffer = &first, .start = 0, .length = 1};
+    transfer *pointer = &t;
+    if (add_request_headers(&t, false) != 0) {
+        transfer_free(&t);
+        return irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
+    }
+    int64_t deadline = (int64_t)irpa_monotonic_ms() + object->timeout_ms;
+    long backoff_ms = FIRST_BACKOFF_MS;
+    int status = -1;
+    for (int attempt = 1; status != 0; attempt++) {
+        int64_t remaining = deadline - (int64_t)irpa_monotonic_ms();
+        if (run(&pointer, 1, (long)(remaining > 0 ? remaining : 1)) != 0) {
+            irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
+            break;
+        }
+        status = judge_open(object, &t, error);
+        remaining = deadline - (int64_t)irpa_monotonic_ms();
+        if (status != 0 && (!worth_retrying(error) || attempt >= MAX_ATTEMPTS ||
+                            remaining <= backoff_ms))
+            break;
+        if (status != 0) sleep_ms(backoff_ms), backoff_ms *= 2;
+    }
+    transfer_free(&t);
+    return status;
+}
+
+static int make_share(irpa_http_object *object) {
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_init(&object->locks[i], NULL);
+    object->share = curl_share_init();
+    if (!object->share) return -1;
+    curl_share_setopt(object->share, CURLSHOPT_LOCKFUNC, lock_share);
+    curl_share_setopt(object->share, CURLSHOPT_UNLOCKFUNC, unlock_share);
+    curl_share_setopt(object->share, CURLSHOPT_USERDATA, object);
+    curl_share_setopt(object->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    curl_share_setopt(object->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(object->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    return 0;
+}
+
+int irpa_http_open(const char *url, const char *const *headers, size_t header_count,
+                   long timeout_ms, bool environment, irpa_http_object **out,
+                   irpa_http_error *error) {
+    *error = (irpa_http_error){0};
+    *out = NULL;
+    pthread_once(&global_once, global_init);
+    if (global_status != CURLE_OK)
+        return irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "cannot initialise libcurl");
+    irpa_http_object *object = calloc(1, sizeof *object);
+    if (!object) return irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
+    object->timeout_ms = timeout_ms > 0 ? timeout_ms : IRPA_HTTP_DEFAULT_TIMEOUT_MS;
+    irpa_http_redact(url, object->shown, sizeof object->shown);
+    object->url = strdup(url);
+    int status = object->url && make_share(object) == 0
+                     ? 0
+                     : irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
+    if (status == 0) status = expand_headers(object, headers, header_count, environment, error);
+    if (status == 0) status = probe(object, error);
+    if (status != 0) {
+        irpa_http_close(object);
+        return -1;
+    }
+    *out = object;
+    return 0;
+}
+
+uint64_t irpa_http_size(const irpa_http_object *object) { return object->size; }
+
+const char *irpa_http_identity(const irpa_http_object *object) { return object->identity; }
+
+void irpa_http_close(irpa_http_object *object) {
+    if (!object) return;
+    if (object->share) {
+        curl_share_cleanup(object->share);
+        for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_destroy(&object->locks[i]);
+    }
+    curl_slist_free_all(object->headers);
+    free(object->url);
+    free(object);
+}

@@ -1,0 +1,94 @@
+/* http.h: objects on HTTP(S) servers, read by byte ranges (libcurl).
+ *
+ * An object is opened once: one ranged GET of its first byte gives its size
+ * and its identity (a strong ETag, else Last-Modified and the size).
+ * Every later read is a ranged GET made conditional on that identity
+ * (If-Match, or If-Unmodified-Since + If-Range), and its reply is checked
+ * (206, the Content-Range asked for, the same total size and ETag), so an
+ * object replaced on the server gives IRPA_HTTP_REPLACED, never bytes of
+ * two versions. Redirects are followed (the Hugging Face Hub answers 302
+ * to a CDN); TLS is verified. Connections are reused across reads (a curl
+ * share per object), and a large read is several ranges in flight.
+ *
+ * Every read ends within the object's timeout: connect and transfer
+ * limits, a stalled transfer abandoned, bounded retries with backoff for
+ * faults that may pass (reset, stall, 5xx); 404, 403, 416 and a replaced
+ * object are not retried. Errors are values with a category. Header
+ * values (tokens) never appear in a message, and a URL's query string
+ * (a presigned URL's signature) is shown as "?...". */
+#ifndef IRPA_HTTP_H
+#define IRPA_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <strings.h>
+
+typedef enum irpa_http_fault {
+    IRPA_HTTP_OK,
+    IRPA_HTTP_BAD_REQUEST,  /* the URL or a header cannot be used (never sent) */
+    IRPA_HTTP_NOT_FOUND,    /* 404, 410 */
+    IRPA_HTTP_FORBIDDEN,    /* 401, 403 */
+    IRPA_HTTP_RANGE,        /* 416, or a server that ignores ranges */
+    IRPA_HTTP_REPLACED,     /* the object is not the one opened (412, other ETag, size) */
+    IRPA_HTTP_RESET,        /* connection refused, reset or closed early */
+    IRPA_HTTP_STALL,        /* connect or transfer timeout, a stalled server */
+    IRPA_HTTP_STATUS,       /* another HTTP status (5xx...) */
+    IRPA_HTTP_TLS,          /* certificate or TLS failure */
+    IRPA_HTTP_OTHER,        /* out of memory, protocol error, anything else */
+} irpa_http_fault;
+
+typedef struct irpa_http_error {
+    irpa_http_fault fault;
+    long status;        /* the HTTP status when there was one, else 0 */
+    char message[384];  /* "http://h/m.gguf: HTTP 404 Not Found" (no header value, no query) */
+} irpa_http_error;
+
+/* How long a read may take in all, retries included (net_timeout). */
+#define IRPA_HTTP_DEFAULT_TIMEOUT_MS 30000
+
+typedef struct irpa_http_object irpa_http_object;
+
+/* Whether `path` is an http:// or https:// URL (case-insensitive scheme).
+ * Inline: the manifest loader uses it without linking libcurl. */
+static inline bool irpa_is_url(const char *path) {
+    return strncasecmp(path, "http://", 7) == 0 || strncasecmp(path, "https://", 8) == 0;
+}
+
+/* Expands ${NAME} in `text` from the environment into a new string (*out,
+ * owned); with `environment` false any ${ is refused. `header` names the
+ * header in messages. A missing variable, an unterminated ${, or a CR or
+ * LF in the result is an error naming the header and the variable, never
+ * the value. 0, or -1 with `error` set. */
+int irpa_http_expand(const char *header, const char *text, bool environment, char **out,
+                     irpa_http_error *error);
+
+/* Opens the object at `url` with request headers `headers[i]` ("Name:
+ * value", ${VAR} not yet expanded; see irpa_http_expand), each read
+ * bounded by `timeout_ms` (0: the default). 0 with *out set, or -1 with
+ * `error` set. */
+int irpa_http_open(const char *url, const char *const *headers, size_t header_count,
+                   long timeout_ms, bool environment, irpa_http_object **out,
+                   irpa_http_error *error);
+
+uint64_t irpa_http_size(const irpa_http_object *object);
+
+/* The identity recorded at open: "ETag \"abc\"" or "Last-Modified ..., 1234 bytes". */
+const char *irpa_http_identity(const irpa_http_object *object);
+
+/* Reads exactly `length` bytes at `offset` (within the size) into
+ * `buffer`; safe from several threads at once. 0, or -1 with `error` set. */
+int irpa_http_read(irpa_http_object *object, void *buffer, uint64_t length, uint64_t offset,
+                   irpa_http_error *error);
+
+/* `url` with its query string shown as "?..." and any user:password@
+ * dropped, into `out` (size `out_size`). */
+void irpa_http_redact(const char *url, char *out, size_t out_size);
+
+/* Sets `error` (its fault, HTTP status or 0, and message); returns -1. */
+int irpa_http_fail(irpa_http_error *error, irpa_http_fault fault, long status,
+                   const char *format, ...) __attribute__((format(printf, 4, 5)));
+
+void irpa_http_close(irpa_http_object *object);
+
+#endif

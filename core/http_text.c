@@ -1,0 +1,96 @@
+/* http_text.c: the text of requests, without libcurl (http.h): ${VAR}
+ * in header values, URLs as messages show them, errors as values. */
+#include "http.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void irpa_http_redact(const char *url, char *out, size_t out_size) {
+    const char *scheme_end = strstr(url, "://");
+    const char *host = scheme_end ? scheme_end + 3 : url;
+    size_t host_span = strcspn(host, "/?#");
+    const char *at = memchr(host, '@', host_span);
+    size_t query = strcspn(url, "?#");
+    size_t prefix = (size_t)(host - url);
+    const char *after_user = at ? at + 1 : host;
+    size_t rest = query - (size_t)(after_user - url);
+    snprintf(out, out_size, "%.*s%.*s%s", (int)prefix, url, (int)rest, after_user,
+             url[query] ? "?..." : "");
+}
+
+int irpa_http_fail(irpa_http_error *error, irpa_http_fault fault, long status,
+                   const char *format, ...) {
+    error->fault = fault;
+    error->status = status;
+    va_list args;
+    va_start(args, format);
+    vsnprintf(error->message, sizeof error->message, format, args);
+    va_end(args);
+    return -1;
+}
+
+static bool is_variable_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
+
+int irpa_http_expand(const char *header, const char *text, bool environment, char **out,
+                     irpa_http_error *error) {
+    size_t capacity = strlen(text) + 1, used = 0;
+    char *result = malloc(capacity);
+    if (!result) return irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
+    for (const char *p = text; *p;) {
+        const char *piece = p;
+        size_t piece_length = 1;
+        char name[256];
+        if (p[0] == '$' && p[1] == '{' && !environment) {
+            free(result);
+            return irpa_http_fail(error, IRPA_HTTP_BAD_REQUEST, 0,
+                             "header '%s': ${...} is taken from the environment only in a "
+                             "manifest owned by the server's own user", header);
+        }
+        if (p[0] == '$' && p[1] == '{') {
+            const char *end = p + 2;
+            while (is_variable_char(*end)) end++;
+            size_t name_length = (size_t)(end - (p + 2));
+            if (*end != '}' || name_length == 0 || name_length >= sizeof name) {
+                free(result);
+                return irpa_http_fail(error, IRPA_HTTP_BAD_REQUEST, 0,
+                                 "header '%s': '${' must be followed by a variable name and '}'",
+                                 header);
+            }
+            memcpy(name, p + 2, name_length);
+            name[name_length] = '\0';
+            piece = getenv(name);
+            if (!piece) {
+                free(result);
+                return irpa_http_fail(error, IRPA_HTTP_BAD_REQUEST, 0,
+                                 "header '%s': environment variable %s is not set", header, name);
+            }
+            piece_length = strlen(piece);
+            if (strpbrk(piece, "\r\n")) {
+                free(result);
+                return irpa_http_fail(error, IRPA_HTTP_BAD_REQUEST, 0,
+                                 "header '%s': environment variable %s holds a line break",
+                                 header, name);
+            }
+            p = end + 1;
+        } else {
+            p++;
+        }
+        if (used + piece_length + 1 > capacity) {
+            capacity = (used + piece_length + 1) * 2;
+            char *bigger = realloc(result, capacity);
+            if (!bigger) {
+                free(result);
+                return irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
+            }
+            result = bigger;
+        }
+        memcpy(result + used, piece, piece_length);
+        used += piece_length;
+    }
+    result[used] = '\0';
+    *out = result;
+    return 0;
+}

@@ -1,0 +1,203 @@
+#include "url_source.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "http.h"
+#include "url_cache.h"
+
+/* Small reads are served from one block fetched ahead: a GGUF header read
+ * 64 KiB at a time costs one request per URL_BLOCK, not one per window. */
+#define URL_BLOCK (256u << 10)
+
+struct irpa_url_source {
+    irpa_http_object *object;
+    atomic_bool replaced;
+    pthread_mutex_t lock;       /* guards the block and the last error */
+    uint8_t *block;             /* URL_BLOCK bytes, or NULL */
+    uint64_t block_start, block_length;
+    irpa_url_cache *cache;      /* on-disk cache, or NULL */
+    irpa_cache_key key;         /* this URL and identity in the cache */
+    char replaced_why[448];     /* set once, before `replaced` */
+    char last_error[384];
+    _Atomic int64_t reported_ms; /* monotonic ms of the last fault reported, 0: none */
+};
+
+static const irpa_remote_ops url_ops = {irpa_url_source_pread, irpa_url_source_changed,
+                                        irpa_url_source_close};
+
+int irpa_url_source_open(irpa_source *source, const char *url, const char *const *headers,
+                         size_t header_count, const irpa_url_options *options,
+                         const char *where, irpa_errors *errors) {
+    const char *sep = where ? ": " : "";
+    where = where ? where : "";
+    memset(source, 0, sizeof *source);
+    source->fd = -1;
+    irpa_url_source *remote = calloc(1, sizeof *remote);
+    if (!remote) return irpa_error(errors, "%s%sout of memory", where, sep);
+    irpa_http_error error;
+    if (irpa_http_open(url, headers, header_count, options->timeout_ms,
+                       !options->no_environment, &remote->object, &error) != 0) {
+        free(remote);
+        return irpa_error(errors, "%s%scannot open source %s", where, sep, error.message);
+    }
+    pthread_mutex_init(&remote->lock, NULL);
+    source->path = strdup(url);
+    if (!source->path) {
+        irpa_url_source_close(remote);
+        return irpa_error(errors, "%s%sout of memory", where, sep);
+    }
+    remote->cache = options->cache;
+    remote->key = irpa_url_cache_key(url, irpa_http_identity(remote->object));
+    source->remote = remote;
+    source->remote_ops = &url_ops;
+    source->size = irpa_http_size(remote->object);
+    return 0;
+}
+
+static void note_failure(irpa_url_source *remote, const irpa_http_error *error) {
+    pthread_mutex_lock(&remote->lock);
+    snprintf(remote->last_error, sizeof remote->last_error, "%s", error->message);
+    if (error->fault == IRPA_HTTP_REPLACED && !atomic_load(&remote->replaced)) {
+        snprintf(remote->replaced_why, sizeof remote->replaced_why,
+                 "was replaced on the server (opened as %s)",
+                 irpa_http_identity(remote->object));
+        atomic_store(&remote->replaced, true);
+    }
+    pthread_mutex_unlock(&remote->lock);
+    errno = error->fault == IRPA_HTTP_REPLACED ? ESTALE : EIO;
+}
+
+/* Serves a small read from the block, fetching the block first when it
+ * does not hold the bytes. 0, or -1 with errno set. */
+static int read_through_block(irpa_url_source *remote, void *buffer, uint64_t length,
+                              uint64_t offset) {
+    pthread_mutex_lock(&remote->lock);
+    bool held = remote->block && offset >= remote->block_start &&
+                offset + length <= remote->block_start + remote->block_length;
+    if (!held) {
+        uint64_t size = irpa_http_size(remote->object);
+        uint64_t block_length = size - offset < URL_BLOCK ? size - offset : URL_BLOCK;
+        if (!remote->block && !(remote->block = malloc(URL_BLOCK))) {
+            pthread_mutex_unlock(&remote->lock);
+            errno = ENOMEM;
+            return -1;
+        }
+        irpa_http_error error;
+        remote->block_length = 0;
+        if (irpa_http_read(remote->object, remote->block, block_length, offset, &error) != 0) {
+            pthread_mutex_unlock(&remote->lock);
+            note_failure(remote, &error);
+            return -1;
+        }
+        remote->block_start = offset;
+        remote->block_length = block_length;
+    }
+    memcpy(buffer, remote->block + (offset - remote->block_start), length);
+    pthread_mutex_unlock(&remote->lock);
+    return 0;
+}
+
+/* Serves a read from the cache's blocks, fetching (in one ranged read)
+ * the blocks from the first missing one to the last, and storing them.
+ * 0, or -1 with errno set. */
+static int read_through_cache(irpa_url_source *remote, void *buffer, uint64_t length,
+                              uint64_t offset) {
+    const uint64_t block = IRPA_CACHE_BLOCK, size = irpa_http_size(remote->object);
+    uint64_t first = offset / block, last = (offset + length - 1) / block;
+    uint64_t missing_first = UINT64_MAX, missing_last = 0;
+    for (uint64_t b = first; b <= last; b++) {
+        uint64_t start = b * block, end = start + block < size ? start + block : size;
+        uint64_t from = offset > start ? offset : start;
+        uint64_t to = offset + length < end ? offset + length : end;
+        if (irpa_url_cache_get(remote->cache, remote->key, b, end - start,
+                               (uint8_t *)buffer + (from - offset), from - start, to - from))
+            continue;
+        if (missing_first == UINT64_MAX) missing_first = b;
+        missing_last = b;
+    }
+    if (missing_first == UINT64_MAX) return 0;
+    uint64_t fetch_start = missing_first * block;
+    uint64_t fetch_end = (missing_last + 1) * block < size ? (missing_last + 1) * block : size;
+    uint8_t *fetched = malloc((size_t)(fetch_end - fetch_start));
+    if (!fetched) {
+        errno = ENOMEM;
+        return -1;
+    }
+    irpa_http_error error;
+    if (irpa_http_read(remote->object, fetched, fetch_end - fetch_start, fetch_start,
+                       &error) != 0) {
+        free(fetched);
+        note_failure(remote, &error);
+        return -1;
+    }
+    for (uint64_t b = missing_first; b <= missing_last; b++) {
+        uint64_t start = b * block, end = start + block < size ? start + block : size;
+        irpa_url_cache_put(remote->cache, remote->key, b, fetched + (start - fetch_start),
+                           end - start);
+    }
+    uint64_t from = offset > fetch_start ? offset : fetch_start;
+    uint64_t to = offset + length < fetch_end ? offset + length : fetch_end;
+    memcpy((uint8_t *)buffer + (from - offset), fetched + (from - fetch_start), to - from);
+    free(fetched);
+    return 0;
+}
+
+int irpa_url_source_pread(irpa_url_source *remote, void *buffer, uint64_t length,
+                          uint64_t offset) {
+    if (atomic_load(&remote->replaced)) {
+        errno = ESTALE;
+        return -1;
+    }
+    uint64_t size = irpa_http_size(remote->object);
+    if (offset > size || length > size - offset) {
+        errno = EIO;
+        return -1;
+    }
+    if (length == 0) return 0;
+    if (remote->cache) return read_through_cache(remote, buffer, length, offset);
+    if (length < URL_BLOCK / 4) return read_through_block(remote, buffer, length, offset);
+    irpa_http_error error;
+    if (irpa_http_read(remote->object, buffer, length, offset, &error) == 0) return 0;
+    note_failure(remote, &error);
+    return -1;
+}
+
+int irpa_url_source_changed(irpa_url_source *remote, char *why, size_t why_size) {
+    if (!atomic_load(&remote->replaced)) return 0;
+    snprintf(why, why_size, "%s", remote->replaced_why);
+    return 1;
+}
+
+void irpa_url_source_error(irpa_url_source *remote, char *out, size_t out_size) {
+    pthread_mutex_lock(&remote->lock);
+    snprintf(out, out_size, "%s", remote->last_error[0] ? remote->last_error : "read failed");
+    pthread_mutex_unlock(&remote->lock);
+}
+
+bool irpa_url_source_report_due(irpa_url_source *remote, int64_t interval_ms) {
+    int64_t now = irpa_monotonic_ms(), last = atomic_load(&remote->reported_ms);
+    if (last != 0 && now - last < interval_ms) return false;
+    return atomic_compare_exchange_strong(&remote->reported_ms, &last, now ? now : 1);
+}
+
+void irpa_url_source_close(irpa_url_source *remote) {
+    if (!remote) return;
+    irpa_http_close(remote->object);
+    pthread_mutex_destroy(&remote->lock);
+    free(remote->block);
+    free(remote);
+}
+
+bool irpa_segments_remote(const irpa_archive *archive, const irpa_segment *segments,
+                          size_t count) {
+    for (size_t i = 0; i < count; i++)
+        if (segments[i].kind == IRPA_SEGMENT_SOURCE && archive->sources[segments[i].source].remote)
+            return true;
+    return false;
+}

@@ -1,0 +1,55 @@
+/* url_source.h: a source that is an http:// or https:// URL (http.h).
+ *
+ * It fills the same irpa_source as a local file (source.h), with fd -1 and
+ * `remote` set; source.c sends each call on a remote source here. Its
+ * identity is recorded when it is opened (at manifest load); a read that
+ * finds the object replaced marks it replaced for good, so the freshness
+ * checks report it (irpa_url_probe, freshness.h: the mount logs it once and
+ * gives EIO, as for a rewritten file) until the manifest is loaded again. Other faults
+ * fail that read only. Small reads (a model header parsed a window at a
+ * time) are served from one block of URL_BLOCK bytes fetched ahead. */
+#ifndef IRPA_URL_SOURCE_H
+#define IRPA_URL_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "archive.h"
+#include "errors.h"
+#include "source.h"
+#include "url_options.h"
+
+typedef struct irpa_url_source irpa_url_source;
+
+/* Opens `url` with request headers `headers` ("Name: value", ${VAR}
+ * expanded here unless options->no_environment), reads bounded by
+ * options->timeout_ms and cached in options->cache (url_options.h).
+ * `where` prefixes the error; it may be NULL. 0, or -1 with one error. */
+int irpa_url_source_open(irpa_source *source, const char *url, const char *const *headers,
+                         size_t header_count, const irpa_url_options *options,
+                         const char *where, irpa_errors *errors);
+
+/* Exactly `length` bytes at `offset`: 0, or -1 with errno EIO (ESTALE
+ * once the object was replaced); irpa_url_source_error says why. */
+int irpa_url_source_pread(irpa_url_source *remote, void *buffer, uint64_t length,
+                          uint64_t offset);
+
+/* Whether a read found the object replaced; `why` then says so. */
+int irpa_url_source_changed(irpa_url_source *remote, char *why, size_t why_size);
+
+/* The message of the last failed read (no header value, no query string). */
+void irpa_url_source_error(irpa_url_source *remote, char *out, size_t out_size);
+
+/* Whether a failed read should be reported now: true at most once per
+ * `interval_ms` per source (the first time, and then after that long). */
+bool irpa_url_source_report_due(irpa_url_source *remote, int64_t interval_ms);
+
+void irpa_url_source_close(irpa_url_source *remote);
+
+/* Whether any of these segments reads a URL source (the mount then replies
+ * from memory: such bytes cannot be spliced from a descriptor). */
+bool irpa_segments_remote(const irpa_archive *archive, const irpa_segment *segments,
+                          size_t count);
+
+#endif
