@@ -19,6 +19,7 @@
 #define MIN_PIECE (256u << 10) /* a large read is split in ranges of at least this */
 #define MAX_PIECES 8           /* ranges of one read in flight */
 #define MAX_REDIRECTS 10
+#define MAX_IDLE_MULTIS 4      /* multi handles (each with its connections) kept for reuse */
 
 struct irpa_http_object {
     char *url;
@@ -29,8 +30,13 @@ struct irpa_http_object {
     char etag[256];             /* strong ETag, "" when none */
     char last_modified[128];    /* when there is no strong ETag */
     char identity[420];
-    CURLSH *share;              /* connections, DNS and TLS sessions across reads */
+    CURLSH *share;              /* DNS and TLS sessions across reads */
     pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+    /* Idle multi handles: each keeps its own connections, and is used by
+     * one read at a time (libcurl cannot share connections across threads). */
+    pthread_mutex_t idle_lock;
+    CURLM *idle[MAX_IDLE_MULTIS];
+    size_t idle_count;
 };
 
 /* One ranged GET and what its reply said. */
@@ -231,15 +237,35 @@ static int prepare(transfer *t, long remaining_ms) {
     return 0;
 }
 
-/* Runs the transfers together until each has ended. */
+/* An idle multi handle of the object (with the connections it keeps), or a new one. */
+static CURLM *take_multi(irpa_http_object *object) {
+    CURLM *multi = NULL;
+    pthread_mutex_lock(&object->idle_lock);
+    if (object->idle_count > 0) multi = object->idle[--object->idle_count];
+    pthread_mutex_unlock(&object->idle_lock);
+    return multi ? multi : curl_multi_init();
+}
+
+/* Gives back a multi handle no transfer uses any more, for the next read. */
+static void return_multi(irpa_http_object *object, CURLM *multi) {
+    pthread_mutex_lock(&object->idle_lock);
+    bool kept = object->idle_count < MAX_IDLE_MULTIS;
+    if (kept) object->idle[object->idle_count++] = multi;
+    pthread_mutex_unlock(&object->idle_lock);
+    if (!kept) curl_multi_cleanup(multi);
+}
+
+/* Runs the transfers together until each has ended, on a multi handle
+ * this thread alone uses meanwhile. */
 static int run(transfer **transfers, size_t count, long remaining_ms) {
-    CURLM *multi = curl_multi_init();
+    irpa_http_object *object = transfers[0]->object;
+    CURLM *multi = take_multi(object);
     if (!multi) return -1;
     for (size_t i = 0; i < count; i++) {
         if (prepare(transfers[i], remaining_ms) != 0 ||
             curl_multi_add_handle(multi, transfers[i]->easy) != CURLM_OK) {
             for (size_t j = 0; j < i; j++) curl_multi_remove_handle(multi, transfers[j]->easy);
-            curl_multi_cleanup(multi);
+            return_multi(object, multi);
             return -1;
         }
     }
@@ -257,7 +283,7 @@ static int run(transfer **transfers, size_t count, long remaining_ms) {
             if (t) t->code = message->data.result;
         }
     for (size_t i = 0; i < count; i++) curl_multi_remove_handle(multi, transfers[i]->easy);
-    curl_multi_cleanup(multi);
+    return_multi(object, multi);
     return 0;
 }
 
@@ -499,12 +525,12 @@ static int probe(irpa_http_object *object, irpa_http_error *error) {
 
 static int make_share(irpa_http_object *object) {
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_init(&object->locks[i], NULL);
+    pthread_mutex_init(&object->idle_lock, NULL);
     object->share = curl_share_init();
     if (!object->share) return -1;
     curl_share_setopt(object->share, CURLSHOPT_LOCKFUNC, lock_share);
     curl_share_setopt(object->share, CURLSHOPT_UNLOCKFUNC, unlock_share);
     curl_share_setopt(object->share, CURLSHOPT_USERDATA, object);
-    curl_share_setopt(object->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
     curl_share_setopt(object->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(object->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     return 0;
@@ -543,8 +569,10 @@ const char *irpa_http_identity(const irpa_http_object *object) { return object->
 void irpa_http_close(irpa_http_object *object) {
     if (!object) return;
     if (object->share) {
+        for (size_t i = 0; i < object->idle_count; i++) curl_multi_cleanup(object->idle[i]);
         curl_share_cleanup(object->share);
         for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_destroy(&object->locks[i]);
+        pthread_mutex_destroy(&object->idle_lock);
     }
     curl_slist_free_all(object->headers);
     free(object->url);

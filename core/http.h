@@ -7,8 +7,9 @@
  * (206, the Content-Range asked for, the same total size and ETag), so an
  * object replaced on the server gives IRPA_HTTP_REPLACED, never bytes of
  * two versions. Redirects are followed (the Hugging Face Hub answers 302
- * to a CDN); TLS is verified. Connections are reused across reads (a curl
- * share per object), and a large read is several ranges in flight.
+ * to a CDN); TLS is verified. Connections are reused across reads (a few
+ * idle multi handles per object, each used by one thread at a time; DNS
+ * and TLS sessions shared), and a large read is several ranges in flight.
  *
  * Every read ends within the object's timeout: connect and transfer
  * limits, a stalled transfer abandoned, bounded retries with backoff for

@@ -41,6 +41,11 @@ expect_bytes "$nginx_url/models/$gguf" $((size - 1)) 1
 expect_bytes "$nginx_url/models/$gguf" 1000 $((size - 1000))
 # Through a redirect (302, as the Hugging Face Hub answers).
 expect_bytes "$nginx_url/redirect/$gguf" 4096 70000
+# One object read from 8 threads at once (as FUSE workers, prefetch and
+# irpa build do), small reads and reads of several ranges in flight: every
+# read gives the file's bytes (and ASan sees no race on reused connections).
+expect_bytes "$nginx_url/models/$gguf" 777 4096 -j 8
+expect_bytes "$nginx_url/models/$gguf" 1000 $((size > 700000 ? 700000 : size - 1000)) -j 8
 
 # TLS is verified: a self-signed certificate is refused.
 expect_fault tls "$nginx_tls_url/models/$gguf"
