@@ -131,10 +131,13 @@ static int open_file(resolver *r, const char *path, const char *where) {
     if (*by_path) return (int)(*by_path - 1);
     irpa_source source;
     if (open_local_or_url(r, &source, path, where) != 0) return -1;
+    /* A URL has no (dev, ino): it is the same source by its URL alone. */
     size_t *by_identity =
-        irpa_index_table_slot(&r->files.by_identity, hash_identity(source.dev, source.ino),
-                              is_same_file, r->archive->sources, &source);
-    if (*by_identity) {
+        source.remote ? NULL
+                      : irpa_index_table_slot(&r->files.by_identity,
+                                              hash_identity(source.dev, source.ino),
+                                              is_same_file, r->archive->sources, &source);
+    if (by_identity && *by_identity) {
         irpa_source_close(&source);
         return (int)(*by_identity - 1);
     }
@@ -144,7 +147,7 @@ static int open_file(resolver *r, const char *path, const char *where) {
         return -1;
     }
     irpa_index_table_fill(&r->files.by_path, by_path, (size_t)index);
-    irpa_index_table_fill(&r->files.by_identity, by_identity, (size_t)index);
+    if (by_identity) irpa_index_table_fill(&r->files.by_identity, by_identity, (size_t)index);
     return (int)index;
 }
 
