@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <strings.h>
 
 typedef enum irpa_http_fault {
@@ -54,6 +55,13 @@ typedef struct irpa_http_object irpa_http_object;
  * Inline: the manifest loader uses it without linking libcurl. */
 static inline bool irpa_is_url(const char *path) {
     return strncasecmp(path, "http://", 7) == 0 || strncasecmp(path, "https://", 8) == 0;
+}
+
+/* The length of `path` without a URL's query string and fragment (the
+ * whole length for a file path, where '?' and '#' are plain characters):
+ * what a file name suffix or a URL's directory is taken from. */
+static inline size_t irpa_url_path_length(const char *path) {
+    return irpa_is_url(path) ? strcspn(path, "?#") : strlen(path);
 }
 
 /* Expands ${NAME} in `text` from the environment into a new string (*out,

@@ -9,14 +9,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http.h"
 #include "le.h"
 
 #define DETECT_MAX_SAFETENSORS_HEADER 100000000u /* Hugging Face's header limit */
 
+/* Whether the file name (for a URL: its path, not the query) ends with `suffix`. */
 static bool has_suffix(const char *path, const char *suffix) {
-    size_t path_length = strlen(path), suffix_length = strlen(suffix);
+    size_t path_length = irpa_url_path_length(path), suffix_length = strlen(suffix);
     return path_length >= suffix_length &&
-           strcasecmp(path + path_length - suffix_length, suffix) == 0;
+           strncasecmp(path + path_length - suffix_length, suffix, suffix_length) == 0;
 }
 
 bool irpa_is_legacy_ggml_magic(const unsigned char *magic) {

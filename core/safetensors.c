@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http.h"
 #include "le.h"
 
 #define SAFETENSORS_MAX_HEADER_BYTES 100000000u /* the crate's MAX_HEADER_SIZE */
@@ -500,8 +501,13 @@ static int collect_shard_names(const irpa_source *source, json_t *weight_map,
     return 0;
 }
 
+/* `file` beside the index: in its directory, or for a URL the URL's path
+ * up to its last '/' (the query and fragment, which may hold a '/', dropped). */
 static char *join_directory(const char *index_path, const char *file) {
-    const char *slash = strrchr(index_path, '/');
+    size_t path_length = irpa_url_path_length(index_path);
+    const char *slash = NULL;
+    for (size_t i = 0; i < path_length; i++)
+        if (index_path[i] == '/') slash = index_path + i;
     char *joined = NULL;
     if (!slash) {
         joined = strdup(file);

@@ -28,6 +28,13 @@ same_archive sharded "$nginx_url/models/safetensors/sharded/model.safetensors.in
   "$models/safetensors/sharded/model.safetensors.index.json"
 grep -q "$nginx_url/models/safetensors/sharded/model-00006-of-00006.safetensors" \
   sharded-url.yaml || fail "the shards are not the URLs beside the index"
+# An index URL with a query (a '/' in it): the shards are beside the URL's
+# path, without the query.
+"$IRPA" manifest "$nginx_url/models/safetensors/sharded/model.safetensors.index.json?sig=a/b" \
+  -o sharded-query.yaml
+grep -q "\"$nginx_url/models/safetensors/sharded/model-00006-of-00006.safetensors\"" \
+  sharded-query.yaml || fail "query: the shards are not beside the index: $(cat sharded-query.yaml)"
+"$IRPA" check sharded-query.yaml >/dev/null || fail "query: irpa check"
 
 # Only header bytes: irpa manifest of a 1.7 MB GGUF (its header ~0.7 MB)
 # does not fetch the whole file.
