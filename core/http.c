@@ -2,6 +2,7 @@
  * text of requests (${VAR} in headers, URLs in messages) is http_text.c. */
 #include "http.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -64,20 +65,38 @@ static CURLcode global_status = CURLE_FAILED_INIT;
 
 static void global_init(void) { global_status = curl_global_init(CURL_GLOBAL_DEFAULT); }
 
-/* The object's request headers: each "Name: value" expanded. */
+/* Whether `name` (`length` bytes) is an HTTP header name: a token (RFC 9110). */
+static bool is_token(const char *name, size_t length) {
+    for (size_t i = 0; i < length; i++)
+        if (!isalnum((unsigned char)name[i]) && !strchr("!#$%&'*+-.^_`|~", name[i])) return false;
+    return length > 0;
+}
+
+/* The object's request headers: each "Name: value" with ${VAR} expanded in
+ * the value only; a name that is not a token, or a CR or LF in the value
+ * (as written or expanded), is refused: nothing can add a header line. */
 static int expand_headers(irpa_http_object *object, const char *const *headers, size_t count,
                           bool environment, irpa_http_error *error) {
     for (size_t i = 0; i < count; i++) {
         char name[128];
         size_t name_length = strcspn(headers[i], ":");
         snprintf(name, sizeof name, "%.*s", (int)name_length, headers[i]);
-        if (!headers[i][name_length] || name_length == 0)
+        if (!headers[i][name_length] || !is_token(headers[i], name_length))
             return irpa_http_fail(error, IRPA_HTTP_BAD_REQUEST, 0,
                              "header '%s' is not of the form 'Name: value'", name);
-        char *expanded = NULL;
-        if (irpa_http_expand(name, headers[i], environment, &expanded, error) != 0) return -1;
-        struct curl_slist *list = curl_slist_append(object->headers, expanded);
+        const char *value = headers[i] + name_length + 1;
+        value += strspn(value, " \t");
+        if (strpbrk(value, "\r\n"))
+            return irpa_http_fail(error, IRPA_HTTP_BAD_REQUEST, 0,
+                             "the value of header '%s' has a line break", name);
+        char *expanded = NULL, *line = NULL;
+        if (irpa_http_expand(name, value, environment, &expanded, error) != 0) return -1;
+        struct curl_slist *list =
+            asprintf(&line, "%.*s: %s", (int)name_length, headers[i], expanded) < 0
+                ? NULL
+                                                         : curl_slist_append(object->headers, line);
         free(expanded);
+        free(line);
         if (!list) return irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
         object->headers = list;
     }

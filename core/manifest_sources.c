@@ -86,7 +86,8 @@ static char *read_source_header(irpa_loader *loader, size_t name_index, size_t v
         return NULL;
     }
     if (memchr(value, '\r', value_length) || memchr(value, '\n', value_length)) {
-        irpa_report(&loader->reporter, at, "the value of header '%s' has a line break",
+        irpa_report(&loader->reporter, irpa_tree_node(&loader->tree, value_index)->position,
+                    "the value of header '%s' has a line break (CR or LF)",
                     irpa_show(shown, name, name_length));
         return NULL;
     }

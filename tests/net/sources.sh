@@ -92,6 +92,32 @@ status=0
 grep -q "^bad.yaml:2:30: 'headers' apply only to an http:// or https:// source" bad.out &&
   grep -q "^bad.yaml:3:.*header name 'A b' is not a valid HTTP header name" bad.out ||
   fail "bad.yaml: $(cat bad.out)"
+# CR, LF or NUL in a header, as YAML escapes write them, never reaches a
+# request: refused at the value's place (or the name's).
+cat >crlf.yaml <<YAML
+sources:
+  b: {path: "$nginx_url/y", headers: {A: "x\\r\\nEvil: 1"}}
+  c: {path: "$nginx_url/y", headers: {"B\\0": "x"}}
+  d: {path: "$nginx_url/y", headers: {C: "x\\0y"}}
+entries: []
+YAML
+status=0
+"$IRPA" check crlf.yaml >crlf.out 2>&1 || status=$?
+[ "$status" -eq 2 ] || fail "crlf.yaml: exit $status"
+grep -q "^crlf.yaml:2:[0-9]*: the value of header 'A' has a line break" crlf.out &&
+  grep -q "^crlf.yaml:3:.*header name contains a NUL" crlf.out &&
+  grep -q "^crlf.yaml:4:.*header value contains a NUL" crlf.out || fail "crlf.yaml: $(cat crlf.out)"
+# The same checks in core/http.c, for any caller, after ${VAR} expansion;
+# ${...} in a header name is not expanded.
+expect_bad_header() {
+  local status=0
+  "$HTTP_GET" -H "$1" "$nginx_url/models/gguf/dummy.gguf" >/dev/null 2>"$work/err" || status=$?
+  [ "$status" -eq 3 ] && grep -q "^bad-request: " "$work/err" ||
+    fail "header '$1': exit $status: $(cat "$work/err")"
+}
+expect_bad_header $'A: x\r\nEvil: 1'
+NET_NAME=Foo expect_bad_header 'X-${NET_NAME}: v'
+NET_BREAK=$'a\nB: c' expect_bad_header 'A: ${NET_BREAK}'
 printf 'sources:\n  a: %s/models/nope.gguf\nentries:\n  - source: a\n' "$nginx_url" >404.yaml
 status=0
 "$IRPA" build 404.yaml -o 404.irpa >404.out 2>&1 || status=$?
