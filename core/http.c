@@ -31,6 +31,7 @@ struct irpa_http_object {
     char etag[256];             /* strong ETag, "" when none */
     char last_modified[128];    /* when there is no strong ETag */
     char identity[420];
+    char unforwarded[128];      /* a manifest header a redirect must not carry, "": none */
     CURLSH *share;              /* DNS and TLS sessions across reads */
     pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
     /* Idle multi handles: each keeps its own connections, and is used by
@@ -89,6 +90,10 @@ static int expand_headers(irpa_http_object *object, const char *const *headers, 
         if (strpbrk(value, "\r\n"))
             return irpa_http_fail(error, IRPA_HTTP_BAD_REQUEST, 0,
                              "the value of header '%s' has a line break", name);
+        /* libcurl drops only these on a redirect to another host. */
+        if (!object->unforwarded[0] && strcasecmp(name, "Authorization") != 0 &&
+            strcasecmp(name, "Cookie") != 0)
+            snprintf(object->unforwarded, sizeof object->unforwarded, "%s", name);
         char *expanded = NULL, *line = NULL;
         if (irpa_http_expand(name, value, environment, &expanded, error) != 0) return -1;
         struct curl_slist *list =
@@ -235,10 +240,12 @@ static int prepare(transfer *t, long remaining_ms) {
     curl_easy_setopt(e, CURLOPT_URL, object->url);
     curl_easy_setopt(e, CURLOPT_SHARE, object->share);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, object->unforwarded[0] ? 0L : 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)MAX_REDIRECTS);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    /* An https URL is never followed to plain http. */
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
+                     strncasecmp(object->url, "https:", 6) == 0 ? "https" : "http,https");
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_ms > 0 ? connect_ms : 1L);
@@ -357,10 +364,23 @@ static irpa_http_fault fault_of_status(long status) {
     return IRPA_HTTP_STATUS;
 }
 
+/* A redirect not followed: a source with a header other than Authorization
+ * or Cookie (which libcurl would send to any host the redirect names). */
+static bool refused_redirect(const transfer *t, irpa_http_error *error) {
+    const irpa_http_object *object = t->object;
+    if (t->status < 300 || t->status >= 400 || !object->unforwarded[0]) return false;
+    irpa_http_fail(error, IRPA_HTTP_BAD_REQUEST, t->status,
+                   "%s: HTTP %ld redirect not followed: header '%s' could be sent to another "
+                   "host (only Authorization and Cookie headers allow redirects)",
+                   object->shown, t->status, object->unforwarded);
+    return true;
+}
+
 /* Judges a read's reply against the object: 0, or -1 with `error` set. */
 static int judge_read(const transfer *t, irpa_http_error *error) {
     const irpa_http_object *object = t->object;
     const char *url = object->shown;
+    if (refused_redirect(t, error)) return -1;
     if (t->status >= 300 && t->status != 200 && t->status != 206) {
         irpa_http_fault fault = fault_of_status(t->status);
         if (t->status == 416 && t->has_range && t->range_total != object->size)
@@ -484,6 +504,7 @@ int irpa_http_read(irpa_http_object *object, void *buffer, uint64_t length, uint
  * 200 with an empty body. */
 static int judge_open(irpa_http_object *object, const transfer *t, irpa_http_error *error) {
     const char *url = object->shown;
+    if (refused_redirect(t, error)) return -1;
     bool empty = (t->status == 416 && t->has_range && t->range_total == 0) ||
                  (t->status == 200 && t->content_length == 0);
     if (!empty && t->status >= 300 && t->status != 206)
