@@ -81,8 +81,13 @@ static uint64_t hash_identity(dev_t dev, ino_t ino) {
     return irpa_fnv1a_add(irpa_fnv1a(&dev, sizeof dev), &ino, sizeof ino);
 }
 
+/* What tells sources apart: a file's path, a URL as written (its query too). */
+static const char *opened_as(const irpa_source *source) {
+    return source->url ? source->url : source->path;
+}
+
 static uint64_t path_hash_of(const void *sources, size_t index) {
-    return irpa_fnv1a_string(((const irpa_source *)sources)[index].path);
+    return irpa_fnv1a_string(opened_as(&((const irpa_source *)sources)[index]));
 }
 
 static uint64_t identity_hash_of(const void *sources, size_t index) {
@@ -91,7 +96,7 @@ static uint64_t identity_hash_of(const void *sources, size_t index) {
 }
 
 static bool has_path(const void *sources, size_t index, const void *path) {
-    return strcmp(((const irpa_source *)sources)[index].path, path) == 0;
+    return strcmp(opened_as(&((const irpa_source *)sources)[index]), path) == 0;
 }
 
 static bool is_same_file(const void *sources, size_t index, const void *other) {
@@ -202,7 +207,7 @@ static int read_tensors(resolver *r, size_t index, const char *where) {
         return irpa_error(r->errors,
                           "%s: source '%s' (%s) is not a GGUF or safetensors file; "
                           "only byte ranges can be taken from it (or set its format:)",
-                          where, declared->key, declared->resolved_path);
+                          where, declared->key, r->archive->sources[resolved->files[0]].path);
     resolved->tensors = calloc(resolved->file_count ? resolved->file_count : 1,
                                sizeof *resolved->tensors);
     if (!resolved->tensors) return irpa_error(r->errors, "out of memory");

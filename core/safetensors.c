@@ -536,7 +536,7 @@ int irpa_safetensors_index_read(const irpa_source *source, char ***shards,
     char **paths = calloc(count ? count : 1, sizeof *paths);
     int status = paths ? 0 : irpa_error(errors, "%s: out of memory", source->path);
     for (size_t i = 0; i < count && status == 0; i++) {
-        paths[i] = join_directory(source->path, names[i]);
+        paths[i] = join_directory(source->url ? source->url : source->path, names[i]);
         if (!paths[i]) status = irpa_error(errors, "%s: out of memory", source->path);
     }
     free(names);

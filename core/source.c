@@ -61,6 +61,8 @@ void irpa_source_close(irpa_source *source) {
     source->fd = -1;
     free(source->path);
     source->path = NULL;
+    free(source->url);
+    source->url = NULL;
 }
 
 int irpa_source_changed(const irpa_source *source, struct stat *now, char *why,

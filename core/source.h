@@ -16,7 +16,11 @@
 #include "errors.h"
 
 typedef struct irpa_source {
-    char *path;             /* path as opened (relative to the cwd or absolute), owned */
+    char *path;             /* path as opened (relative to the cwd or absolute), owned; for a
+                               URL source the URL as messages show it (irpa_http_redact:
+                               no query string, no user:password@) */
+    char *url;              /* a URL source's URL as written (requests, shards beside an
+                               index, telling sources apart), owned; NULL for a file */
     int fd;                 /* read-only descriptor, -1 when closed */
     uint64_t size;          /* st_size at open, in bytes */
     struct timespec mtime;  /* st_mtim at open */

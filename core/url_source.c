@@ -47,8 +47,14 @@ int irpa_url_source_open(irpa_source *source, const char *url, const char *const
         return irpa_error(errors, "%s%scannot open source %s", where, sep, error.message);
     }
     pthread_mutex_init(&remote->lock, NULL);
-    source->path = strdup(url);
-    if (!source->path) {
+    char shown[512];
+    irpa_http_redact(url, shown, sizeof shown);
+    source->path = strdup(shown);
+    source->url = strdup(url);
+    if (!source->path || !source->url) {
+        free(source->path);
+        free(source->url);
+        source->path = source->url = NULL;
         irpa_url_source_close(remote);
         return irpa_error(errors, "%s%sout of memory", where, sep);
     }

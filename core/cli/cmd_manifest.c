@@ -236,7 +236,8 @@ static int name_sources(const irpa_archive *archive, const options *opts,
     for (size_t i = 0; status == 0 && i < written->count; i++) {
         if (written->keys[i] < 0) continue;
         written->keys[i] = next_key++;
-        const char *path = archive->sources[i].path;
+        const irpa_source *source = &archive->sources[i];
+        const char *path = source->url ? source->url : source->path; /* as written */
         char *absolute = irpa_cli_absolute_path(path);
         if (!absolute)
             status = irpa_error(errors, "%s: cannot make the path absolute: %s", path,

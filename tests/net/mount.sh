@@ -33,7 +33,9 @@ YAML
 "$IRPA" manifest "$models/gguf/dummy.gguf" -o "$manifests/auth-local.yaml"
 cp "$models/$gguf" "$work/mutable/m.gguf"
 touch -d '2020-01-01 00:00:00' "$work/mutable/m.gguf"
-"$IRPA" manifest "$nginx_url/mutable/m.gguf" -o "$manifests/mutable-url.yaml"
+# (with a presigned-style query, which no log line may show)
+"$IRPA" manifest "$nginx_url/mutable/m.gguf?X-Amz-Signature=SECRETSIG42" \
+  -o "$manifests/mutable-url.yaml"
 
 # Another user's manifest may not take ${VAR} from the server's environment.
 cp "$manifests/auth-url.yaml" "$manifests/other-url.yaml"
@@ -100,8 +102,9 @@ for attempt in 1 2; do
   [ "$status" -ne 0 ] && grep -q "Input/output error" "$work/err" ||
     fail "replaced object, read $attempt: status $status: $(cat "$work/err")"
 done
-lines=$(grep -c "mutable/m.gguf was replaced on the server" "$work/irpafs.log" || true)
+lines=$(grep -c "mutable/m.gguf?... was replaced on the server" "$work/irpafs.log" || true)
 [ "$lines" -eq 1 ] || fail "replaced object: $lines log lines: $(cat "$work/irpafs.log")"
+grep -q SECRETSIG42 "$work/irpafs.log" && fail "a URL's query string is in the log"
 touch "$manifests/mutable-url.yaml"
 WAIT_LIMIT=30 wait_for cmp "$mnt/mutable-url.irpa" "$work/built.irpa" ||
   fail "not served after the manifest was reloaded"

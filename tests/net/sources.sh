@@ -118,6 +118,25 @@ expect_bad_header() {
 expect_bad_header $'A: x\r\nEvil: 1'
 NET_NAME=Foo expect_bad_header 'X-${NET_NAME}: v'
 NET_BREAK=$'a\nB: c' expect_bad_header 'A: ${NET_BREAK}'
+# A URL's query string (a presigned signature) appears in no message:
+# irpa check's listing, inspect's JSON, a malformed remote model's error,
+# a source that is not a model.
+secret="?X-Amz-Signature=SECRETSIG42"
+printf 'GGUF\3\0\0\0\377\377\377\377\377\377\377\377' >"$work/mutable/bad.gguf"
+printf 'plain bytes' >"$work/mutable/raw.bin"
+printf 'sources:\n  m: "%s"\nentries:\n  - source: m\n' \
+  "$nginx_url/models/gguf/dummy.gguf$secret" >q-good.yaml
+printf 'sources:\n  m: "%s"\nentries:\n  - source: m\n' "$nginx_url/mutable/bad.gguf$secret" >q-bad.yaml
+printf 'sources:\n  m: "%s"\nentries:\n  - source: m\n' "$nginx_url/mutable/raw.bin$secret" >q-raw.yaml
+"$IRPA" check q-good.yaml >q.out 2>&1 || fail "q-good.yaml: $(cat q.out)"
+"$IRPA" inspect --json --manifest q-good.yaml >>q.out 2>&1 || fail "q-good.yaml inspect: $(cat q.out)"
+grep -q "dummy.gguf?\.\.\." q.out || fail "the URL is not shown redacted: $(cat q.out)"
+for m in q-bad q-raw; do
+  "$IRPA" check "$m.yaml" >>q.out 2>&1 && fail "$m.yaml: no error"
+  "$IRPA" build "$m.yaml" -o "$m.irpa" >>q.out 2>&1 && fail "$m.yaml: built"
+done
+grep -q "bad.gguf?\.\.\." q.out && grep -q "raw.bin?\.\.\." q.out || fail "errors: $(cat q.out)"
+grep -q SECRETSIG42 q.out && fail "a URL's query string appears in a message: $(grep SECRETSIG42 q.out)"
 printf 'sources:\n  a: %s/models/nope.gguf\nentries:\n  - source: a\n' "$nginx_url" >404.yaml
 status=0
 "$IRPA" build 404.yaml -o 404.irpa >404.out 2>&1 || status=$?
