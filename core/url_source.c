@@ -18,12 +18,13 @@
 struct irpa_url_source {
     irpa_http_object *object;
     atomic_bool replaced;
-    pthread_mutex_t lock;       /* guards the block and the last error */
+    pthread_mutex_t lock;       /* guards the block (never held across a request) */
     uint8_t *block;             /* URL_BLOCK bytes, or NULL */
     uint64_t block_start, block_length;
     irpa_url_cache *cache;      /* on-disk cache, or NULL */
     irpa_cache_key key;         /* this URL and identity in the cache */
     char replaced_why[448];     /* set once, before `replaced` */
+    pthread_mutex_t error_lock; /* guards last_error */
     char last_error[384];
     _Atomic int64_t reported_ms; /* monotonic ms of the last fault reported, 0: none */
 };
@@ -47,6 +48,7 @@ int irpa_url_source_open(irpa_source *source, const char *url, const char *const
         return irpa_error(errors, "%s%scannot open source %s", where, sep, error.message);
     }
     pthread_mutex_init(&remote->lock, NULL);
+    pthread_mutex_init(&remote->error_lock, NULL);
     char shown[512];
     irpa_http_redact(url, shown, sizeof shown);
     source->path = strdup(shown);
@@ -67,7 +69,7 @@ int irpa_url_source_open(irpa_source *source, const char *url, const char *const
 }
 
 static void note_failure(irpa_url_source *remote, const irpa_http_error *error) {
-    pthread_mutex_lock(&remote->lock);
+    pthread_mutex_lock(&remote->error_lock);
     snprintf(remote->last_error, sizeof remote->last_error, "%s", error->message);
     if (error->fault == IRPA_HTTP_REPLACED && !atomic_load(&remote->replaced)) {
         snprintf(remote->replaced_why, sizeof remote->replaced_why,
@@ -75,37 +77,49 @@ static void note_failure(irpa_url_source *remote, const irpa_http_error *error) 
                  irpa_http_identity(remote->object));
         atomic_store(&remote->replaced, true);
     }
-    pthread_mutex_unlock(&remote->lock);
+    pthread_mutex_unlock(&remote->error_lock);
     errno = error->fault == IRPA_HTTP_REPLACED ? ESTALE : EIO;
 }
 
-/* Serves a small read from the block, fetching the block first when it
- * does not hold the bytes. 0, or -1 with errno set. */
-static int read_through_block(irpa_url_source *remote, void *buffer, uint64_t length,
-                              uint64_t offset) {
+/* Copies the bytes from the block when it holds them; under the lock. */
+static bool copy_from_block(irpa_url_source *remote, void *buffer, uint64_t length,
+                            uint64_t offset) {
     pthread_mutex_lock(&remote->lock);
     bool held = remote->block && offset >= remote->block_start &&
                 offset + length <= remote->block_start + remote->block_length;
-    if (!held) {
-        uint64_t size = irpa_http_size(remote->object);
-        uint64_t block_length = size - offset < URL_BLOCK ? size - offset : URL_BLOCK;
-        if (!remote->block && !(remote->block = malloc(URL_BLOCK))) {
-            pthread_mutex_unlock(&remote->lock);
-            errno = ENOMEM;
-            return -1;
-        }
-        irpa_http_error error;
-        remote->block_length = 0;
-        if (irpa_http_read(remote->object, remote->block, block_length, offset, &error) != 0) {
-            pthread_mutex_unlock(&remote->lock);
-            note_failure(remote, &error);
-            return -1;
-        }
-        remote->block_start = offset;
-        remote->block_length = block_length;
-    }
-    memcpy(buffer, remote->block + (offset - remote->block_start), length);
+    if (held) memcpy(buffer, remote->block + (offset - remote->block_start), length);
     pthread_mutex_unlock(&remote->lock);
+    return held;
+}
+
+/* Serves a small read from the block, fetching a new block first when it
+ * does not hold the bytes. The request runs without the lock (other reads
+ * of the source go on meanwhile; two misses may both fetch), and the block
+ * fetched replaces the held one under the lock. 0, or -1 with errno set. */
+static int read_through_block(irpa_url_source *remote, void *buffer, uint64_t length,
+                              uint64_t offset) {
+    if (copy_from_block(remote, buffer, length, offset)) return 0;
+    uint64_t size = irpa_http_size(remote->object);
+    uint64_t block_length = size - offset < URL_BLOCK ? size - offset : URL_BLOCK;
+    uint8_t *fetched = malloc(URL_BLOCK);
+    if (!fetched) {
+        errno = ENOMEM;
+        return -1;
+    }
+    irpa_http_error error;
+    if (irpa_http_read(remote->object, fetched, block_length, offset, &error) != 0) {
+        free(fetched);
+        note_failure(remote, &error);
+        return -1;
+    }
+    memcpy(buffer, fetched, length);
+    pthread_mutex_lock(&remote->lock);
+    uint8_t *old = remote->block;
+    remote->block = fetched;
+    remote->block_start = offset;
+    remote->block_length = block_length;
+    pthread_mutex_unlock(&remote->lock);
+    free(old);
     return 0;
 }
 
@@ -181,9 +195,9 @@ int irpa_url_source_changed(irpa_url_source *remote, char *why, size_t why_size)
 }
 
 void irpa_url_source_error(irpa_url_source *remote, char *out, size_t out_size) {
-    pthread_mutex_lock(&remote->lock);
+    pthread_mutex_lock(&remote->error_lock);
     snprintf(out, out_size, "%s", remote->last_error[0] ? remote->last_error : "read failed");
-    pthread_mutex_unlock(&remote->lock);
+    pthread_mutex_unlock(&remote->error_lock);
 }
 
 bool irpa_url_source_report_due(irpa_url_source *remote, int64_t interval_ms) {
@@ -196,6 +210,7 @@ void irpa_url_source_close(irpa_url_source *remote) {
     if (!remote) return;
     irpa_http_close(remote->object);
     pthread_mutex_destroy(&remote->lock);
+    pthread_mutex_destroy(&remote->error_lock);
     free(remote->block);
     free(remote);
 }
