@@ -12,9 +12,14 @@
 #include <unistd.h>
 
 #include "hash.h"
+#include "le.h"
 
 #define NAME_SIZE 64
 #define PART_PREFIX ".part"
+/* A block file: MAGIC, the key's length (8 bytes, little-endian), the key, the bytes. */
+#define MAGIC "irpacb1\n"
+#define MAGIC_SIZE 8
+#define PREFIX_SIZE (MAGIC_SIZE + 8)
 
 struct irpa_url_cache {
     int directory;            /* descriptor of the cache directory */
@@ -35,7 +40,29 @@ irpa_cache_key irpa_url_cache_key(const char *url, const char *identity) {
     uint64_t second = irpa_fnv1a_add(irpa_fnv1a_string(identity), "\n", 1);
     first = irpa_fnv1a_add(first, identity, strlen(identity));
     second = irpa_fnv1a_add(second, url, strlen(url));
-    return (irpa_cache_key){first, second};
+    char *text = NULL;
+    if (asprintf(&text, "%s\n%s", url, identity) < 0) text = NULL;
+    return (irpa_cache_key){first, second, text};
+}
+
+void irpa_url_cache_key_free(irpa_cache_key *key) {
+    free(key->text);
+    key->text = NULL;
+}
+
+/* Whether the block file `fd` (`file_size` bytes) holds `key` and `block_length` bytes. */
+static bool holds_key(int fd, uint64_t file_size, const char *key, uint64_t block_length) {
+    size_t key_length = strlen(key);
+    if (file_size != PREFIX_SIZE + key_length + block_length) return false;
+    uint8_t *stored = malloc(PREFIX_SIZE + key_length);
+    if (!stored) return false;
+    bool same = pread(fd, stored, PREFIX_SIZE + key_length, 0) ==
+                    (ssize_t)(PREFIX_SIZE + key_length) &&
+                memcmp(stored, MAGIC, MAGIC_SIZE) == 0 &&
+                irpa_le64(stored + MAGIC_SIZE) == key_length &&
+                memcmp(stored + PREFIX_SIZE, key, key_length) == 0;
+    free(stored);
+    return same;
 }
 
 static void block_name(char name[NAME_SIZE], irpa_cache_key key, uint64_t block) {
@@ -135,14 +162,16 @@ uint64_t irpa_url_cache_bytes(irpa_url_cache *cache) { return atomic_load(&cache
 
 bool irpa_url_cache_get(irpa_url_cache *cache, irpa_cache_key key, uint64_t block,
                         uint64_t block_length, void *buffer, uint64_t offset, uint64_t length) {
+    if (!key.text) return false;
     char name[NAME_SIZE];
     block_name(name, key, block);
     int fd = openat(cache->directory, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return false;
     struct stat st;
-    bool hit = fstat(fd, &st) == 0 && (uint64_t)st.st_size == block_length &&
-               offset + length <= block_length &&
-               pread(fd, buffer, (size_t)length, (off_t)offset) == (ssize_t)length;
+    off_t data = (off_t)(PREFIX_SIZE + strlen(key.text));
+    bool hit = fstat(fd, &st) == 0 && offset + length <= block_length &&
+               holds_key(fd, (uint64_t)st.st_size, key.text, block_length) &&
+               pread(fd, buffer, (size_t)length, data + (off_t)offset) == (ssize_t)length;
     if (hit) futimens(fd, NULL); /* most recently used */
     close(fd);
     return hit;
@@ -185,17 +214,25 @@ static bool write_all(int fd, const uint8_t *bytes, uint64_t length) {
 
 void irpa_url_cache_put(irpa_url_cache *cache, irpa_cache_key key, uint64_t block,
                         const void *bytes, uint64_t length) {
+    if (!key.text) return;
     char name[NAME_SIZE], part[NAME_SIZE + 16];
     block_name(name, key, block);
+    size_t key_length = strlen(key.text);
+    uint8_t prefix[PREFIX_SIZE];
+    memcpy(prefix, MAGIC, MAGIC_SIZE);
+    irpa_put_le64(prefix + MAGIC_SIZE, key_length);
     snprintf(part, sizeof part, PART_PREFIX "%ld-%lu", (long)getpid(),
              (unsigned long)atomic_fetch_add(&cache->serial, 1));
     int fd = openat(cache->directory, part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) return;
-    bool written = write_all(fd, bytes, length);
+    bool written = write_all(fd, prefix, PREFIX_SIZE) &&
+                   write_all(fd, (const uint8_t *)key.text, key_length) &&
+                   write_all(fd, bytes, length);
     if (close(fd) != 0) written = false;
     if (!written || renameat(cache->directory, part, cache->directory, name) != 0) {
         unlinkat(cache->directory, part, 0);
         return;
     }
+    length += PREFIX_SIZE + key_length;
     if (atomic_fetch_add(&cache->bytes, length) + length > cache->limit) evict(cache);
 }

@@ -4,7 +4,9 @@
  * object shorter), one file per block named by a hash of the object's URL
  * and identity (url_source.h records it at open) and the block's index:
  * a replaced object has another identity, so its blocks are never mixed
- * with the old ones. A block is written to a temporary file and renamed
+ * with the old ones. Each block file starts with its full key (URL and
+ * identity), compared on every hit: two objects whose hashes collide (a
+ * manifest can choose its URL and its server's ETag) never share bytes. A block is written to a temporary file and renamed
  * into place, so a reader never sees half of one, and a hit must have the
  * block's exact length. The cache survives restarts (its files are found
  * again by name); its total size is kept under the limit by removing the
@@ -31,12 +33,17 @@ irpa_url_cache *irpa_url_cache_open(const char *directory, uint64_t limit,
 
 void irpa_url_cache_close(irpa_url_cache *cache);
 
-/* The key of an object: two hashes of its URL and identity (128 bits). */
+/* The key of an object: two hashes of its URL and identity (128 bits, the
+ * block files' names) and the key in full, "URL\nidentity" (owned; NULL
+ * out of memory, when the cache is not used). */
 typedef struct irpa_cache_key {
     uint64_t first, second;
+    char *text;
 } irpa_cache_key;
 
 irpa_cache_key irpa_url_cache_key(const char *url, const char *identity);
+
+void irpa_url_cache_key_free(irpa_cache_key *key);
 
 /* Copies `length` bytes at `offset` within block `block` of object `key`
  * (whose full length is `block_length`) into `buffer`: true on a hit. */

@@ -209,6 +209,7 @@ bool irpa_url_source_report_due(irpa_url_source *remote, int64_t interval_ms) {
 void irpa_url_source_close(irpa_url_source *remote) {
     if (!remote) return;
     irpa_http_close(remote->object);
+    irpa_url_cache_key_free(&remote->key);
     pthread_mutex_destroy(&remote->lock);
     pthread_mutex_destroy(&remote->error_lock);
     free(remote->block);

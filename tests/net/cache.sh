@@ -42,6 +42,24 @@ cmp "$work/mnt/m.irpa" "$work/old.irpa" || fail "first read: wrong bytes"
 stop_irpafs "$work/mnt" "$server_pid"
 (($(cached_bytes) >= size)) || fail "the cache holds $(cached_bytes) bytes of $size"
 
+# A block file is served only for the key it stores: each file rewritten
+# with one character of its key changed and its bytes zeroed (what a hash
+# collision of another URL and ETag would leave) is a miss, never served.
+cp -a "$cache" "$work/cache-kept"
+for f in "$cache"/*; do
+  [ "$(head -c 8 "$f")" = irpacb1 ] || fail "block file $f does not start with its key"
+  key_length=$(od -An -tu8 -j8 -N8 "$f" | tr -d ' ')
+  file_size=$(stat -c %s "$f")
+  { head -c 16 "$f"; printf 'H'
+    dd if="$f" iflag=skip_bytes,count_bytes skip=17 count=$((key_length - 1)) status=none
+    head -c $((file_size - 16 - key_length)) /dev/zero; } >"$f.forged"
+  mv "$f.forged" "$f"
+done
+start_irpafs forged "$manifests" "$work/mnt" -o cache_dir="$cache",cache_size=64M
+cmp "$work/mnt/m.irpa" "$work/old.irpa" || fail "a block file of another key was served"
+stop_irpafs "$work/mnt" "$server_pid"
+rm -rf "$cache" && mv "$work/cache-kept" "$cache"
+
 # After a restart, the bytes come from the cache (only the open's 1-byte
 # probe reaches the server).
 : >"$work/nginx/access.log"
