@@ -7,7 +7,9 @@
  * (206, the Content-Range asked for, the same total size and ETag), so an
  * object replaced on the server gives IRPA_HTTP_REPLACED, never bytes of
  * two versions. Redirects are followed (the Hugging Face Hub answers 302
- * to a CDN); TLS is verified. Connections are reused across reads (a few
+ * to a CDN), https only to https, and not at all for an object with a
+ * header other than Authorization or Cookie (libcurl drops only those on
+ * another host: a 3xx is then IRPA_HTTP_BAD_REQUEST); TLS is verified. Connections are reused across reads (a few
  * idle multi handles per object, each used by one thread at a time; DNS
  * and TLS sessions shared), and a large read is several ranges in flight.
  *
