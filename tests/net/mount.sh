@@ -123,5 +123,9 @@ dd if="$work/mnt2/big.irpa" bs=1M status=none | cmp - "$work/big.irpa" ||
 stop_irpafs "$work/mnt2" "$server_pid"
 grep -q "prefetch: [0-9]* streams, [1-9][0-9]* pushes" "$work/prefetch.log" ||
   fail "prefetch pushed nothing: $(grep prefetch "$work/prefetch.log")"
-grep "prefetch of .* stops:" "$work/prefetch.log" && fail "a prefetch stream stopped on an error"
+# A push answered ENOENT (the kernel forgot the inode: the unmount above can
+# race the last push) or ENODEV (the connection is gone) is a normal end.
+grep "prefetch of .* stops:" "$work/prefetch.log" |
+  grep -v -e "No such file or directory" -e "No such device" &&
+  fail "a prefetch stream stopped on an error"
 echo "net-mount: ok"
