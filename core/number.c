@@ -76,3 +76,19 @@ bool irpa_parse_float(const char *text, size_t length, double *value, bool *over
     *overflowed = errno == ERANGE && isinf(*value);
     return end == text + length;
 }
+
+int irpa_parse_size(const char *text, uint64_t max, uint64_t *bytes) {
+    if (!text || *text < '0' || *text > '9') return -1;
+    errno = 0;
+    char *end = NULL;
+    unsigned long long value = strtoull(text, &end, 10);
+    if (errno) return -1;
+    unsigned shift = 0;
+    if (*end == 'K' || *end == 'k') shift = 10;
+    else if (*end == 'M' || *end == 'm') shift = 20;
+    else if (*end == 'G' || *end == 'g') shift = 30;
+    if (shift) end++;
+    if (*end || value > (max >> shift)) return -1;
+    *bytes = (uint64_t)value << shift;
+    return 0;
+}

@@ -7,7 +7,8 @@
  *
  *   irpa_parse_integer  "-3", "0x40" -> magnitude and sign
  *   irpa_parse_float    "1.5e3", "-.inf" -> double
- *   irpa_hex_digit      '7', 'f' -> 7, 15 */
+ *   irpa_hex_digit      '7', 'f' -> 7, 15
+ *   irpa_parse_size     "64M", "1T" -> bytes (command-line sizes) */
 #ifndef IRPA_NUMBER_H
 #define IRPA_NUMBER_H
 
@@ -31,6 +32,11 @@ irpa_number_status irpa_parse_integer(const char *text, size_t length, uint64_t 
  * false when it is not a number. *overflowed tells a finite number too
  * large for a double (then *value is infinite). */
 bool irpa_parse_float(const char *text, size_t length, double *value, bool *overflowed);
+
+/* A size as options write it: decimal bytes with an optional K, M, G or T
+ * suffix...  0, or -1 when
+ * it is not one (nothing else may follow; no sign, no spaces). */
+int irpa_parse_size(const char *text, uint64_t max, uint64_t *bytes);
 
 /* The value of hex digit `c`, or -1. */
 int irpa_hex_digit(char c);

@@ -24,6 +24,7 @@
 #include "ll.h"
 #include "log.h"
 #include "net.h"
+#include "number.h"
 #include "prefetch.h"
 #include "readahead.h"
 #include "security.h"
@@ -348,7 +349,7 @@ int main(int argc, char *argv[]) {
     int status = 2;  /* libfuse says what is wrong with the command line */
     if (fuse_opt_parse(&args, &line, irpafs_options, take_manifests) != 0) goto done;
     uint64_t prefetch_window = IRPAFS_PREFETCH_DEFAULT;
-    if (line.prefetch && irpafs_prefetch_parse_size(line.prefetch, &prefetch_window) != 0) {
+    if (line.prefetch && irpa_parse_size(line.prefetch, IRPAFS_PREFETCH_MAX, &prefetch_window) != 0) {
         fprintf(stderr, "%s: -o prefetch=%s: not a size up to 1T (bytes, with an optional "
                         "K, M or G suffix; 0 turns prefetch off)\n", argv[0], line.prefetch);
         status = 2;
@@ -367,7 +368,7 @@ int main(int argc, char *argv[]) {
     }
     uint64_t cache_size = (uint64_t)IRPAFS_NET_CACHE_DEFAULT_GIB << 30;
     if (line.cache_size && (!line.cache_dir ||
-                            irpafs_prefetch_parse_size(line.cache_size, &cache_size) != 0 ||
+                            irpa_parse_size(line.cache_size, IRPAFS_NET_CACHE_MAX, &cache_size) != 0 ||
                             cache_size < IRPA_CACHE_BLOCK)) {
         fprintf(stderr, "%s: -o cache_size=%s: needs cache_dir=DIR, and a size from 1M to 1T "
                         "(bytes, with an optional K, M or G suffix)\n", argv[0], line.cache_size);

@@ -18,6 +18,7 @@
 
 #define IRPAFS_NET_TIMEOUT_MAX_S 3600
 #define IRPAFS_NET_CACHE_DEFAULT_GIB 10u /* -o cache_size without a value */
+#define IRPAFS_NET_CACHE_MAX (UINT64_C(1) << 40) /* largest -o cache_size (1 TiB) */
 
 /* Parses "-o net_timeout=" 's value (whole seconds, 1 to
  * IRPAFS_NET_TIMEOUT_MAX_S) and keeps it. 0, or -1 when it is not one. */

@@ -76,22 +76,6 @@ struct irpafs_prefetch {
     uint64_t invalidations;        /* notify_inval_inode calls */
 };
 
-int irpafs_prefetch_parse_size(const char *text, uint64_t *bytes) {
-    if (!text || *text < '0' || *text > '9') return -1;
-    errno = 0;
-    char *end = NULL;
-    unsigned long long value = strtoull(text, &end, 10);
-    if (errno) return -1;
-    unsigned shift = 0;
-    if (*end == 'K' || *end == 'k') shift = 10;
-    else if (*end == 'M' || *end == 'm') shift = 20;
-    else if (*end == 'G' || *end == 'g') shift = 30;
-    if (shift) end++;
-    if (*end || value > (IRPAFS_PREFETCH_MAX >> shift)) return -1;
-    *bytes = (uint64_t)value << shift;
-    return *bytes <= IRPAFS_PREFETCH_MAX ? 0 : -1;
-}
-
 /* ---- the read handlers' side (short, under the mutex) ------------------- */
 
 static stream *find_stream(irpafs_prefetch *prefetch, uint64_t inode) {
@@ -311,7 +295,10 @@ static void announce_chunk(irpafs_prefetch *prefetch, stream *reader, uint64_t o
                   segments[i].source_offset - end < prefetch->page;
              i++)
             end = segments[i].source_offset + segments[i].length;
-        announce_run(prefetch, reader, source, start, end, archive_end);
+        /* A URL source has no descriptor: nothing to ask the kernel to
+         * read ahead, nothing in the page cache to drop. */
+        if (reader->version->archive->sources[source].fd >= 0)
+            announce_run(prefetch, reader, source, start, end, archive_end);
     }
     if (segments != local) free(segments);
 }

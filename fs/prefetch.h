@@ -55,10 +55,6 @@
 
 typedef struct irpafs_prefetch irpafs_prefetch;
 
-/* Parses a window size: a number of bytes with an optional K, M or G
- * suffix (powers of 1024), "0" for off. 0, or -1 when it is not one. */
-int irpafs_prefetch_parse_size(const char *text, uint64_t *bytes);
-
 /* Starts the worker for `session`. `window` 0 pushes nothing (the worker
  * then only drops the cache of archives whose sources changed). NULL with
  * an error when the thread cannot start. */
