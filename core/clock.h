@@ -25,4 +25,10 @@ static inline bool irpa_same_time(struct timespec a, struct timespec b) {
     return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
+/* -1, 0 or 1 as time `a` is before, the same as or after `b`. */
+static inline int irpa_time_compare(struct timespec a, struct timespec b) {
+    if (a.tv_sec != b.tv_sec) return a.tv_sec < b.tv_sec ? -1 : 1;
+    return (a.tv_nsec > b.tv_nsec) - (a.tv_nsec < b.tv_nsec);
+}
+
 #endif

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "hash.h"
 #include "le.h"
 
@@ -179,8 +180,7 @@ bool irpa_url_cache_get(irpa_url_cache *cache, irpa_cache_key key, uint64_t bloc
 
 static int by_use(const void *a, const void *b) {
     const held_block *x = a, *y = b;
-    if (x->used.tv_sec != y->used.tv_sec) return x->used.tv_sec < y->used.tv_sec ? -1 : 1;
-    return (x->used.tv_nsec > y->used.tv_nsec) - (x->used.tv_nsec < y->used.tv_nsec);
+    return irpa_time_compare(x->used, y->used);
 }
 
 /* Removes least recently used blocks until the cache holds at most 7/8 of

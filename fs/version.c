@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 #include "table_internal.h"
 
 static struct timespec newest_time(struct timespec a, struct timespec b) {
-    if (a.tv_sec != b.tv_sec) return a.tv_sec > b.tv_sec ? a : b;
-    return a.tv_nsec >= b.tv_nsec ? a : b;
+    return irpa_time_compare(a, b) >= 0 ? a : b;
 }
 
 /* Above this many bytes of header and entries, freeing a version gives its
