@@ -24,7 +24,7 @@
 
 struct irpa_http_object {
     char *url;
-    char shown[256];            /* the URL as messages show it (irpa_http_redact) */
+    char shown[512];            /* the URL as messages show it (irpa_http_redact) */
     struct curl_slist *headers; /* the manifest's headers, expanded */
     long timeout_ms;
     uint64_t size;
@@ -605,6 +605,8 @@ int irpa_http_open(const char *url, const char *const *headers, size_t header_co
 uint64_t irpa_http_size(const irpa_http_object *object) { return object->size; }
 
 const char *irpa_http_identity(const irpa_http_object *object) { return object->identity; }
+
+const char *irpa_http_shown(const irpa_http_object *object) { return object->shown; }
 
 void irpa_http_close(irpa_http_object *object) {
     if (!object) return;

@@ -49,9 +49,7 @@ int irpa_url_source_open(irpa_source *source, const char *url, const char *const
     }
     pthread_mutex_init(&remote->lock, NULL);
     pthread_mutex_init(&remote->error_lock, NULL);
-    char shown[512];
-    irpa_http_redact(url, shown, sizeof shown);
-    source->path = strdup(shown);
+    source->path = strdup(irpa_http_shown(remote->object));
     source->url = strdup(url);
     if (!source->path || !source->url) {
         free(source->path);
