@@ -6,11 +6,14 @@
 #include <stdbool.h>
 
 struct irpa_url_cache;
+struct irpa_url_chunks;
 
 typedef struct irpa_url_options {
     long timeout_ms;              /* bound of one read, retries included; 0: the default */
     bool no_environment;          /* ${VAR} in headers refused (a manifest another user wrote) */
     struct irpa_url_cache *cache; /* on-disk cache of their bytes (url_cache.h), or NULL */
+    struct irpa_url_chunks *chunks; /* reads a chunk at a time through these (url_chunks.h),
+                                       or NULL: each read fetches its own bytes */
 } irpa_url_options;
 
 #endif

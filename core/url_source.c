@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "http.h"
 #include "url_cache.h"
+#include "url_chunks.h"
 
 /* Small reads are served from one block fetched ahead: a GGUF header read
  * 64 KiB at a time costs one request per URL_BLOCK, not one per window. */
@@ -22,6 +23,7 @@ struct irpa_url_source {
     uint8_t *block;             /* URL_BLOCK bytes, or NULL */
     uint64_t block_start, block_length;
     irpa_url_cache *cache;      /* on-disk cache, or NULL */
+    irpa_url_chunks *chunks;    /* the mount's chunk store, or NULL */
     irpa_cache_key key;         /* this URL and identity in the cache */
     char replaced_why[448];     /* set once, before `replaced` */
     pthread_mutex_t error_lock; /* guards last_error */
@@ -59,6 +61,7 @@ int irpa_url_source_open(irpa_source *source, const char *url, const char *const
         return irpa_error(errors, "%s%sout of memory", where, sep);
     }
     remote->cache = options->cache;
+    remote->chunks = options->chunks;
     remote->key = irpa_url_cache_key(url, irpa_http_identity(remote->object));
     source->remote = remote;
     source->remote_ops = &url_ops;
@@ -166,6 +169,21 @@ static int read_through_cache(irpa_url_source *remote, void *buffer, uint64_t le
     return 0;
 }
 
+/* Bytes [offset, offset + length) from the server, or from the cache
+ * when there is one. 0, or -1 with errno set (note_failure). */
+static int fetch_range(irpa_url_source *remote, void *buffer, uint64_t length, uint64_t offset) {
+    if (remote->cache) return read_through_cache(remote, buffer, length, offset);
+    irpa_http_error error;
+    if (irpa_http_read(remote->object, buffer, length, offset, &error) == 0) return 0;
+    note_failure(remote, &error);
+    return -1;
+}
+
+/* fetch_range as the chunk store calls it. */
+static int fetch_chunk(void *owner, void *buffer, uint64_t length, uint64_t offset) {
+    return fetch_range(owner, buffer, length, offset);
+}
+
 int irpa_url_source_pread(irpa_url_source *remote, void *buffer, uint64_t length,
                           uint64_t offset) {
     if (atomic_load(&remote->replaced)) {
@@ -178,12 +196,24 @@ int irpa_url_source_pread(irpa_url_source *remote, void *buffer, uint64_t length
         return -1;
     }
     if (length == 0) return 0;
-    if (remote->cache) return read_through_cache(remote, buffer, length, offset);
-    if (length < URL_BLOCK / 4) return read_through_block(remote, buffer, length, offset);
-    irpa_http_error error;
-    if (irpa_http_read(remote->object, buffer, length, offset, &error) == 0) return 0;
-    note_failure(remote, &error);
-    return -1;
+    if (length < URL_BLOCK / 4 && !remote->cache)
+        return read_through_block(remote, buffer, length, offset);
+    if (remote->chunks && length >= URL_BLOCK / 4)
+        return irpa_url_chunks_read(remote->chunks, remote, size, fetch_chunk, buffer, length,
+                                    offset);
+    return fetch_range(remote, buffer, length, offset);
+}
+
+bool irpa_url_source_ahead_due(irpa_url_source *remote, uint64_t offset, uint64_t length) {
+    return remote->chunks && !atomic_load(&remote->replaced) &&
+           !irpa_url_chunks_covered(remote->chunks, remote, irpa_http_size(remote->object),
+                                    offset, length);
+}
+
+int irpa_url_source_fetch_ahead(irpa_url_source *remote, uint64_t offset, uint64_t length) {
+    if (!remote->chunks || atomic_load(&remote->replaced)) return 0;
+    return irpa_url_chunks_fetch_ahead(remote->chunks, remote, irpa_http_size(remote->object),
+                                       fetch_chunk, offset, length);
 }
 
 int irpa_url_source_changed(irpa_url_source *remote, char *why, size_t why_size) {
@@ -206,6 +236,7 @@ bool irpa_url_source_report_due(irpa_url_source *remote, int64_t interval_ms) {
 
 void irpa_url_source_close(irpa_url_source *remote) {
     if (!remote) return;
+    irpa_url_chunks_forget(remote->chunks, remote);
     irpa_http_close(remote->object);
     irpa_url_cache_key_free(&remote->key);
     pthread_mutex_destroy(&remote->lock);

@@ -7,7 +7,10 @@
  * checks report it (irpa_url_probe, freshness.h: the mount logs it once and
  * gives EIO, as for a rewritten file) until the manifest is loaded again. Other faults
  * fail that read only. Small reads (a model header parsed a window at a
- * time) are served from one block of URL_BLOCK bytes fetched ahead. */
+ * time) are served from one block of URL_BLOCK bytes fetched ahead; larger
+ * ones a chunk at a time when the options give a chunk store (the mount's,
+ * url_chunks.h), else as they come, through the on-disk cache when there
+ * is one (url_cache.h). */
 #ifndef IRPA_URL_SOURCE_H
 #define IRPA_URL_SOURCE_H
 
@@ -44,6 +47,16 @@ void irpa_url_source_error(irpa_url_source *remote, char *out, size_t out_size);
 /* Whether a failed read should be reported now: true at most once per
  * `interval_ms` per source (the first time, and then after that long). */
 bool irpa_url_source_report_due(irpa_url_source *remote, int64_t interval_ms);
+
+/* Whether bytes [offset, offset + length) of the object have chunks
+ * neither held nor being fetched in the source's chunk store (false
+ * without one): a fetch ahead there would fetch something. */
+bool irpa_url_source_ahead_due(irpa_url_source *remote, uint64_t offset, uint64_t length);
+
+/* Fetches those chunks into the store (url_chunks.h), from the calling
+ * thread: the mount's network threads read ahead of a streaming reader
+ * with it. 0, or -1 with errno set as a read sets it. */
+int irpa_url_source_fetch_ahead(irpa_url_source *remote, uint64_t offset, uint64_t length);
 
 void irpa_url_source_close(irpa_url_source *remote);
 

@@ -15,13 +15,14 @@
 
 #include "log.h"
 #include "net.h"
+#include "net_reads.h"
 #include "prefetch.h"
 #include "readahead.h"
-#include "url_source.h"
 
 #define IRPAFS_MAX_REQUEST (1u << 20)  /* bytes: the largest read we ever ask for */
 #define SPLICE_SLACK_PAGES 8            /* pipe pages libfuse wants beyond the data (see below) */
 #define ZERO_BUFFER_SIZE (1u << 20)     /* bytes of the shared zero buffer */
+#define MAX_BACKGROUND 128              /* readahead requests the kernel may have pending */
 
 /* Zero bytes for padding and zero runs; never written. */
 static uint8_t zero_buffer[ZERO_BUFFER_SIZE];
@@ -92,6 +93,14 @@ static void irpafs_init(void *userdata, struct fuse_conn_info *conn) {
     if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
     conn->want &= ~(unsigned)FUSE_CAP_SPLICE_MOVE;
     if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
+    /* Readahead requests are "background" ones, and past max_background
+     * (12 by default) the kernel queues every new one, of any file, behind
+     * those pending: reads of a stalled URL server would hold up the
+     * readahead of local archives. */
+    if (conn->max_background < MAX_BACKGROUND) {
+        conn->max_background = MAX_BACKGROUND;
+        conn->congestion_threshold = MAX_BACKGROUND * 3 / 4;
+    }
     if (context->conn_options) fuse_apply_conn_info_opts(context->conn_options, conn);
 }
 
@@ -274,26 +283,36 @@ static int reply_copied(fuse_req_t req, const irpa_archive *archive,
     return 0;
 }
 
-static void irpafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
-                        struct fuse_file_info *fi) {
-    irpafs_version *version = version_of(fi);
-    irpafs_prefetch *prefetch = context_of(req)->prefetch;  /* req is gone after the reply */
+/* The origin of the first URL source among the segments, NULL when none
+ * reads one. */
+static const char *first_url(const irpa_archive *archive, const irpa_segment *segments,
+                             size_t count) {
+    for (size_t i = 0; i < count; i++)
+        if (segments[i].kind == IRPA_SEGMENT_SOURCE && archive->sources[segments[i].source].remote)
+            return archive->sources[segments[i].source].url;
+    return NULL;
+}
+
+int irpafs_serve_read(fuse_req_t req, irpafs_context *context, irpafs_version *version,
+                      uint64_t inode, uint64_t offset, size_t size, bool may_hand_over) {
+    irpafs_prefetch *prefetch = context->prefetch;  /* req is gone after the reply */
     const irpa_archive *archive = version->archive;
-    if (offset < 0) {
-        fuse_reply_err(req, EINVAL);
-        return;
-    }
-    if ((uint64_t)offset >= archive->file_size || size == 0) {
+    if (offset >= archive->file_size || size == 0) {
         fuse_reply_buf(req, NULL, 0);
-        return;
+        return 0;
     }
     size_t count = 0;
     irpa_segment local[LOCAL_SEGMENTS];
-    irpa_segment *segments =
-        irpafs_map_range(archive, (uint64_t)offset, size, local, LOCAL_SEGMENTS, &count);
+    irpa_segment *segments = irpafs_map_range(archive, offset, size, local, LOCAL_SEGMENTS, &count);
     if (!segments) {
         fuse_reply_err(req, ENOMEM);
-        return;
+        return ENOMEM;
+    }
+    const char *url = first_url(archive, segments, count);
+    if (url && may_hand_over && context->net_reads &&
+        irpafs_net_reads_submit(context->net_reads, req, version, inode, offset, size, url)) {
+        if (segments != local) free(segments);
+        return 0;
     }
     uint64_t covered = 0;
     for (size_t i = 0; i < count; i++) covered += segments[i].length;
@@ -302,13 +321,12 @@ static void irpafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offse
      * the end of the file. A small reply copied with pread may trust a
      * recent check (freshness.h): such a pread fails on a truncated source
      * anyway. URL bytes are always copied: they come from memory. */
-    bool copied = (!splice_fits(segments, count, (size_t)covered) ||
-                   irpa_segments_remote(archive, segments, count)) &&
+    bool copied = (!splice_fits(segments, count, (size_t)covered) || url) &&
                   covered <= request_limit;
     int error = irpafs_version_check_sources(version, segments, count, copied);
     /* Before the reply: after it, the handle (and the file) may be released.
      * Only tells the prefetch worker; never pushes from here (page locks). */
-    if (!error) irpafs_prefetch_note_read(prefetch, version, ino, (uint64_t)offset, covered);
+    if (!error) irpafs_prefetch_note_read(prefetch, version, inode, offset, covered);
     if (!error && copied) {
         error = reply_copied(req, archive, segments, count);
         /* A pread that failed or came up short: find out why, and log it. */
@@ -323,8 +341,18 @@ static void irpafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offse
     if (segments != local) free(segments);
     if (error) {
         fuse_reply_err(req, error);
-        if (error == EIO) irpafs_prefetch_source_changed(prefetch, ino);
+        if (error == EIO) irpafs_prefetch_source_changed(prefetch, inode);
     }
+    return error;
+}
+
+static void irpafs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
+                        struct fuse_file_info *fi) {
+    if (offset < 0) {
+        fuse_reply_err(req, EINVAL);
+        return;
+    }
+    irpafs_serve_read(req, context_of(req), version_of(fi), ino, (uint64_t)offset, size, true);
 }
 
 /* ---- the directory ----------------------------------------------------- */

@@ -30,6 +30,7 @@ typedef struct irpafs_context {
     uint64_t prefetch_window;                 /* -o prefetch: bytes pushed ahead of a reader, 0 = off */
     bool one_copy;                            /* -o one_copy: drop source pages once pushed */
     struct irpafs_prefetch *prefetch;         /* the prefetch worker (prefetch.h), or NULL */
+    struct irpafs_net_reads *net_reads;       /* network threads (net_reads.h), or NULL */
 } irpafs_context;
 
 /* The largest read the kernel is asked for, in bytes: 1 MiB, or less so
@@ -46,6 +47,14 @@ irpa_segment *irpafs_map_range(const irpa_archive *archive, uint64_t offset, uin
  * descriptors to splice from), to free(); NULL on ENOMEM. */
 struct fuse_bufvec *irpafs_bufvec_for(const irpa_archive *archive, const irpa_segment *segments,
                                       size_t count);
+
+/* Answers a read of archive bytes [offset, offset + size) of `version`
+ * (inode `inode`). With `may_hand_over`, a read of URL sources is handed
+ * to the network threads (net_reads.h), which answer it with this
+ * function. 0 when it was answered with bytes or handed over, else the
+ * errno it was answered with. */
+int irpafs_serve_read(fuse_req_t req, irpafs_context *context, irpafs_version *version,
+                      uint64_t inode, uint64_t offset, size_t size, bool may_hand_over);
 
 /* The operations table. */
 const struct fuse_lowlevel_ops *irpafs_ll_operations(void);

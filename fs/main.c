@@ -25,6 +25,7 @@
 #include "log.h"
 #include "net.h"
 #include "number.h"
+#include "net_reads.h"
 #include "prefetch.h"
 #include "readahead.h"
 #include "security.h"
@@ -274,6 +275,7 @@ static int serve(struct fuse_session *session, const struct fuse_cmdline_opts *o
         irpafs_log_errors("prefetch is off: ", &errors);
         irpa_errors_clear(&errors);
     }
+    context->net_reads = irpafs_net_reads_new(context);  /* NULL: URL reads stay in FUSE's threads */
     log_start(context->table, mountpoint);
     irpafs_watch *watch = irpafs_watch_start(context->table, session, &errors);
     if (!watch) {
@@ -286,6 +288,8 @@ static int serve(struct fuse_session *session, const struct fuse_cmdline_opts *o
     int ended = run_session(session, options);
     status = ended < 0 ? 1 : 0;
     irpafs_watch_stop(watch);
+    irpafs_net_reads_stop(context->net_reads);  /* answers what waits; then prefetch may go */
+    context->net_reads = NULL;
     irpafs_prefetch_stop(context->prefetch);  /* before the session goes: it pushes to it */
     context->prefetch = NULL;
     fuse_session_unmount(session);
@@ -411,7 +415,7 @@ int main(int argc, char *argv[]) {
     irpafs_log_open(options.foreground, options.debug);
     raise_descriptor_limit();
     irpa_errors cache_errors = {0};
-    if (line.cache_dir && irpafs_net_open_cache(line.cache_dir, cache_size, &cache_errors) != 0) {
+    if (irpafs_net_open(line.cache_dir, cache_size, &cache_errors) != 0) {
         irpafs_log_errors("cannot serve: ", &cache_errors);
         irpa_errors_clear(&cache_errors);
         free(context.conn_options);
@@ -420,7 +424,7 @@ int main(int argc, char *argv[]) {
         goto done;
     }
     status = run(&args, &options, &context, line.manifests);
-    irpafs_net_close_cache();
+    irpafs_net_close();
     free(context.conn_options);
     irpafs_log_close();
 done:

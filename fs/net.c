@@ -2,6 +2,7 @@
 
 #include "log.h"
 #include "url_cache.h"
+#include "url_chunks.h"
 #include "url_source.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 
 static long net_timeout_ms;       /* 0: core's default; set before the first scan */
 static irpa_url_cache *url_cache; /* -o cache_dir, or NULL; for the server's lifetime */
+static irpa_url_chunks *url_chunks; /* the chunk store, or NULL; for the server's lifetime */
 
 int irpafs_net_set_timeout(const char *seconds) {
     char *end;
@@ -26,7 +28,8 @@ int irpafs_net_set_timeout(const char *seconds) {
 void irpafs_net_apply(irpa_manifest *manifest, uid_t owner) {
     manifest->url_options = (irpa_url_options){.timeout_ms = net_timeout_ms,
                                                .no_environment = owner != geteuid(),
-                                               .cache = url_cache};
+                                               .cache = url_cache,
+                                               .chunks = url_chunks};
 }
 
 struct fuse_bufvec *irpafs_net_bufvec(const irpa_archive *archive, const irpa_segment *segments,
@@ -49,14 +52,21 @@ struct fuse_bufvec *irpafs_net_bufvec(const irpa_archive *archive, const irpa_se
     return vector;
 }
 
-int irpafs_net_open_cache(const char *directory, uint64_t limit, irpa_errors *errors) {
-    url_cache = irpa_url_cache_open(directory, limit, errors);
-    return url_cache ? 0 : -1;
+int irpafs_net_open(const char *cache_directory, uint64_t cache_limit, irpa_errors *errors) {
+    url_chunks = irpa_url_chunks_new(IRPA_URL_CHUNK_SLOTS);
+    if (!url_chunks) return irpa_error(errors, "out of memory");
+    if (!cache_directory) return 0;
+    url_cache = irpa_url_cache_open(cache_directory, cache_limit, errors);
+    if (url_cache) return 0;
+    irpafs_net_close();
+    return -1;
 }
 
-void irpafs_net_close_cache(void) {
+void irpafs_net_close(void) {
     irpa_url_cache_close(url_cache);
     url_cache = NULL;
+    irpa_url_chunks_free(url_chunks);
+    url_chunks = NULL;
 }
 
 #define FAULT_REPORT_INTERVAL_MS 60000

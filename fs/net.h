@@ -36,13 +36,14 @@ void irpafs_net_apply(irpa_manifest *manifest, uid_t owner);
 void irpafs_net_report_faults(const irpa_archive *archive, const irpa_segment *segments,
                               size_t count);
 
-/* Opens the on-disk cache of URL-source bytes (-o cache_dir=DIR,
- * cache_size=SIZE; url_cache.h) every manifest loaded after uses. 0, or
- * -1 with one error. */
-int irpafs_net_open_cache(const char *directory, uint64_t limit, irpa_errors *errors);
+/* Sets up what every manifest loaded after uses: the chunk store reads go
+ * through (core/url_chunks.h), and with `cache_directory` the on-disk
+ * cache of URL-source bytes (-o cache_dir=DIR, cache_size=SIZE;
+ * url_cache.h). 0, or -1 with one error. */
+int irpafs_net_open(const char *cache_directory, uint64_t cache_limit, irpa_errors *errors);
 
-/* Closes it, once no archive is served any more. */
-void irpafs_net_close_cache(void);
+/* Closes them, once no archive is served any more. */
+void irpafs_net_close(void);
 
 /* A reply of `count` segments of which some read URL sources, read into
  * memory: one buffer, freed with the vector. NULL with *error set: EIO

@@ -27,6 +27,7 @@ typedef struct irpafs_version {
     mode_t manifest_mode;         /* the manifest's permission bits when loaded */
     atomic_uint references;       /* owners: the manifest record, the table, each open handle */
     irpa_freshness freshness;     /* what reads found of its sources (freshness.h) */
+    _Atomic uint64_t url_next;    /* where the last read of URL sources ended (net_reads.h) */
     uint64_t lookups;             /* kernel lookup count (table mutex) */
     bool listed;                  /* the current version of its name, in the directory (table mutex) */
     bool in_inode_table;          /* the table holds a reference (table mutex) */

@@ -1,0 +1,218 @@
+/* url_chunks.c: the chunk store (url_chunks.h). */
+#include "url_chunks.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum slot_state { SLOT_EMPTY, SLOT_FETCHING, SLOT_READY } slot_state;
+
+typedef struct slot {
+    slot_state state;
+    const void *owner;      /* the source whose chunk it holds (FETCHING, READY) */
+    uint64_t index;         /* the chunk's number in the object */
+    uint8_t *bytes;         /* READY: `length` bytes; freed when the slot empties */
+    uint64_t length;        /* bytes of the chunk (the object's last one may be short) */
+    uint64_t served;        /* bytes copied out of it so far */
+    uint64_t used;          /* the store's clock when last used, for the LRU choice */
+    uint64_t fetch;         /* number of its latest fetch */
+    uint64_t failed_fetch;  /* number of its latest failed fetch, 0: none */
+    int failed_errno;       /* that fetch's errno */
+} slot;
+
+struct irpa_url_chunks {
+    pthread_mutex_t mutex;  /* guards everything below */
+    pthread_cond_t settled; /* a fetch ended (its slot is READY or EMPTY) */
+    uint64_t clock;         /* counts uses */
+    uint64_t fetches;       /* numbers fetches */
+    size_t count;
+    slot slots[];
+};
+
+irpa_url_chunks *irpa_url_chunks_new(size_t slots) {
+    irpa_url_chunks *chunks = calloc(1, sizeof *chunks + slots * sizeof(slot));
+    if (!chunks) return NULL;
+    chunks->count = slots;
+    pthread_mutex_init(&chunks->mutex, NULL);
+    pthread_cond_init(&chunks->settled, NULL);
+    return chunks;
+}
+
+void irpa_url_chunks_free(irpa_url_chunks *chunks) {
+    if (!chunks) return;
+    for (size_t i = 0; i < chunks->count; i++) free(chunks->slots[i].bytes);
+    pthread_cond_destroy(&chunks->settled);
+    pthread_mutex_destroy(&chunks->mutex);
+    free(chunks);
+}
+
+static uint64_t chunk_length(uint64_t size, uint64_t index) {
+    uint64_t start = index * IRPA_URL_CHUNK;
+    return size - start < IRPA_URL_CHUNK ? size - start : IRPA_URL_CHUNK;
+}
+
+static slot *find_slot(irpa_url_chunks *chunks, const void *owner, uint64_t index) {
+    for (size_t i = 0; i < chunks->count; i++) {
+        slot *candidate = &chunks->slots[i];
+        if (candidate->state != SLOT_EMPTY && candidate->owner == owner &&
+            candidate->index == index)
+            return candidate;
+    }
+    return NULL;
+}
+
+static void empty_slot(slot *taken) {
+    free(taken->bytes);
+    taken->bytes = NULL;
+    taken->state = SLOT_EMPTY;
+    taken->owner = NULL;
+}
+
+/* A slot for a new chunk: an empty one, else the least recently used
+ * ready one (for a fetch ahead, only one already read from: a chunk
+ * fetched ahead and not read yet is worth more than the next one). NULL
+ * when there is none. Under the mutex. */
+static slot *take_slot(irpa_url_chunks *chunks, bool ahead) {
+    slot *oldest = NULL;
+    for (size_t i = 0; i < chunks->count; i++) {
+        slot *candidate = &chunks->slots[i];
+        if (candidate->state == SLOT_EMPTY) return candidate;
+        if (candidate->state == SLOT_READY && (!ahead || candidate->served > 0) &&
+            (!oldest || candidate->used < oldest->used))
+            oldest = candidate;
+    }
+    if (oldest) empty_slot(oldest);
+    return oldest;
+}
+
+/* Fetches chunk `index` into `taken` (FETCHING, claimed under the mutex,
+ * which is held on entry and on return but not during the fetch). 0, or
+ * -1 with errno set; either way its waiters are woken. */
+static int fill_slot(irpa_url_chunks *chunks, slot *taken, void *owner, uint64_t size,
+                     irpa_chunk_fetch fetch, uint64_t index) {
+    uint64_t length = chunk_length(size, index);
+    uint64_t number = ++chunks->fetches;
+    *taken = (slot){.state = SLOT_FETCHING, .owner = owner, .index = index, .length = length,
+                    .used = ++chunks->clock, .fetch = number,
+                    .failed_fetch = taken->failed_fetch, .failed_errno = taken->failed_errno};
+    pthread_mutex_unlock(&chunks->mutex);
+    uint8_t *bytes = malloc((size_t)length);
+    int result = bytes ? fetch(owner, bytes, length, index * IRPA_URL_CHUNK) : -1;
+    int error = bytes ? errno : ENOMEM;
+    pthread_mutex_lock(&chunks->mutex);
+    if (result == 0) {
+        taken->bytes = bytes;
+        taken->state = SLOT_READY;
+    } else {
+        free(bytes);
+        empty_slot(taken);
+        taken->failed_fetch = number;
+        taken->failed_errno = error;
+    }
+    pthread_cond_broadcast(&chunks->settled);
+    errno = error;
+    return result == 0 ? 0 : -1;
+}
+
+/* Waits until the fetch into `waited` ends; 0 when the caller should look
+ * again, or -1 with errno set when that fetch failed. Under the mutex. */
+static int wait_for_fetch(irpa_url_chunks *chunks, slot *waited) {
+    uint64_t number = waited->fetch;
+    while (waited->state == SLOT_FETCHING && waited->fetch == number)
+        pthread_cond_wait(&chunks->settled, &chunks->mutex);
+    if (waited->failed_fetch != number) return 0;
+    errno = waited->failed_errno;
+    return -1;
+}
+
+/* Copies object bytes [from, to) of chunk `index` into `out`. Under the
+ * mutex on entry and return. 0, or -1 with errno set. */
+static int read_from_chunk(irpa_url_chunks *chunks, void *owner, uint64_t size,
+                           irpa_chunk_fetch fetch, uint8_t *out, uint64_t index, uint64_t from,
+                           uint64_t to) {
+    for (;;) {
+        slot *held = find_slot(chunks, owner, index);
+        if (held && held->state == SLOT_READY) {
+            memcpy(out, held->bytes + (from - index * IRPA_URL_CHUNK), (size_t)(to - from));
+            held->used = ++chunks->clock;
+            held->served += to - from;
+            if (held->served >= held->length) empty_slot(held);
+            return 0;
+        }
+        if (held) {
+            if (wait_for_fetch(chunks, held) != 0) return -1;
+            continue;
+        }
+        slot *taken = take_slot(chunks, false);
+        if (!taken) {  /* every slot is being fetched: read just these bytes */
+            pthread_mutex_unlock(&chunks->mutex);
+            int result = fetch(owner, out, to - from, from);
+            int error = errno;
+            pthread_mutex_lock(&chunks->mutex);
+            errno = error;
+            return result;
+        }
+        if (fill_slot(chunks, taken, owner, size, fetch, index) != 0) return -1;
+    }
+}
+
+int irpa_url_chunks_read(irpa_url_chunks *chunks, void *owner, uint64_t size,
+                         irpa_chunk_fetch fetch, void *buffer, uint64_t length, uint64_t offset) {
+    int result = 0;
+    pthread_mutex_lock(&chunks->mutex);
+    for (uint64_t from = offset; from < offset + length && result == 0;) {
+        uint64_t index = from / IRPA_URL_CHUNK;
+        uint64_t chunk_end = index * IRPA_URL_CHUNK + chunk_length(size, index);
+        uint64_t to = offset + length < chunk_end ? offset + length : chunk_end;
+        result = read_from_chunk(chunks, owner, size, fetch, (uint8_t *)buffer + (from - offset),
+                                 index, from, to);
+        from = to;
+    }
+    int error = errno;
+    pthread_mutex_unlock(&chunks->mutex);
+    errno = error;
+    return result;
+}
+
+bool irpa_url_chunks_covered(irpa_url_chunks *chunks, const void *owner, uint64_t size,
+                             uint64_t offset, uint64_t length) {
+    if (length == 0 || offset >= size) return true;
+    uint64_t last = (offset + length - 1 < size ? offset + length - 1 : size - 1) / IRPA_URL_CHUNK;
+    bool covered = true;
+    pthread_mutex_lock(&chunks->mutex);
+    for (uint64_t index = offset / IRPA_URL_CHUNK; index <= last && covered; index++)
+        covered = find_slot(chunks, owner, index) != NULL;
+    pthread_mutex_unlock(&chunks->mutex);
+    return covered;
+}
+
+int irpa_url_chunks_fetch_ahead(irpa_url_chunks *chunks, void *owner, uint64_t size,
+                                irpa_chunk_fetch fetch, uint64_t offset, uint64_t length) {
+    if (length == 0 || offset >= size) return 0;
+    uint64_t last = (offset + length - 1 < size ? offset + length - 1 : size - 1) / IRPA_URL_CHUNK;
+    int result = 0;
+    pthread_mutex_lock(&chunks->mutex);
+    for (uint64_t index = offset / IRPA_URL_CHUNK; index <= last && result == 0; index++) {
+        if (find_slot(chunks, owner, index)) continue;
+        slot *taken = take_slot(chunks, true);
+        if (!taken) break;
+        result = fill_slot(chunks, taken, owner, size, fetch, index);
+    }
+    int error = errno;
+    pthread_mutex_unlock(&chunks->mutex);
+    errno = error;
+    return result;
+}
+
+void irpa_url_chunks_forget(irpa_url_chunks *chunks, const void *owner) {
+    if (!chunks) return;
+    pthread_mutex_lock(&chunks->mutex);
+    for (size_t i = 0; i < chunks->count; i++) {
+        slot *candidate = &chunks->slots[i];
+        while (candidate->state == SLOT_FETCHING && candidate->owner == owner)
+            pthread_cond_wait(&chunks->settled, &chunks->mutex);
+        if (candidate->state == SLOT_READY && candidate->owner == owner) empty_slot(candidate);
+    }
+    pthread_mutex_unlock(&chunks->mutex);
+}

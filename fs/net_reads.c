@@ -1,0 +1,264 @@
+/* net_reads.c: the network threads (net_reads.h). */
+#include "net_reads.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ll.h"
+#include "url_chunks.h"
+#include "url_source.h"
+
+#define AHEAD_STEPS (IRPAFS_NET_AHEAD / IRPA_URL_CHUNK) /* fetches ahead queued per read */
+#define STREAM_SLACK (2u << 20) /* bytes: a read starting this close to the last end continues it */
+
+/* A read handed over (req set), or a fetch ahead (req NULL). */
+typedef struct net_job {
+    struct net_job *next;
+    fuse_req_t req;
+    irpafs_version *version;  /* held until the job is done */
+    uint64_t inode;
+    uint64_t offset, length;  /* archive bytes */
+    const char *origin;       /* URL of its first URL source: the server is its prefix */
+    size_t origin_length;     /* bytes of "scheme://host:port" at `origin` */
+} net_job;
+
+struct irpafs_net_reads {
+    irpafs_context *context;
+    pthread_mutex_t mutex;    /* guards what follows */
+    pthread_cond_t work;      /* a job was queued, a server's slot freed, or stop */
+    bool stop;
+    net_job *head, *tail;     /* queued jobs, oldest first */
+    net_job *running[NET_THREADS]; /* jobs being served, by thread */
+    pthread_t threads[NET_THREADS];
+    bool seated[NET_THREADS]; /* a thread took this index */
+    size_t started;           /* threads running */
+};
+
+/* The length of "scheme://host[:port]" at the start of `url`. */
+static size_t origin_length(const char *url) {
+    const char *host = strstr(url, "://");
+    host = host ? host + 3 : url;
+    return (size_t)(host - url) + strcspn(host, "/?#");
+}
+
+static bool same_origin(const net_job *a, const net_job *b) {
+    return a->origin_length == b->origin_length &&
+           strncasecmp(a->origin, b->origin, a->origin_length) == 0;
+}
+
+/* Whether the job may start now: its server has a thread to spare. */
+static bool may_start(const irpafs_net_reads *reads, const net_job *job) {
+    size_t busy = 0;
+    for (size_t i = 0; i < NET_THREADS; i++)
+        if (reads->running[i] && same_origin(reads->running[i], job)) busy++;
+    return busy < NET_THREADS_PER_ORIGIN;
+}
+
+/* Takes the oldest job that may start, or NULL. Under the mutex. */
+static net_job *take_job(irpafs_net_reads *reads) {
+    net_job *previous = NULL;
+    for (net_job *job = reads->head; job; previous = job, job = job->next) {
+        if (!may_start(reads, job)) continue;
+        if (previous) previous->next = job->next;
+        else reads->head = job->next;
+        if (reads->tail == job) reads->tail = previous;
+        job->next = NULL;
+        return job;
+    }
+    return NULL;
+}
+
+static void free_job(net_job *job) {
+    irpafs_version_put(job->version);
+    free(job);
+}
+
+/* Fetches the URL-source bytes of the job's archive range into the chunk
+ * store. Errors are left to the read that will need the bytes. */
+static void fetch_ahead(const net_job *job) {
+    const irpa_archive *archive = job->version->archive;
+    irpa_segment local[16];
+    size_t count = 0;
+    irpa_segment *segments = irpafs_map_range(archive, job->offset, job->length, local, 16, &count);
+    if (!segments) return;
+    for (size_t i = 0; i < count; i++) {
+        if (segments[i].kind != IRPA_SEGMENT_SOURCE) continue;
+        irpa_url_source *remote = archive->sources[segments[i].source].remote;
+        if (remote && irpa_url_source_fetch_ahead(remote, segments[i].source_offset,
+                                                  segments[i].length) != 0)
+            break;
+    }
+    if (segments != local) free(segments);
+}
+
+/* Whether the archive range has URL-source bytes not yet held or being
+ * fetched, and the first such source's URL in *url. */
+static bool ahead_due(const irpa_archive *archive, uint64_t offset, uint64_t length,
+                      const char **url) {
+    irpa_segment local[16];
+    size_t count = 0;
+    irpa_segment *segments = irpafs_map_range(archive, offset, length, local, 16, &count);
+    if (!segments) return false;
+    bool due = false;
+    for (size_t i = 0; i < count && !due; i++) {
+        if (segments[i].kind != IRPA_SEGMENT_SOURCE) continue;
+        const irpa_source *source = &archive->sources[segments[i].source];
+        due = source->remote && irpa_url_source_ahead_due(source->remote,
+                                                          segments[i].source_offset,
+                                                          segments[i].length);
+        if (due) *url = source->url;
+    }
+    if (segments != local) free(segments);
+    return due;
+}
+
+/* Whether a fetch ahead of the same bytes is queued or running. Under the mutex. */
+static bool ahead_known(const irpafs_net_reads *reads, const irpafs_version *version,
+                        uint64_t offset) {
+    for (const net_job *job = reads->head; job; job = job->next)
+        if (!job->req && job->version == version && job->offset == offset) return true;
+    for (size_t i = 0; i < NET_THREADS; i++) {
+        const net_job *job = reads->running[i];
+        if (job && !job->req && job->version == version && job->offset == offset) return true;
+    }
+    return false;
+}
+
+static void enqueue(irpafs_net_reads *reads, net_job *job) {
+    if (reads->tail) reads->tail->next = job;
+    else reads->head = job;
+    reads->tail = job;
+    pthread_cond_signal(&reads->work);
+}
+
+/* After a read of [offset, offset + length) that continued the one before
+ * it: queues fetches ahead of the next IRPAFS_NET_AHEAD bytes, a chunk's
+ * worth each (in parallel), where they would fetch something. */
+static void queue_ahead(irpafs_net_reads *reads, irpafs_version *version, uint64_t end) {
+    const irpa_archive *archive = version->archive;
+    for (uint64_t step = 0; step < AHEAD_STEPS; step++) {
+        uint64_t offset = end + step * IRPA_URL_CHUNK;
+        const char *url = NULL;
+        if (offset >= archive->file_size) break;
+        if (!ahead_due(archive, offset, IRPA_URL_CHUNK, &url)) continue;
+        net_job *job = calloc(1, sizeof *job);
+        if (!job) return;
+        *job = (net_job){.version = version, .offset = offset, .length = IRPA_URL_CHUNK,
+                         .origin = url, .origin_length = origin_length(url)};
+        pthread_mutex_lock(&reads->mutex);
+        bool queue = !reads->stop && !ahead_known(reads, version, offset);
+        if (queue) {
+            job->version = irpafs_version_hold(version);
+            enqueue(reads, job);
+        }
+        pthread_mutex_unlock(&reads->mutex);
+        if (!queue) free(job);
+    }
+}
+
+/* Serves one job, outside the mutex. */
+static void run_job(irpafs_net_reads *reads, net_job *job) {
+    if (!job->req) {
+        fetch_ahead(job);
+        return;
+    }
+    if (fuse_req_interrupted(job->req)) {
+        fuse_reply_err(job->req, EINTR);
+        return;
+    }
+    /* A read that starts where the last read of the version ended streams. */
+    uint64_t last = atomic_exchange(&job->version->url_next, job->offset + job->length);
+    bool streams = job->offset <= last + STREAM_SLACK && job->offset + STREAM_SLACK >= last;
+    int error = irpafs_serve_read(job->req, reads->context, job->version, job->inode,
+                                  job->offset, (size_t)job->length, false);
+    if (!error && streams) queue_ahead(reads, job->version, job->offset + job->length);
+}
+
+static void *net_thread(void *argument) {
+    irpafs_net_reads *reads = argument;
+    pthread_mutex_lock(&reads->mutex);
+    size_t me = 0;
+    while (reads->seated[me]) me++;  /* one index per thread started */
+    reads->seated[me] = true;
+    while (!reads->stop) {
+        net_job *job = take_job(reads);
+        if (!job) {
+            pthread_cond_wait(&reads->work, &reads->mutex);
+            continue;
+        }
+        reads->running[me] = job;
+        pthread_mutex_unlock(&reads->mutex);
+        run_job(reads, job);
+        pthread_mutex_lock(&reads->mutex);
+        reads->running[me] = NULL;
+        /* A server's slot is free: a job of it may wait. */
+        pthread_cond_broadcast(&reads->work);
+        free_job(job);
+    }
+    pthread_mutex_unlock(&reads->mutex);
+    return NULL;
+}
+
+irpafs_net_reads *irpafs_net_reads_new(irpafs_context *context) {
+    irpafs_net_reads *reads = calloc(1, sizeof *reads);
+    if (!reads) return NULL;
+    reads->context = context;
+    pthread_mutex_init(&reads->mutex, NULL);
+    pthread_cond_init(&reads->work, NULL);
+    return reads;
+}
+
+/* Starts the threads not started yet. Under the mutex. false when none runs. */
+static bool start_threads(irpafs_net_reads *reads) {
+    while (reads->started < NET_THREADS) {
+        reads->started++;
+        if (pthread_create(&reads->threads[reads->started - 1], NULL, net_thread, reads) != 0) {
+            reads->started--;
+            break;
+        }
+    }
+    return reads->started > 0;
+}
+
+bool irpafs_net_reads_submit(irpafs_net_reads *reads, fuse_req_t req, irpafs_version *version,
+                             uint64_t inode, uint64_t offset, size_t size,
+                             const char *origin_url) {
+    net_job *job = malloc(sizeof *job);
+    if (!job) return false;
+    *job = (net_job){.req = req, .version = version, .inode = inode, .offset = offset,
+                     .length = size, .origin = origin_url,
+                     .origin_length = origin_length(origin_url)};
+    pthread_mutex_lock(&reads->mutex);
+    bool queued = !reads->stop && start_threads(reads);
+    if (queued) {
+        job->version = irpafs_version_hold(version);
+        enqueue(reads, job);
+    }
+    pthread_mutex_unlock(&reads->mutex);
+    if (!queued) free(job);
+    return queued;
+}
+
+void irpafs_net_reads_stop(irpafs_net_reads *reads) {
+    if (!reads) return;
+    pthread_mutex_lock(&reads->mutex);
+    reads->stop = true;
+    net_job *queued = reads->head;
+    reads->head = reads->tail = NULL;
+    pthread_cond_broadcast(&reads->work);
+    size_t started = reads->started;
+    pthread_mutex_unlock(&reads->mutex);
+    while (queued) {
+        net_job *next = queued->next;
+        if (queued->req) fuse_reply_err(queued->req, EIO);
+        free_job(queued);
+        queued = next;
+    }
+    for (size_t i = 0; i < started; i++) pthread_join(reads->threads[i], NULL);
+    pthread_cond_destroy(&reads->work);
+    pthread_mutex_destroy(&reads->mutex);
+    free(reads);
+}
