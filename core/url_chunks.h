@@ -26,8 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IRPA_URL_CHUNK (8u << 20)  /* bytes per chunk, aligned in the object */
-#define IRPA_URL_CHUNK_SLOTS 16    /* chunks held at most per mount (128 MiB) */
+#define IRPA_URL_CHUNK (16u << 20) /* bytes per chunk, aligned in the object */
+#define IRPA_URL_CHUNK_SLOTS 8     /* chunks held at most per mount (128 MiB) */
 
 typedef struct irpa_url_chunks irpa_url_chunks;
 

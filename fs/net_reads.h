@@ -29,7 +29,7 @@
 
 #define NET_THREADS 16             /* threads serving reads of URL sources */
 #define NET_THREADS_PER_ORIGIN 8   /* of which at most this many for one server */
-#define IRPAFS_NET_AHEAD (16u << 20) /* bytes fetched ahead of a streaming reader */
+#define IRPAFS_NET_AHEAD (32u << 20) /* bytes fetched ahead of a streaming reader */
 
 typedef struct irpafs_net_reads irpafs_net_reads;
 struct irpafs_context;

@@ -12,7 +12,8 @@
 #   anything else   404
 # and the same over TLS on the next port, with a self-signed certificate
 # (openssl), which a verifying client must refuse.
-# Sets nginx_port, nginx_url (http://127.0.0.1:PORT), nginx_tls_url
+# Each request is also logged as "URI RANGE STATUS BYTES" in
+# $work/nginx/ranges.log. Sets nginx_port, nginx_url (http://127.0.0.1:PORT), nginx_tls_url
 # (https://127.0.0.1:PORT+1) and nginx_pid (the master).
 source "$(dirname "${BASH_SOURCE[0]}")/../fs/lib.sh"
 : "${HTTP_GET:?}"
@@ -36,6 +37,8 @@ $( [ "$(id -u)" -eq 0 ] && echo "user root;" )
 events { worker_connections 256; }
 http {
   access_log $root/access.log;
+  log_format ranges '\$uri \$http_range \$status \$body_bytes_sent';
+  access_log $root/ranges.log ranges;  # "URI RANGE STATUS BYTES" per request
   client_body_temp_path $root/tmp;
   proxy_temp_path $root/tmp;
   fastcgi_temp_path $root/tmp;

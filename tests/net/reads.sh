@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# How the mount reads URL sources (fs/net_reads.h, core/url_chunks.h):
+# - reads of a stalled server wait in the network threads, not in libfuse's
+#   workers: with more of them waiting than libfuse has workers (10), a
+#   local archive of the same mount is still served, and they all get their
+#   bytes once the server goes on;
+# - a streaming read fetches chunks, as ranges well above the kernel's 1 MiB
+#   reads, and fetches ahead of the reader in the archive's order, which
+#   need not be the object's order (entries reversed).
+source "$(dirname "$0")/lib.sh"
+: "${MAKE_MODEL:?}"
+require_fuse
+start_nginx
+manifests=$work/manifests
+mnt=$work/mnt
+mkdir -p "$manifests"
+
+"$MAKE_MODEL" "$work/mutable/big.safetensors" 96 48 >/dev/null
+"$IRPA" manifest "$nginx_url/mutable/big.safetensors" -o "$manifests/big-url.yaml"
+"$IRPA" build -q "$manifests/big-url.yaml" -o "$work/big.irpa"
+gguf=$models/gguf/llama-2-tiny-random.gguf
+"$IRPA" manifest "$gguf" -o "$manifests/local.yaml"
+"$IRPA" build -q "$manifests/local.yaml" -o "$work/local.irpa"
+# The same tensors, the archive's entries in the reverse of the object's
+# order (irpa manifest writes one 4-line block per entry).
+awk '/^  - name:/ { n++ } n == 0 { print; next } { block[n] = block[n] $0 "\n" }
+     END { for (i = n; i >= 1; i--) printf "%s", block[i] }' \
+  "$manifests/big-url.yaml" >"$manifests/reversed-url.yaml"
+"$IRPA" build -q "$manifests/reversed-url.yaml" -o "$work/reversed.irpa"
+
+start_irpafs irpafs "$manifests" "$mnt" -o net_timeout=120
+irpafs_pid=$server_pid
+[ -f "$mnt/big-url.irpa" ] || fail "big-url.irpa is not served: $(cat "$work/irpafs.log")"
+
+# ---- a stalled server holds up no other archive -----------------------------
+readers=()
+worker=$(nginx_worker)
+kill -STOP "$worker"
+size=$(stat -c %s "$work/big.irpa")
+for i in $(seq 0 23); do  # 24 reads 3 MiB apart: more than libfuse's 10 workers
+  dd if="$mnt/big-url.irpa" of="$work/part$i" bs=64K count=1 skip=$((i * 48)) status=none \
+    2>"$work/part$i.err" &
+  readers+=($!)
+done
+# Each reader is blocked in the kernel, its read sent to irpafs.
+blocked() {
+  local pid
+  for pid in "${readers[@]}"; do
+    case $(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null) in S | D) ;; *) return 1 ;; esac
+  done
+}
+WAIT_LIMIT=60 wait_for blocked || {
+  for pid in "${readers[@]}"; do echo "$pid: $(cut -d' ' -f3 "/proc/$pid/stat" 2>&1) $(cat "/proc/$pid/wchan" 2>&1)"; done
+  kill -CONT "$worker"
+  fail "the readers did not block"
+}
+sleep 1  # (not a bound: time for the requests to reach irpafs's threads)
+drop_cache "$mnt/local.irpa"
+cmp "$mnt/local.irpa" "$work/local.irpa" || { kill -CONT "$worker"; fail "local archive during the stall"; }
+for pid in "${readers[@]}"; do
+  kill -0 "$pid" 2>/dev/null || { kill -CONT "$worker"; fail "a read of the stalled server ended before the local archive was read"; }
+done
+kill -CONT "$worker"
+for i in $(seq 0 23); do
+  wait "${readers[$i]}" || fail "read $i after the stall: $(cat "$work/part$i.err")"
+  dd if="$work/big.irpa" bs=64K count=1 skip=$((i * 48)) status=none | cmp - "$work/part$i" ||
+    fail "read $i after the stall: wrong bytes"
+done
+
+# ---- chunks and fetches ahead ------------------------------------------------
+ranges=$work/nginx/ranges.log
+: >"$ranges"
+drop_cache "$mnt/big-url.irpa"
+cmp "$mnt/big-url.irpa" "$work/big.irpa" || fail "big-url.irpa differs from a build"
+# Ranges of the object, as "START END" (inclusive), from nginx's log.
+object_ranges() {
+  awk '$1 == "/mutable/big.safetensors" && $3 == 206 { sub("bytes=", "", $2); split($2, r, "-"); print r[1], r[2] }' "$ranges"
+}
+requests=$(object_ranges | wc -l)
+large=$(object_ranges | awk '$2 - $1 + 1 > 1048576' | wc -l)
+mib=$((size >> 20))
+[ "$requests" -gt 0 ] || fail "no range requests logged: $(head "$ranges")"
+# 1 MiB FUSE reads would be $mib requests; chunks are a fraction of that.
+((requests * 4 <= mib)) || fail "$requests requests for $mib MiB: not fetched a chunk at a time"
+((large * 2 >= requests)) || fail "$large of $requests requests were above 1 MiB"
+
+# Ahead of the reader, in the archive's order: the first 8 MiB of the
+# reversed archive are the end of the object; what comes next in the archive
+# lies before them in the object.
+: >"$ranges"
+dd if="$mnt/reversed-url.irpa" bs=1M count=8 status=none | cmp - <(head -c 8M "$work/reversed.irpa") ||
+  fail "reversed archive: wrong bytes"
+lowest_read=$((size - (16 << 20)))  # the 8 MiB read, with the kernel's readahead, and a chunk
+fetched_ahead() {
+  object_ranges | awk -v low="$lowest_read" '$2 < low' | grep -q .
+}
+WAIT_LIMIT=60 wait_for fetched_ahead ||
+  fail "nothing fetched ahead in archive order: $(object_ranges)"
+cmp "$mnt/reversed-url.irpa" "$work/reversed.irpa" || fail "reversed-url.irpa differs from a build"
+
+stop_irpafs "$mnt" "$irpafs_pid"
+echo "net-reads: ok"
