@@ -115,6 +115,17 @@ static int fill_slot(irpa_url_chunks *chunks, slot *taken, void *owner, uint64_t
     return result == 0 ? 0 : -1;
 }
 
+/* Copies object bytes [from, from + length) out of the ready chunk `held`;
+ * the chunk leaves once as many bytes as it holds were served. Under the
+ * mutex. */
+static void copy_out(irpa_url_chunks *chunks, slot *held, void *out, uint64_t from,
+                     uint64_t length) {
+    memcpy(out, held->bytes + (from - held->index * IRPA_URL_CHUNK), (size_t)length);
+    held->used = ++chunks->clock;
+    held->served += length;
+    if (held->served >= held->length) empty_slot(held);
+}
+
 /* Waits until the fetch into `waited` ends; 0 when the caller should look
  * again, or -1 with errno set when that fetch failed. Under the mutex. */
 static int wait_for_fetch(irpa_url_chunks *chunks, slot *waited) {
@@ -134,10 +145,7 @@ static int read_from_chunk(irpa_url_chunks *chunks, void *owner, uint64_t size,
     for (;;) {
         slot *held = find_slot(chunks, owner, index);
         if (held && held->state == SLOT_READY) {
-            memcpy(out, held->bytes + (from - index * IRPA_URL_CHUNK), (size_t)(to - from));
-            held->used = ++chunks->clock;
-            held->served += to - from;
-            if (held->served >= held->length) empty_slot(held);
+            copy_out(chunks, held, out, from, to - from);
             return 0;
         }
         if (held) {
@@ -173,6 +181,18 @@ int irpa_url_chunks_read(irpa_url_chunks *chunks, void *owner, uint64_t size,
     pthread_mutex_unlock(&chunks->mutex);
     errno = error;
     return result;
+}
+
+bool irpa_url_chunks_copy_held(irpa_url_chunks *chunks, const void *owner, void *buffer,
+                               uint64_t length, uint64_t offset) {
+    uint64_t index = offset / IRPA_URL_CHUNK;
+    if (length == 0 || (offset + length - 1) / IRPA_URL_CHUNK != index) return false;
+    pthread_mutex_lock(&chunks->mutex);
+    slot *held = find_slot(chunks, owner, index);
+    bool copied = held && held->state == SLOT_READY;
+    if (copied) copy_out(chunks, held, buffer, offset, length);
+    pthread_mutex_unlock(&chunks->mutex);
+    return copied;
 }
 
 bool irpa_url_chunks_covered(irpa_url_chunks *chunks, const void *owner, uint64_t size,

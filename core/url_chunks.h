@@ -48,6 +48,13 @@ void irpa_url_chunks_free(irpa_url_chunks *chunks);
 int irpa_url_chunks_read(irpa_url_chunks *chunks, void *owner, uint64_t size,
                          irpa_chunk_fetch fetch, void *buffer, uint64_t length, uint64_t offset);
 
+/* Copies bytes [offset, offset + length) into `buffer` when one held chunk
+ * has them all, without waiting or fetching: whether it did. (A small
+ * read, such as a tensor of a few KiB between larger ones, then costs no
+ * request.) */
+bool irpa_url_chunks_copy_held(irpa_url_chunks *chunks, const void *owner, void *buffer,
+                               uint64_t length, uint64_t offset);
+
 /* Whether every chunk of bytes [offset, offset + length) is held or being
  * fetched (nothing to fetch ahead there). */
 bool irpa_url_chunks_covered(irpa_url_chunks *chunks, const void *owner, uint64_t size,

@@ -196,6 +196,9 @@ int irpa_url_source_pread(irpa_url_source *remote, void *buffer, uint64_t length
         return -1;
     }
     if (length == 0) return 0;
+    if (length < URL_BLOCK / 4 && remote->chunks &&
+        irpa_url_chunks_copy_held(remote->chunks, remote, buffer, length, offset))
+        return 0;
     if (length < URL_BLOCK / 4 && !remote->cache)
         return read_through_block(remote, buffer, length, offset);
     if (remote->chunks && length >= URL_BLOCK / 4)
