@@ -103,6 +103,11 @@ void irpa_http_redact(const char *url, char *out, size_t out_size);
 int irpa_http_fail(irpa_http_error *error, irpa_http_fault fault, long status,
                    const char *format, ...) __attribute__((format(printf, 4, 5)));
 
+/* The fault of an HTTP error status (404 is IRPA_HTTP_NOT_FOUND...), and
+ * its reason phrase ("" for one not listed). */
+irpa_http_fault irpa_http_status_fault(long status);
+const char *irpa_http_status_text(long status);
+
 void irpa_http_close(irpa_http_object *object);
 
 #endif

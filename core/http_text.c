@@ -32,6 +32,31 @@ int irpa_http_fail(irpa_http_error *error, irpa_http_fault fault, long status,
     return -1;
 }
 
+const char *irpa_http_status_text(long status) {
+    switch (status) {
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 410: return "Gone";
+    case 412: return "Precondition Failed";
+    case 416: return "Range Not Satisfiable";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "";
+    }
+}
+
+irpa_http_fault irpa_http_status_fault(long status) {
+    if (status == 404 || status == 410) return IRPA_HTTP_NOT_FOUND;
+    if (status == 401 || status == 403) return IRPA_HTTP_FORBIDDEN;
+    if (status == 416) return IRPA_HTTP_RANGE;
+    if (status == 412) return IRPA_HTTP_REPLACED;
+    return IRPA_HTTP_STATUS;
+}
+
 static bool is_variable_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
 
 int irpa_http_expand(const char *header, const char *text, bool environment, char **out,

@@ -11,7 +11,9 @@
 #   /mutable/...    $work/mutable, files a test replaces
 #   anything else   404
 # and the same over TLS on the next port, with a self-signed certificate
-# (openssl), which a verifying client must refuse.
+# (openssl), which a verifying client must refuse. A test that defines
+# nginx_extra_conf PORT has its output added to the http block (its own
+# servers, on ports after PORT + 1).
 # Sets nginx_port, nginx_url (http://127.0.0.1:PORT), nginx_tls_url
 # (https://127.0.0.1:PORT+1) and nginx_pid (the master).
 source "$(dirname "${BASH_SOURCE[0]}")/../fs/lib.sh"
@@ -58,6 +60,7 @@ http {
     location /mutable/ { alias $work/mutable/; }
     location / { return 404; }
   }
+$(declare -F nginx_extra_conf >/dev/null && nginx_extra_conf "$1")
 }
 CONF
 }
