@@ -3,7 +3,6 @@
  * redirects (followed by hand) http_redirect.c. */
 #include "http.h"
 
-#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -69,37 +68,13 @@ static CURLcode global_status = CURLE_FAILED_INIT;
 
 static void global_init(void) { global_status = curl_global_init(CURL_GLOBAL_DEFAULT); }
 
-/* Whether `name` (`length` bytes) is an HTTP header name: a token (RFC 9110). */
-static bool is_token(const char *name, size_t length) {
-    for (size_t i = 0; i < length; i++)
-        if (!isalnum((unsigned char)name[i]) && !strchr("!#$%&'*+-.^_`|~", name[i])) return false;
-    return length > 0;
-}
-
-/* The object's request headers: each "Name: value" with ${VAR} expanded in
- * the value only; a name that is not a token, or a CR or LF in the value
- * (as written or expanded), is refused: nothing can add a header line. */
+/* The object's request headers (irpa_http_header_line). */
 static int expand_headers(irpa_http_object *object, const char *const *headers, size_t count,
                           bool environment, irpa_http_error *error) {
     for (size_t i = 0; i < count; i++) {
-        char name[128];
-        size_t name_length = strcspn(headers[i], ":");
-        snprintf(name, sizeof name, "%.*s", (int)name_length, headers[i]);
-        if (!headers[i][name_length] || !is_token(headers[i], name_length))
-            return irpa_http_fail(error, IRPA_HTTP_BAD_REQUEST, 0,
-                             "header '%s' is not of the form 'Name: value'", name);
-        const char *value = headers[i] + name_length + 1;
-        value += strspn(value, " \t");
-        if (strpbrk(value, "\r\n"))
-            return irpa_http_fail(error, IRPA_HTTP_BAD_REQUEST, 0,
-                             "the value of header '%s' has a line break", name);
-        char *expanded = NULL, *line = NULL;
-        if (irpa_http_expand(name, value, environment, &expanded, error) != 0) return -1;
-        struct curl_slist *list =
-            asprintf(&line, "%.*s: %s", (int)name_length, headers[i], expanded) < 0
-                ? NULL
-                                                         : curl_slist_append(object->headers, line);
-        free(expanded);
+        char *line = NULL;
+        if (irpa_http_header_line(headers[i], environment, &line, error) != 0) return -1;
+        struct curl_slist *list = curl_slist_append(object->headers, line);
         free(line);
         if (!list) return irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
         object->headers = list;
@@ -412,6 +387,7 @@ static step next_step(transfer *t, judge_fn *judge, irpa_http_error *error) {
         return STEP_DONE;
     } else if (!irpa_redirect_memo_fall_back(&object->memo, &t->chain, object->url,
                                              error->fault)) {
+        irpa_redirect_name_target(&t->chain, object->url, error);
         return worth_retrying(error) ? STEP_RETRY : STEP_FAIL;
     }
     *error = (irpa_http_error){0};

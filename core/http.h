@@ -74,6 +74,14 @@ static inline size_t irpa_url_path_length(const char *path) {
 int irpa_http_expand(const char *header, const char *text, bool environment, char **out,
                      irpa_http_error *error);
 
+/* The request line of `header` ("Name: value", ${VAR} not yet expanded)
+ * into *line (owned): ${VAR} expanded in the value only (irpa_http_expand);
+ * a name that is not a token, or a CR or LF in the value (as written or
+ * expanded), is refused: nothing can add a header line. 0, or -1 with
+ * `error` set. */
+int irpa_http_header_line(const char *header, bool environment, char **line,
+                          irpa_http_error *error);
+
 /* Opens the object at `url` with request headers `headers[i]` ("Name:
  * value", ${VAR} not yet expanded; see irpa_http_expand), each read
  * bounded by `timeout_ms` (0: the default). 0 with *out set, or -1 with

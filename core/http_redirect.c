@@ -106,6 +106,15 @@ int irpa_redirect_follow(irpa_redirect_chain *chain, const char *manifest_url, c
     return 0;
 }
 
+void irpa_redirect_name_target(const irpa_redirect_chain *chain, const char *manifest_url,
+                               irpa_http_error *error) {
+    if (strcmp(chain->url, manifest_url) == 0) return;
+    char shown[512];
+    irpa_http_redact(chain->url, shown, sizeof shown);
+    size_t used = strlen(error->message);
+    snprintf(error->message + used, sizeof error->message - used, " (redirected to %s)", shown);
+}
+
 void irpa_redirect_chain_free(irpa_redirect_chain *chain) {
     free(chain->url);
     chain->url = NULL;

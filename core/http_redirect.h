@@ -51,6 +51,11 @@ bool irpa_http_same_origin(const char *a, const char *b);
 int irpa_redirect_follow(irpa_redirect_chain *chain, const char *manifest_url, const char *shown,
                          const char *target, long status, irpa_http_error *error);
 
+/* Adds to `error`'s message the URL the chain failed at, redacted, when it
+ * is not `manifest_url` (a redirect target, or the remembered one). */
+void irpa_redirect_name_target(const irpa_redirect_chain *chain, const char *manifest_url,
+                               irpa_http_error *error);
+
 void irpa_redirect_chain_free(irpa_redirect_chain *chain);
 
 void irpa_redirect_memo_init(irpa_redirect_memo *memo);

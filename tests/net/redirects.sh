@@ -164,6 +164,8 @@ status=0
 wait "$reader" || status=$?
 [ "$status" -eq 3 ] && grep -q "^replaced: .*replaced on the server" "$work/err" ||
   fail "another object at the new target: status $status: $(cat "$work/err")"
+grep -q "(redirected to $a_url/mutable/v1/m.gguf)$" "$work/err" ||
+  fail "the message does not name the target: $(cat "$work/err")"
 
 # A loop: one line naming the URL and the target, redacted, without the
 # token; no hang.

@@ -53,6 +53,16 @@ static void test_headers_only_within_the_origin(void **state) {
                                           &error), 0);
     assert_true(chain.send_headers);
     assert_int_equal(chain.hops, 3);
+    /* a failure names where it came from, redacted, when not the manifest's URL */
+    irpa_http_fail(&error, IRPA_HTTP_NOT_FOUND, 404, "hub: HTTP 404 Not Found");
+    irpa_redirect_name_target(&chain, manifest, &error);
+    assert_string_equal(error.message,
+                        "hub: HTTP 404 Not Found (redirected to https://hub.example/3)");
+    irpa_redirect_chain_free(&chain);
+    chain = chain_at(&memo, manifest);
+    irpa_redirect_name_target(&chain, manifest, &error);
+    assert_string_equal(error.message,
+                        "hub: HTTP 404 Not Found (redirected to https://hub.example/3)");
     irpa_redirect_chain_free(&chain);
     irpa_redirect_memo_destroy(&memo);
 }
