@@ -6,19 +6,26 @@
  * (If-Match, or If-Unmodified-Since + If-Range), and its reply is checked
  * (206, the Content-Range asked for, the same total size and ETag), so an
  * object replaced on the server gives IRPA_HTTP_REPLACED, never bytes of
- * two versions. Redirects are followed (the Hugging Face Hub answers 302
- * to a CDN), https only to https, and not at all for an object with a
- * header other than Authorization or Cookie (libcurl drops only those on
- * another host: a 3xx is then IRPA_HTTP_BAD_REQUEST); TLS is verified. Connections are reused across reads (a few
- * idle multi handles per object, each used by one thread at a time; DNS
- * and TLS sessions shared), and a large read is several ranges in flight.
+ * two versions. Redirects are followed by hand (http_redirect.h; the
+ * Hugging Face Hub answers 302 to a CDN), at most 10, never back to a URL
+ * already asked, an https URL only to https: the object's headers go only
+ * to targets of its URL's origin (scheme, host, port), none of them to
+ * another (Authorization and Cookie included); the Range and conditional
+ * headers go to every hop. Where a chain ended is remembered, so later
+ * reads go straight there, and left once for the object's URL when it
+ * answers 401/403/404/410 (an expired presigned URL); every reply is
+ * checked as above wherever it came from. TLS is verified. Connections are
+ * reused across reads (a few idle multi handles per object, each used by
+ * one thread at a time; DNS and TLS sessions shared), and a large read is
+ * several ranges in flight.
  *
  * Every read ends within the object's timeout: connect and transfer
  * limits, a stalled transfer abandoned, bounded retries with backoff for
  * faults that may pass (reset, stall, 5xx); 404, 403, 416 and a replaced
  * object are not retried. Errors are values with a category. Header
  * values (tokens) never appear in a message, and a URL's query string
- * (a presigned URL's signature) is shown as "?...". */
+ * (a presigned URL's signature) is shown as "?...", a redirect target's
+ * too. */
 #ifndef IRPA_HTTP_H
 #define IRPA_HTTP_H
 
