@@ -65,6 +65,19 @@ $(declare -F nginx_extra_conf >/dev/null && nginx_extra_conf "$1")
 CONF
 }
 
+# 0 once our nginx has bound all its ports (it writes its pid file only
+# then), 1 when it exited first: while it retries a port in use, another
+# test's nginx there may answer.
+nginx_bound() {
+  local i
+  for ((i = 0; i < 1200; i++)); do
+    [ "$(cat "$work/nginx/nginx.pid" 2>/dev/null)" = "$nginx_pid" ] && return 0
+    kill -0 "$nginx_pid" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+
 # Runs nginx on $nginx_port (already chosen); 0 once it answers.
 run_nginx() {
   write_nginx_conf "$nginx_port"
@@ -74,7 +87,7 @@ run_nginx() {
   servers+=("$nginx_pid")
   nginx_url=http://127.0.0.1:$nginx_port
   nginx_tls_url=https://127.0.0.1:$((nginx_port + 1))
-  wait_for "$HTTP_GET" "$nginx_url/models/gguf/dummy.gguf" && return 0
+  nginx_bound && wait_for "$HTTP_GET" "$nginx_url/models/gguf/dummy.gguf" && return 0
   kill "$nginx_pid" 2>/dev/null || true
   wait "$nginx_pid" 2>/dev/null || true
   return 1
