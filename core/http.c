@@ -385,8 +385,7 @@ static step next_step(transfer *t, judge_fn *judge, irpa_http_error *error) {
     } else if (judge(t, error) == 0) {
         irpa_redirect_memo_keep(&object->memo, &t->chain);
         return STEP_DONE;
-    } else if (!irpa_redirect_memo_fall_back(&object->memo, &t->chain, object->url,
-                                             error->fault)) {
+    } else if (!irpa_redirect_memo_fall_back(&object->memo, &t->chain, object->url, error)) {
         irpa_redirect_name_target(&t->chain, object->url, error);
         return worth_retrying(error) ? STEP_RETRY : STEP_FAIL;
     }

@@ -13,7 +13,7 @@
  * another (Authorization and Cookie included); the Range and conditional
  * headers go to every hop. Where a chain ended is remembered, so later
  * reads go straight there, and left once for the object's URL when it
- * answers 401/403/404/410 (an expired presigned URL); every reply is
+ * answers 400/401/403/404/410 (an expired presigned URL); every reply is
  * checked as above wherever it came from. TLS is verified. Connections are
  * reused across reads (a few idle multi handles per object, each used by
  * one thread at a time; DNS and TLS sessions shared), and a large read is

@@ -151,9 +151,10 @@ void irpa_redirect_memo_keep(irpa_redirect_memo *memo, const irpa_redirect_chain
 }
 
 bool irpa_redirect_memo_fall_back(irpa_redirect_memo *memo, irpa_redirect_chain *chain,
-                                  const char *manifest_url, irpa_http_fault fault) {
-    if (!chain->from_memo || (fault != IRPA_HTTP_NOT_FOUND && fault != IRPA_HTTP_FORBIDDEN))
-        return false;
+                                  const char *manifest_url, const irpa_http_error *error) {
+    bool expired = error->fault == IRPA_HTTP_NOT_FOUND || error->fault == IRPA_HTTP_FORBIDDEN ||
+                   error->status == 400;
+    if (!chain->from_memo || !expired) return false;
     pthread_mutex_lock(&memo->lock);
     char *old = memo->url;
     memo->url = NULL;

@@ -13,8 +13,9 @@
  *
  * The memo is an object's remembered target: where the last redirect chain
  * ended, so that later reads go straight there (one round trip, not one per
- * hop). A read from it answered 401/403/404/410 (a presigned CDN URL that
- * expired) starts over once at the manifest's URL. */
+ * hop). A read from it answered 400/401/403/404/410 (a presigned URL that
+ * expired: S3 and CDNs say 403, GCS 400) starts over once at the manifest's
+ * URL. */
 #ifndef IRPA_HTTP_REDIRECT_H
 #define IRPA_HTTP_REDIRECT_H
 
@@ -71,11 +72,11 @@ int irpa_redirect_memo_start(irpa_redirect_memo *memo, irpa_redirect_chain *chai
  * clears the memo. */
 void irpa_redirect_memo_keep(irpa_redirect_memo *memo, const irpa_redirect_chain *chain);
 
-/* Whether a chain that failed with `fault` goes back to the manifest's URL:
- * it started at the remembered target and was told 401/403/404/410. Then
- * the memo is cleared and the chain restarted there (false when out of
+/* Whether a chain that failed with `error` goes back to the manifest's URL:
+ * it started at the remembered target and was told 400/401/403/404/410.
+ * Then the memo is cleared and the chain restarted there (false when out of
  * memory). */
 bool irpa_redirect_memo_fall_back(irpa_redirect_memo *memo, irpa_redirect_chain *chain,
-                                  const char *manifest_url, irpa_http_fault fault);
+                                  const char *manifest_url, const irpa_http_error *error);
 
 #endif

@@ -124,6 +124,9 @@ static void test_loop_and_too_many(void **state) {
 
 static void test_remembered_target(void **state) {
     (void)state;
+    const irpa_http_error status_503 = {IRPA_HTTP_STATUS, 503, ""},
+                          not_found = {IRPA_HTTP_NOT_FOUND, 404, ""},
+                          forbidden = {IRPA_HTTP_FORBIDDEN, 403, ""};
     const char *manifest = "https://hub.example/m.gguf";
     irpa_redirect_memo memo;
     irpa_redirect_memo_init(&memo);
@@ -139,14 +142,22 @@ static void test_remembered_target(void **state) {
     assert_true(chain.from_memo);
     assert_false(chain.send_headers);
     /* a 5xx does not leave it; a 404 does, once */
-    assert_false(irpa_redirect_memo_fall_back(&memo, &chain, manifest, IRPA_HTTP_STATUS));
-    assert_true(irpa_redirect_memo_fall_back(&memo, &chain, manifest, IRPA_HTTP_NOT_FOUND));
+    assert_false(irpa_redirect_memo_fall_back(&memo, &chain, manifest, &status_503));
+    assert_true(irpa_redirect_memo_fall_back(&memo, &chain, manifest, &not_found));
     assert_string_equal(chain.url, manifest);
     assert_true(chain.send_headers);
-    assert_false(irpa_redirect_memo_fall_back(&memo, &chain, manifest, IRPA_HTTP_FORBIDDEN));
+    assert_false(irpa_redirect_memo_fall_back(&memo, &chain, manifest, &forbidden));
     irpa_redirect_chain_free(&chain);
     chain = chain_at(&memo, manifest);
     assert_false(chain.from_memo); /* forgotten */
+    /* an expired GCS signed URL answers 400 */
+    assert_int_equal(irpa_redirect_follow(&chain, manifest, "hub", "https://gcs.example/y", 302,
+                                          &error), 0);
+    irpa_redirect_memo_keep(&memo, &chain);
+    irpa_redirect_chain_free(&chain);
+    chain = chain_at(&memo, manifest);
+    const irpa_http_error expired = {IRPA_HTTP_STATUS, 400, ""};
+    assert_true(irpa_redirect_memo_fall_back(&memo, &chain, manifest, &expired));
     /* a chain from the manifest URL that was redirected again is remembered */
     assert_int_equal(irpa_redirect_follow(&chain, manifest, "hub", "https://hub.example/2", 302,
                                           &error), 0);
