@@ -1,6 +1,6 @@
 /* http.c: objects over HTTP(S), read by ranges with libcurl (http.h); the
- * text of requests (${VAR} in headers, URLs in messages) is http_text.c,
- * redirects (followed by hand) http_redirect.c. */
+ * text of requests (header lines with ${VAR}, URLs in messages) is
+ * http_text.c, redirects (followed by hand) http_redirect.c. */
 #include "http.h"
 
 #include <curl/curl.h>
