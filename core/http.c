@@ -1,8 +1,8 @@
 /* http.c: objects over HTTP(S), read by ranges with libcurl (http.h); the
- * text of requests (${VAR} in headers, URLs in messages) is http_text.c. */
+ * text of requests (header lines with ${VAR}, URLs in messages) is
+ * http_text.c, redirects (followed by hand) http_redirect.c. */
 #include "http.h"
 
-#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -14,12 +14,12 @@
 #include <time.h>
 
 #include "clock.h"
+#include "http_redirect.h"
 
 #define MAX_ATTEMPTS 4
 #define FIRST_BACKOFF_MS 100
 #define MIN_PIECE (256u << 10) /* a large read is split in ranges of at least this */
 #define MAX_PIECES 8           /* ranges of one read in flight */
-#define MAX_REDIRECTS 10
 #define MAX_IDLE_MULTIS 4      /* multi handles (each with its connections) kept for reuse */
 
 struct irpa_http_object {
@@ -31,7 +31,7 @@ struct irpa_http_object {
     char etag[256];             /* strong ETag, "" when none */
     char last_modified[128];    /* when there is no strong ETag */
     char identity[420];
-    char unforwarded[128];      /* a manifest header a redirect must not carry, "": none */
+    irpa_redirect_memo memo;    /* where the last redirect chain ended */
     CURLSH *share;              /* DNS and TLS sessions across reads */
     pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
     /* Idle multi handles: each keeps its own connections, and is used by
@@ -45,11 +45,13 @@ struct irpa_http_object {
 typedef struct transfer {
     irpa_http_object *object;
     CURL *easy;
+    irpa_redirect_chain chain;  /* where the request goes, with which headers */
+    bool conditional;           /* a read of the object opened (If-Match...) */
     struct curl_slist *request_headers;
     uint8_t *buffer;
     uint64_t start, length; /* bytes asked for */
     uint64_t got;           /* bytes received */
-    long status;            /* of the last reply (redirects reset it) */
+    long status;            /* of the last reply */
     bool has_range;         /* a Content-Range was seen */
     uint64_t range_start, range_end, range_total;
     long long content_length; /* -1 when not given */
@@ -66,41 +68,13 @@ static CURLcode global_status = CURLE_FAILED_INIT;
 
 static void global_init(void) { global_status = curl_global_init(CURL_GLOBAL_DEFAULT); }
 
-/* Whether `name` (`length` bytes) is an HTTP header name: a token (RFC 9110). */
-static bool is_token(const char *name, size_t length) {
-    for (size_t i = 0; i < length; i++)
-        if (!isalnum((unsigned char)name[i]) && !strchr("!#$%&'*+-.^_`|~", name[i])) return false;
-    return length > 0;
-}
-
-/* The object's request headers: each "Name: value" with ${VAR} expanded in
- * the value only; a name that is not a token, or a CR or LF in the value
- * (as written or expanded), is refused: nothing can add a header line. */
+/* The object's request headers (irpa_http_header_line). */
 static int expand_headers(irpa_http_object *object, const char *const *headers, size_t count,
                           bool environment, irpa_http_error *error) {
     for (size_t i = 0; i < count; i++) {
-        char name[128];
-        size_t name_length = strcspn(headers[i], ":");
-        snprintf(name, sizeof name, "%.*s", (int)name_length, headers[i]);
-        if (!headers[i][name_length] || !is_token(headers[i], name_length))
-            return irpa_http_fail(error, IRPA_HTTP_BAD_REQUEST, 0,
-                             "header '%s' is not of the form 'Name: value'", name);
-        const char *value = headers[i] + name_length + 1;
-        value += strspn(value, " \t");
-        if (strpbrk(value, "\r\n"))
-            return irpa_http_fail(error, IRPA_HTTP_BAD_REQUEST, 0,
-                             "the value of header '%s' has a line break", name);
-        /* libcurl drops only these on a redirect to another host. */
-        if (!object->unforwarded[0] && strcasecmp(name, "Authorization") != 0 &&
-            strcasecmp(name, "Cookie") != 0)
-            snprintf(object->unforwarded, sizeof object->unforwarded, "%s", name);
-        char *expanded = NULL, *line = NULL;
-        if (irpa_http_expand(name, value, environment, &expanded, error) != 0) return -1;
-        struct curl_slist *list =
-            asprintf(&line, "%.*s: %s", (int)name_length, headers[i], expanded) < 0
-                ? NULL
-                                                         : curl_slist_append(object->headers, line);
-        free(expanded);
+        char *line = NULL;
+        if (irpa_http_header_line(headers[i], environment, &line, error) != 0) return -1;
+        struct curl_slist *list = curl_slist_append(object->headers, line);
         free(line);
         if (!list) return irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
         object->headers = list;
@@ -167,10 +141,12 @@ static size_t on_header(char *line, size_t size, size_t count, void *context) {
     return length;
 }
 
-/* Takes body bytes only from a 206 reply, and never more than asked. */
+/* Takes body bytes only from a 206 reply, and never more than asked; a
+ * redirect's body is skipped (its connection is kept). */
 static size_t on_body(char *data, size_t size, size_t count, void *context) {
     transfer *t = context;
     size_t length = size * count;
+    if (t->status >= 300 && t->status < 400) return length;
     if (t->status != 206) return 0;  /* aborts: judged by its status */
     if (length > t->length - t->got) {
         t->overflow = true;
@@ -195,16 +171,19 @@ static void unlock_share(CURL *handle, curl_lock_data data, void *context) {
     pthread_mutex_unlock(&object->locks[data < CURL_LOCK_DATA_LAST ? data : 0]);
 }
 
-/* The conditional and Range headers of a transfer, after the object's. */
-static int add_request_headers(transfer *t, bool conditional) {
+/* The request headers of a transfer's next request: the object's when its
+ * chain sends them, then the Range and conditional headers. */
+static int set_request_headers(transfer *t) {
     const irpa_http_object *object = t->object;
-    for (const struct curl_slist *h = object->headers; h; h = h->next)
+    curl_slist_free_all(t->request_headers);
+    t->request_headers = NULL;
+    for (const struct curl_slist *h = object->headers; h && t->chain.send_headers; h = h->next)
         if (!(t->request_headers = curl_slist_append(t->request_headers, h->data))) return -1;
     char line[512];
     snprintf(line, sizeof line, "Range: bytes=%" PRIu64 "-%" PRIu64, t->start,
              t->start + t->length - 1);
     if (!(t->request_headers = curl_slist_append(t->request_headers, line))) return -1;
-    if (!conditional) return 0;
+    if (!t->conditional) return 0;
     if (object->etag[0]) {
         snprintf(line, sizeof line, "If-Match: %s", object->etag);
         if (!(t->request_headers = curl_slist_append(t->request_headers, line))) return -1;
@@ -237,15 +216,11 @@ static int prepare(transfer *t, long remaining_ms) {
     if (stall_s < 1) stall_s = 1;
     if (stall_s > 10) stall_s = 10;
     long connect_ms = object->timeout_ms / 3 < remaining_ms ? object->timeout_ms / 3 : remaining_ms;
-    curl_easy_setopt(e, CURLOPT_URL, object->url);
+    curl_easy_setopt(e, CURLOPT_URL, t->chain.url);
     curl_easy_setopt(e, CURLOPT_SHARE, object->share);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, object->unforwarded[0] ? 0L : 1L);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)MAX_REDIRECTS);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L); /* by hand: http_redirect.h */
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    /* An https URL is never followed to plain http. */
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
-                     strncasecmp(object->url, "https:", 6) == 0 ? "https" : "http,https");
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_ms > 0 ? connect_ms : 1L);
@@ -313,23 +288,6 @@ static int run(transfer **transfers, size_t count, long remaining_ms) {
     return 0;
 }
 
-static const char *status_text(long status) {
-    switch (status) {
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 410: return "Gone";
-    case 412: return "Precondition Failed";
-    case 416: return "Range Not Satisfiable";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "";
-    }
-}
-
 static irpa_http_fault fault_of_code(CURLcode code) {
     switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -356,33 +314,12 @@ static irpa_http_fault fault_of_code(CURLcode code) {
     }
 }
 
-static irpa_http_fault fault_of_status(long status) {
-    if (status == 404 || status == 410) return IRPA_HTTP_NOT_FOUND;
-    if (status == 401 || status == 403) return IRPA_HTTP_FORBIDDEN;
-    if (status == 416) return IRPA_HTTP_RANGE;
-    if (status == 412) return IRPA_HTTP_REPLACED;
-    return IRPA_HTTP_STATUS;
-}
-
-/* A redirect not followed: a source with a header other than Authorization
- * or Cookie (which libcurl would send to any host the redirect names). */
-static bool refused_redirect(const transfer *t, irpa_http_error *error) {
-    const irpa_http_object *object = t->object;
-    if (t->status < 300 || t->status >= 400 || !object->unforwarded[0]) return false;
-    irpa_http_fail(error, IRPA_HTTP_BAD_REQUEST, t->status,
-                   "%s: HTTP %ld redirect not followed: header '%s' could be sent to another "
-                   "host (only Authorization and Cookie headers allow redirects)",
-                   object->shown, t->status, object->unforwarded);
-    return true;
-}
-
 /* Judges a read's reply against the object: 0, or -1 with `error` set. */
 static int judge_read(const transfer *t, irpa_http_error *error) {
     const irpa_http_object *object = t->object;
     const char *url = object->shown;
-    if (refused_redirect(t, error)) return -1;
     if (t->status >= 300 && t->status != 200 && t->status != 206) {
-        irpa_http_fault fault = fault_of_status(t->status);
+        irpa_http_fault fault = irpa_http_status_fault(t->status);
         if (t->status == 416 && t->has_range && t->range_total != object->size)
             fault = IRPA_HTTP_REPLACED;
         if (fault == IRPA_HTTP_REPLACED)
@@ -390,7 +327,7 @@ static int judge_read(const transfer *t, irpa_http_error *error) {
                              "%s: the object was replaced on the server (opened as %s)", url,
                              object->identity);
         return irpa_http_fail(error, fault, t->status, "%s: HTTP %ld %s", url, t->status,
-                         status_text(t->status));
+                         irpa_http_status_text(t->status));
     }
     if (t->status == 200)
         return irpa_http_fail(error, object->etag[0] ? IRPA_HTTP_RANGE : IRPA_HTTP_REPLACED, 200,
@@ -425,15 +362,49 @@ static void sleep_ms(long ms) {
     while (nanosleep(&pause, &pause) != 0 && errno == EINTR) {}
 }
 
-/* Runs `transfers` with retries until each succeeded, one failed for
- * good, or the deadline passed. 0, or -1 with the first failure. */
+/* What a transfer's reply leads to. */
+typedef enum step {
+    STEP_DONE,  /* judged good */
+    STEP_AGAIN, /* to be sent again now: redirected, or back to the manifest's URL */
+    STEP_RETRY, /* failed, may pass: again after a backoff */
+    STEP_FAIL,  /* failed for good */
+} step;
+
+/* Judges a reply (judge_read, judge_open): 0, or -1 with `error` set. */
+typedef int judge_fn(const transfer *t, irpa_http_error *error);
+
+/* Follows a transfer's redirect, or judges its reply (`error` set unless DONE). */
+static step next_step(transfer *t, judge_fn *judge, irpa_http_error *error) {
+    irpa_http_object *object = t->object;
+    char *target = NULL;
+    if (t->status >= 300 && t->status < 400 &&
+        curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &target) == CURLE_OK && target) {
+        if (irpa_redirect_follow(&t->chain, object->url, object->shown, target, t->status,
+                                 error) != 0)
+            return STEP_FAIL;
+    } else if (judge(t, error) == 0) {
+        irpa_redirect_memo_keep(&object->memo, &t->chain);
+        return STEP_DONE;
+    } else if (!irpa_redirect_memo_fall_back(&object->memo, &t->chain, object->url, error)) {
+        irpa_redirect_name_target(&t->chain, object->url, error);
+        return worth_retrying(error) ? STEP_RETRY : STEP_FAIL;
+    }
+    *error = (irpa_http_error){0};
+    if (set_request_headers(t) == 0) return STEP_AGAIN;
+    irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
+    return STEP_FAIL;
+}
+
+/* Runs `transfers` (redirects followed at once) with retries until each
+ * succeeded, one failed for good, or the deadline passed. 0, or -1 with
+ * the first failure. */
 static int run_with_retries(transfer **transfers, size_t count, int64_t deadline_ms,
-                            irpa_http_error *error) {
+                            judge_fn *judge, irpa_http_error *error) {
     transfer *pending[MAX_PIECES];
     size_t pending_count = count;
     memcpy(pending, transfers, count * sizeof *pending);
     long backoff_ms = FIRST_BACKOFF_MS;
-    for (int attempt = 1;; attempt++) {
+    for (int attempt = 1;;) {
         int64_t remaining = deadline_ms - (int64_t)irpa_monotonic_ms();
         if (remaining <= 0)
             return error->fault != IRPA_HTTP_OK
@@ -442,27 +413,41 @@ static int run_with_retries(transfer **transfers, size_t count, int64_t deadline
                                    transfers[0]->object->shown);
         if (run(pending, pending_count, (long)remaining) != 0)
             return irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
-        size_t failed = 0;
-        bool final = false;
+        size_t again = 0;
+        bool failed = false, final = false;
         for (size_t i = 0; i < pending_count; i++) {
             irpa_http_error this_error = {0};
-            if (judge_read(pending[i], &this_error) == 0) continue;
-            if (failed == 0 || !worth_retrying(&this_error)) *error = this_error;
-            if (!worth_retrying(&this_error)) final = true;
-            pending[failed++] = pending[i];
+            step next = next_step(pending[i], judge, &this_error);
+            if (next == STEP_DONE) continue;
+            if ((next == STEP_RETRY && !failed) || next == STEP_FAIL) *error = this_error;
+            failed = failed || next != STEP_AGAIN;
+            final = final || next == STEP_FAIL;
+            pending[again++] = pending[i];
         }
-        if (failed == 0) return 0;
-        pending_count = failed;
+        if (again == 0) return 0;
+        pending_count = again;
+        if (!failed) continue;
         remaining = deadline_ms - (int64_t)irpa_monotonic_ms();
-        if (final || attempt >= MAX_ATTEMPTS || remaining <= backoff_ms) return -1;
+        if (final || ++attempt > MAX_ATTEMPTS || remaining <= backoff_ms) return -1;
         sleep_ms(backoff_ms);
         backoff_ms *= 2;
     }
 }
 
+/* Sets up a transfer of `length` bytes at `start` into `buffer`, from the
+ * object's remembered target or its URL. 0, or -1 (out of memory). */
+static int transfer_init(transfer *t, irpa_http_object *object, uint8_t *buffer, uint64_t start,
+                         uint64_t length, bool conditional) {
+    *t = (transfer){.object = object, .buffer = buffer, .start = start, .length = length,
+                    .conditional = conditional};
+    if (irpa_redirect_memo_start(&object->memo, &t->chain, object->url) != 0) return -1;
+    return set_request_headers(t);
+}
+
 static void transfer_free(transfer *t) {
     if (t->easy) curl_easy_cleanup(t->easy);
     curl_slist_free_all(t->request_headers);
+    irpa_redirect_chain_free(&t->chain);
 }
 
 int irpa_http_read(irpa_http_object *object, void *buffer, uint64_t length, uint64_t offset,
@@ -482,17 +467,16 @@ int irpa_http_read(irpa_http_object *object, void *buffer, uint64_t length, uint
     int status = 0;
     for (size_t i = 0; i < count; i++) {
         uint64_t start = (uint64_t)i * piece;
-        pieces[i].object = object;
-        pieces[i].buffer = (uint8_t *)buffer + start;
-        pieces[i].start = offset + start;
-        pieces[i].length = length - start < piece ? length - start : piece;
         pointers[i] = &pieces[i];
-        if (status == 0 && add_request_headers(&pieces[i], true) != 0)
+        if (status == 0 &&
+            transfer_init(&pieces[i], object, (uint8_t *)buffer + start, offset + start,
+                          length - start < piece ? length - start : piece, true) != 0)
             status = irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
     }
     if (status == 0)
         status = run_with_retries(pointers, count,
-                                  (int64_t)irpa_monotonic_ms() + object->timeout_ms, error);
+                                  (int64_t)irpa_monotonic_ms() + object->timeout_ms, judge_read,
+                                  error);
     for (size_t i = 0; i < count; i++) transfer_free(&pieces[i]);
     return status;
 }
@@ -502,14 +486,14 @@ int irpa_http_read(irpa_http_object *object, void *buffer, uint64_t length, uint
 /* Records size and identity from the reply to the first-byte GET. An
  * empty object has no first byte: a server answers 416 with its size 0, or
  * 200 with an empty body. */
-static int judge_open(irpa_http_object *object, const transfer *t, irpa_http_error *error) {
+static int judge_open(const transfer *t, irpa_http_error *error) {
+    irpa_http_object *object = t->object;
     const char *url = object->shown;
-    if (refused_redirect(t, error)) return -1;
     bool empty = (t->status == 416 && t->has_range && t->range_total == 0) ||
                  (t->status == 200 && t->content_length == 0);
     if (!empty && t->status >= 300 && t->status != 206)
-        return irpa_http_fail(error, fault_of_status(t->status), t->status, "%s: HTTP %ld %s", url,
-                         t->status, status_text(t->status));
+        return irpa_http_fail(error, irpa_http_status_fault(t->status), t->status, "%s: HTTP %ld %s", url,
+                         t->status, irpa_http_status_text(t->status));
     if (t->status == 200 && !empty)
         return irpa_http_fail(error, IRPA_HTTP_RANGE, 200,
                          "%s: the server does not answer range requests", url);
@@ -537,28 +521,13 @@ static int judge_open(irpa_http_object *object, const transfer *t, irpa_http_err
 /* The first byte, to learn the size and identity (an empty object answers 416). */
 static int probe(irpa_http_object *object, irpa_http_error *error) {
     uint8_t first;
-    transfer t = {.object = object, .buffer = &first, .start = 0, .length = 1};
+    transfer t;
     transfer *pointer = &t;
-    if (add_request_headers(&t, false) != 0) {
-        transfer_free(&t);
-        return irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
-    }
-    int64_t deadline = (int64_t)irpa_monotonic_ms() + object->timeout_ms;
-    long backoff_ms = FIRST_BACKOFF_MS;
-    int status = -1;
-    for (int attempt = 1; status != 0; attempt++) {
-        int64_t remaining = deadline - (int64_t)irpa_monotonic_ms();
-        if (run(&pointer, 1, (long)(remaining > 0 ? remaining : 1)) != 0) {
-            irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
-            break;
-        }
-        status = judge_open(object, &t, error);
-        remaining = deadline - (int64_t)irpa_monotonic_ms();
-        if (status != 0 && (!worth_retrying(error) || attempt >= MAX_ATTEMPTS ||
-                            remaining <= backoff_ms))
-            break;
-        if (status != 0) sleep_ms(backoff_ms), backoff_ms *= 2;
-    }
+    int status = transfer_init(&t, object, &first, 0, 1, false) == 0
+                     ? run_with_retries(&pointer, 1,
+                                        (int64_t)irpa_monotonic_ms() + object->timeout_ms,
+                                        judge_open, error)
+                     : irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
     transfer_free(&t);
     return status;
 }
@@ -586,6 +555,7 @@ int irpa_http_open(const char *url, const char *const *headers, size_t header_co
         return irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "cannot initialise libcurl");
     irpa_http_object *object = calloc(1, sizeof *object);
     if (!object) return irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
+    irpa_redirect_memo_init(&object->memo);
     object->timeout_ms = timeout_ms > 0 ? timeout_ms : IRPA_HTTP_DEFAULT_TIMEOUT_MS;
     irpa_http_redact(url, object->shown, sizeof object->shown);
     object->url = strdup(url);
@@ -616,6 +586,7 @@ void irpa_http_close(irpa_http_object *object) {
         for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_destroy(&object->locks[i]);
         pthread_mutex_destroy(&object->idle_lock);
     }
+    irpa_redirect_memo_destroy(&object->memo);
     curl_slist_free_all(object->headers);
     free(object->url);
     free(object);

@@ -6,19 +6,26 @@
  * (If-Match, or If-Unmodified-Since + If-Range), and its reply is checked
  * (206, the Content-Range asked for, the same total size and ETag), so an
  * object replaced on the server gives IRPA_HTTP_REPLACED, never bytes of
- * two versions. Redirects are followed (the Hugging Face Hub answers 302
- * to a CDN), https only to https, and not at all for an object with a
- * header other than Authorization or Cookie (libcurl drops only those on
- * another host: a 3xx is then IRPA_HTTP_BAD_REQUEST); TLS is verified. Connections are reused across reads (a few
- * idle multi handles per object, each used by one thread at a time; DNS
- * and TLS sessions shared), and a large read is several ranges in flight.
+ * two versions. Redirects are followed by hand (http_redirect.h; the
+ * Hugging Face Hub answers 302 to a CDN), at most 10, never back to a URL
+ * already asked, an https URL only to https: the object's headers go only
+ * to targets of its URL's origin (scheme, host, port), none of them to
+ * another (Authorization and Cookie included); the Range and conditional
+ * headers go to every hop. Where a chain ended is remembered, so later
+ * reads go straight there, and left once for the object's URL when it
+ * answers 400/401/403/404/410 (an expired presigned URL); every reply is
+ * checked as above wherever it came from. TLS is verified. Connections are
+ * reused across reads (a few idle multi handles per object, each used by
+ * one thread at a time; DNS and TLS sessions shared), and a large read is
+ * several ranges in flight.
  *
  * Every read ends within the object's timeout: connect and transfer
  * limits, a stalled transfer abandoned, bounded retries with backoff for
  * faults that may pass (reset, stall, 5xx); 404, 403, 416 and a replaced
  * object are not retried. Errors are values with a category. Header
  * values (tokens) never appear in a message, and a URL's query string
- * (a presigned URL's signature) is shown as "?...". */
+ * (a presigned URL's signature) is shown as "?...", a redirect target's
+ * too. */
 #ifndef IRPA_HTTP_H
 #define IRPA_HTTP_H
 
@@ -74,6 +81,14 @@ static inline size_t irpa_url_path_length(const char *path) {
 int irpa_http_expand(const char *header, const char *text, bool environment, char **out,
                      irpa_http_error *error);
 
+/* The request line of `header` ("Name: value", ${VAR} not yet expanded)
+ * into *line (owned): ${VAR} expanded in the value only (irpa_http_expand);
+ * a name that is not a token, or a CR or LF in the value (as written or
+ * expanded), is refused: nothing can add a header line. 0, or -1 with
+ * `error` set. */
+int irpa_http_header_line(const char *header, bool environment, char **line,
+                          irpa_http_error *error);
+
 /* Opens the object at `url` with request headers `headers[i]` ("Name:
  * value", ${VAR} not yet expanded; see irpa_http_expand), each read
  * bounded by `timeout_ms` (0: the default). 0 with *out set, or -1 with
@@ -102,6 +117,11 @@ void irpa_http_redact(const char *url, char *out, size_t out_size);
 /* Sets `error` (its fault, HTTP status or 0, and message); returns -1. */
 int irpa_http_fail(irpa_http_error *error, irpa_http_fault fault, long status,
                    const char *format, ...) __attribute__((format(printf, 4, 5)));
+
+/* The fault of an HTTP error status (404 is IRPA_HTTP_NOT_FOUND...), and
+ * its reason phrase ("" for one not listed). */
+irpa_http_fault irpa_http_status_fault(long status);
+const char *irpa_http_status_text(long status);
 
 void irpa_http_close(irpa_http_object *object);
 

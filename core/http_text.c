@@ -1,5 +1,6 @@
-/* http_text.c: the text of requests, without libcurl (http.h): ${VAR}
- * in header values, URLs as messages show them, errors as values. */
+/* http_text.c: the text of requests, without libcurl (http.h): header
+ * lines and ${VAR} in their values, URLs as messages show them, errors as
+ * values. */
 #include "http.h"
 
 #include <ctype.h>
@@ -30,6 +31,32 @@ int irpa_http_fail(irpa_http_error *error, irpa_http_fault fault, long status,
     vsnprintf(error->message, sizeof error->message, format, args);
     va_end(args);
     return -1;
+}
+
+const char *irpa_http_status_text(long status) {
+    switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 410: return "Gone";
+    case 412: return "Precondition Failed";
+    case 416: return "Range Not Satisfiable";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "";
+    }
+}
+
+irpa_http_fault irpa_http_status_fault(long status) {
+    if (status == 404 || status == 410) return IRPA_HTTP_NOT_FOUND;
+    if (status == 401 || status == 403) return IRPA_HTTP_FORBIDDEN;
+    if (status == 416) return IRPA_HTTP_RANGE;
+    if (status == 412) return IRPA_HTTP_REPLACED;
+    return IRPA_HTTP_STATUS;
 }
 
 static bool is_variable_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
@@ -92,5 +119,36 @@ int irpa_http_expand(const char *header, const char *text, bool environment, cha
     }
     result[used] = '\0';
     *out = result;
+    return 0;
+}
+
+/* Whether `name` (`length` bytes) is an HTTP header name: a token (RFC 9110). */
+static bool is_token(const char *name, size_t length) {
+    for (size_t i = 0; i < length; i++)
+        if (!isalnum((unsigned char)name[i]) && !strchr("!#$%&'*+-.^_`|~", name[i])) return false;
+    return length > 0;
+}
+
+int irpa_http_header_line(const char *header, bool environment, char **line,
+                          irpa_http_error *error) {
+    char name[128];
+    size_t name_length = strcspn(header, ":");
+    snprintf(name, sizeof name, "%.*s", (int)name_length, header);
+    if (!header[name_length] || !is_token(header, name_length))
+        return irpa_http_fail(error, IRPA_HTTP_BAD_REQUEST, 0,
+                              "header '%s' is not of the form 'Name: value'", name);
+    const char *value = header + name_length + 1;
+    value += strspn(value, " \t");
+    if (strpbrk(value, "\r\n"))
+        return irpa_http_fail(error, IRPA_HTTP_BAD_REQUEST, 0,
+                              "the value of header '%s' has a line break", name);
+    char *expanded = NULL;
+    if (irpa_http_expand(name, value, environment, &expanded, error) != 0) return -1;
+    int length = asprintf(line, "%.*s: %s", (int)name_length, header, expanded);
+    free(expanded);
+    if (length < 0) {
+        *line = NULL;
+        return irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
+    }
     return 0;
 }

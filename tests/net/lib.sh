@@ -11,9 +11,11 @@
 #   /mutable/...    $work/mutable, files a test replaces
 #   anything else   404
 # and the same over TLS on the next port, with a self-signed certificate
-# (openssl), which a verifying client must refuse.
-# Each request is also logged as "URI RANGE STATUS BYTES" in
-# $work/nginx/ranges.log. Sets nginx_port, nginx_url (http://127.0.0.1:PORT), nginx_tls_url
+# (openssl), which a verifying client must refuse. A test that defines
+# nginx_extra_conf PORT has its output added to the http block (its own
+# servers, on ports after PORT + 1). Each request is also logged as
+# "URI RANGE STATUS BYTES" in $work/nginx/ranges.log.
+# Sets nginx_port, nginx_url (http://127.0.0.1:PORT), nginx_tls_url
 # (https://127.0.0.1:PORT+1) and nginx_pid (the master).
 source "$(dirname "${BASH_SOURCE[0]}")/../fs/lib.sh"
 : "${HTTP_GET:?}"
@@ -61,8 +63,22 @@ http {
     location /mutable/ { alias $work/mutable/; }
     location / { return 404; }
   }
+$(declare -F nginx_extra_conf >/dev/null && nginx_extra_conf "$1")
 }
 CONF
+}
+
+# 0 once our nginx has bound all its ports (it writes its pid file only
+# then), 1 when it exited first: while it retries a port in use, another
+# test's nginx there may answer.
+nginx_bound() {
+  local i
+  for ((i = 0; i < 1200; i++)); do
+    [ "$(cat "$work/nginx/nginx.pid" 2>/dev/null)" = "$nginx_pid" ] && return 0
+    kill -0 "$nginx_pid" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
 }
 
 # Runs nginx on $nginx_port (already chosen); 0 once it answers.
@@ -74,7 +90,7 @@ run_nginx() {
   servers+=("$nginx_pid")
   nginx_url=http://127.0.0.1:$nginx_port
   nginx_tls_url=https://127.0.0.1:$((nginx_port + 1))
-  wait_for "$HTTP_GET" "$nginx_url/models/gguf/dummy.gguf" && return 0
+  nginx_bound && wait_for "$HTTP_GET" "$nginx_url/models/gguf/dummy.gguf" && return 0
   kill "$nginx_pid" 2>/dev/null || true
   wait "$nginx_pid" 2>/dev/null || true
   return 1
