@@ -32,6 +32,7 @@ struct irpa_http_object {
     char last_modified[128];    /* when there is no strong ETag */
     char identity[420];
     irpa_redirect_memo memo;    /* where the last redirect chain ended */
+    const atomic_bool *stop;    /* when true, reads end at once (the program stops), or NULL */
     CURLSH *share;              /* DNS and TLS sessions across reads */
     pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
     /* Idle multi handles: each keeps its own connections, and is used by
@@ -258,6 +259,12 @@ static void return_multi(irpa_http_object *object, CURLM *multi) {
 
 /* Runs the transfers together until each has ended, on a multi handle
  * this thread alone uses meanwhile. */
+static bool stopping(const irpa_http_object *object) {
+    return object->stop && atomic_load(object->stop);
+}
+
+void irpa_http_set_stop(irpa_http_object *object, const atomic_bool *stop) { object->stop = stop; }
+
 static int run(transfer **transfers, size_t count, long remaining_ms) {
     irpa_http_object *object = transfers[0]->object;
     CURLM *multi = take_multi(object);
@@ -273,6 +280,7 @@ static int run(transfer **transfers, size_t count, long remaining_ms) {
     int running = 1;
     while (running) {
         if (curl_multi_perform(multi, &running) != CURLM_OK) break;
+        if (running && stopping(object)) break;
         if (running) curl_multi_poll(multi, NULL, 0, 1000, NULL);
     }
     CURLMsg *message;
@@ -413,6 +421,9 @@ static int run_with_retries(transfer **transfers, size_t count, int64_t deadline
                                    transfers[0]->object->shown);
         if (run(pending, pending_count, (long)remaining) != 0)
             return irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "out of memory");
+        if (stopping(transfers[0]->object))
+            return irpa_http_fail(error, IRPA_HTTP_OTHER, 0, "%s: read abandoned: stopping",
+                                  transfers[0]->object->shown);
         size_t again = 0;
         bool failed = false, final = false;
         for (size_t i = 0; i < pending_count; i++) {

@@ -29,6 +29,7 @@
 #ifndef IRPA_HTTP_H
 #define IRPA_HTTP_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -109,6 +110,10 @@ const char *irpa_http_shown(const irpa_http_object *object);
  * `buffer`; safe from several threads at once. 0, or -1 with `error` set. */
 int irpa_http_read(irpa_http_object *object, void *buffer, uint64_t length, uint64_t offset,
                    irpa_http_error *error);
+
+/* Reads of the object end within about a second, failed, once *stop is
+ * true (a server that stops does not wait out a stalled read). */
+void irpa_http_set_stop(irpa_http_object *object, const atomic_bool *stop);
 
 /* `url` with its query string shown as "?..." and any user:password@
  * dropped, into `out` (size `out_size`). */

@@ -3,6 +3,7 @@
 #ifndef IRPA_URL_OPTIONS_H
 #define IRPA_URL_OPTIONS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 struct irpa_url_cache;
@@ -14,6 +15,7 @@ typedef struct irpa_url_options {
     struct irpa_url_cache *cache; /* on-disk cache of their bytes (url_cache.h), or NULL */
     struct irpa_url_chunks *chunks; /* reads a chunk at a time through these (url_chunks.h),
                                        or NULL: each read fetches its own bytes */
+    const atomic_bool *stop;      /* true: reads in progress end at once (EIO), or NULL */
 } irpa_url_options;
 
 #endif

@@ -62,6 +62,7 @@ int irpa_url_source_open(irpa_source *source, const char *url, const char *const
     }
     remote->cache = options->cache;
     remote->chunks = options->chunks;
+    irpa_http_set_stop(remote->object, options->stop);
     remote->key = irpa_url_cache_key(url, irpa_http_identity(remote->object));
     source->remote = remote;
     source->remote_ops = &url_ops;

@@ -324,13 +324,16 @@ int irpafs_serve_read(fuse_req_t req, irpafs_context *context, irpafs_version *v
     bool copied = (!splice_fits(segments, count, (size_t)covered) || url) &&
                   covered <= request_limit;
     int error = irpafs_version_check_sources(version, segments, count, copied);
+    bool changed = error == EIO;  /* a source changed: the page cache must go */
     /* Before the reply: after it, the handle (and the file) may be released.
      * Only tells the prefetch worker; never pushes from here (page locks). */
     if (!error) irpafs_prefetch_note_read(prefetch, version, inode, offset, covered);
     if (!error && copied) {
         error = reply_copied(req, archive, segments, count);
-        /* A pread that failed or came up short: find out why, and log it. */
-        if (error == EIO) irpafs_version_check_sources(version, segments, count, false);
+        /* A pread that failed or came up short: find out why, and log it.
+         * A network fault changed nothing: the cache stays. */
+        if (error == EIO)
+            changed = irpafs_version_check_sources(version, segments, count, false) == EIO;
         if (error == EIO) irpafs_net_report_faults(archive, segments, count);
     } else if (!error) {
         struct fuse_bufvec *vector = irpafs_bufvec_for(archive, segments, count);
@@ -341,7 +344,7 @@ int irpafs_serve_read(fuse_req_t req, irpafs_context *context, irpafs_version *v
     if (segments != local) free(segments);
     if (error) {
         fuse_reply_err(req, error);
-        if (error == EIO) irpafs_prefetch_source_changed(prefetch, inode);
+        if (changed) irpafs_prefetch_source_changed(prefetch, inode);
     }
     return error;
 }

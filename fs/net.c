@@ -6,6 +6,7 @@
 #include "url_source.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <syslog.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 static long net_timeout_ms;       /* 0: core's default; set before the first scan */
 static irpa_url_cache *url_cache; /* -o cache_dir, or NULL; for the server's lifetime */
 static irpa_url_chunks *url_chunks; /* the chunk store, or NULL; for the server's lifetime */
+static atomic_bool stopping;        /* the server stops: reads in progress end */
 
 int irpafs_net_set_timeout(const char *seconds) {
     char *end;
@@ -29,7 +31,8 @@ void irpafs_net_apply(irpa_manifest *manifest, uid_t owner) {
     manifest->url_options = (irpa_url_options){.timeout_ms = net_timeout_ms,
                                                .no_environment = owner != geteuid(),
                                                .cache = url_cache,
-                                               .chunks = url_chunks};
+                                               .chunks = url_chunks,
+                                               .stop = &stopping};
 }
 
 struct fuse_bufvec *irpafs_net_bufvec(const irpa_archive *archive, const irpa_segment *segments,
@@ -61,6 +64,8 @@ int irpafs_net_open(const char *cache_directory, uint64_t cache_limit, irpa_erro
     irpafs_net_close();
     return -1;
 }
+
+void irpafs_net_stopping(void) { atomic_store(&stopping, true); }
 
 void irpafs_net_close(void) {
     irpa_url_cache_close(url_cache);

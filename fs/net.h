@@ -42,6 +42,10 @@ void irpafs_net_report_faults(const irpa_archive *archive, const irpa_segment *s
  * url_cache.h). 0, or -1 with one error. */
 int irpafs_net_open(const char *cache_directory, uint64_t cache_limit, irpa_errors *errors);
 
+/* The server stops: reads of URL sources in progress end at once (EIO),
+ * not at their timeout. */
+void irpafs_net_stopping(void);
+
 /* Closes them, once no archive is served any more. */
 void irpafs_net_close(void);
 

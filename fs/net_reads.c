@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "ll.h"
+#include "threads.h"
 #include "url_chunks.h"
 #include "url_source.h"
 
@@ -215,7 +216,7 @@ irpafs_net_reads *irpafs_net_reads_new(irpafs_context *context) {
 static bool start_threads(irpafs_net_reads *reads) {
     while (reads->started < NET_THREADS) {
         reads->started++;
-        if (pthread_create(&reads->threads[reads->started - 1], NULL, net_thread, reads) != 0) {
+        if (irpafs_thread_start(&reads->threads[reads->started - 1], net_thread, reads) != 0) {
             reads->started--;
             break;
         }

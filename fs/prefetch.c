@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ll.h"
+#include "threads.h"
 #include "log.h"
 #include "net.h"
 #include "url_source.h"
@@ -511,7 +512,7 @@ irpafs_prefetch *irpafs_prefetch_start(struct fuse_session *session, uint64_t wi
     pthread_cond_init(&prefetch->wake, NULL);
     if (window > 0) prefetch->residency = malloc(prefetch->chunk / prefetch->page);
     int error = window > 0 && !prefetch->residency ? ENOMEM : 0;
-    if (!error) error = pthread_create(&prefetch->thread, NULL, worker, prefetch);
+    if (!error) error = irpafs_thread_start(&prefetch->thread, worker, prefetch);
     if (error) {
         irpa_error(errors, "prefetch: cannot start its thread: %s", strerror(error));
         prefetch_free(prefetch);

@@ -18,6 +18,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "threads.h"
 
 #define WATCH_EVENTS                                                                          \
     (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB |         \
@@ -288,7 +289,7 @@ irpafs_watch *irpafs_watch_start(irpafs_table *table, struct fuse_session *sessi
         inotify_add_watch(watch->inotify_fd, directory, WATCH_EVENTS) < 0) {
         irpa_error(errors, "cannot watch %s: %s", directory, strerror(errno));
     } else {
-        int error = pthread_create(&watch->thread, NULL, watch_thread, watch);
+        int error = irpafs_thread_start(&watch->thread, watch_thread, watch);
         if (error == 0) {
             take_sighup(watch);
             return watch;

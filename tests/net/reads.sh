@@ -18,6 +18,10 @@ mkdir -p "$manifests"
 "$MAKE_MODEL" "$work/mutable/big.safetensors" 96 48 >/dev/null
 "$IRPA" manifest "$nginx_url/mutable/big.safetensors" -o "$manifests/big-url.yaml"
 "$IRPA" build -q "$manifests/big-url.yaml" -o "$work/big.irpa"
+# The same object again, as archives whose sources have no chunk held and
+# no page cached when their part of the test starts.
+cp "$manifests/big-url.yaml" "$manifests/stall-url.yaml"
+cp "$manifests/big-url.yaml" "$manifests/stop-url.yaml"
 gguf=$models/gguf/llama-2-tiny-random.gguf
 "$IRPA" manifest "$gguf" -o "$manifests/local.yaml"
 "$IRPA" build -q "$manifests/local.yaml" -o "$work/local.irpa"
@@ -30,15 +34,32 @@ awk '/^  - name:/ { n++ } n == 0 { print; next } { block[n] = block[n] $0 "\n" }
 
 start_irpafs irpafs "$manifests" "$mnt" -o net_timeout=120
 irpafs_pid=$server_pid
+size=$(stat -c %s "$work/big.irpa")
 [ -f "$mnt/big-url.irpa" ] || fail "big-url.irpa is not served: $(cat "$work/irpafs.log")"
+
+# ---- chunks: ranges well above 1 MiB (first: no chunk held yet) -------------
+ranges=$work/nginx/ranges.log
+: >"$ranges"
+drop_cache "$mnt/big-url.irpa"
+cmp "$mnt/big-url.irpa" "$work/big.irpa" || fail "big-url.irpa differs from a build"
+# Ranges of the object, as "START END" (inclusive), from nginx's log.
+object_ranges() {
+  awk '$1 == "/mutable/big.safetensors" && $3 == 206 { sub("bytes=", "", $2); split($2, r, "-"); print r[1], r[2] }' "$ranges"
+}
+requests=$(object_ranges | wc -l)
+large=$(object_ranges | awk '$2 - $1 + 1 > 1048576' | wc -l)
+mib=$((size >> 20))
+[ "$requests" -gt 0 ] || fail "no range requests logged: $(head "$ranges")"
+# 1 MiB FUSE reads would be $mib requests or more; chunks take fewer.
+((requests < mib)) || fail "$requests requests for $mib MiB: not fetched a chunk at a time"
+((large * 2 >= requests)) || fail "$large of $requests requests were above 1 MiB"
 
 # ---- a stalled server holds up no other archive -----------------------------
 readers=()
 worker=$(nginx_worker)
 kill -STOP "$worker"
-size=$(stat -c %s "$work/big.irpa")
 for i in $(seq 0 23); do  # 24 reads 3 MiB apart: more than libfuse's 10 workers
-  dd if="$mnt/big-url.irpa" of="$work/part$i" bs=64K count=1 skip=$((i * 48)) status=none \
+  dd if="$mnt/stall-url.irpa" of="$work/part$i" bs=64K count=1 skip=$((i * 48)) status=none \
     2>"$work/part$i.err" &
   readers+=($!)
 done
@@ -67,23 +88,7 @@ for i in $(seq 0 23); do
     fail "read $i after the stall: wrong bytes"
 done
 
-# ---- chunks and fetches ahead ------------------------------------------------
-ranges=$work/nginx/ranges.log
-: >"$ranges"
-drop_cache "$mnt/big-url.irpa"
-cmp "$mnt/big-url.irpa" "$work/big.irpa" || fail "big-url.irpa differs from a build"
-# Ranges of the object, as "START END" (inclusive), from nginx's log.
-object_ranges() {
-  awk '$1 == "/mutable/big.safetensors" && $3 == 206 { sub("bytes=", "", $2); split($2, r, "-"); print r[1], r[2] }' "$ranges"
-}
-requests=$(object_ranges | wc -l)
-large=$(object_ranges | awk '$2 - $1 + 1 > 1048576' | wc -l)
-mib=$((size >> 20))
-[ "$requests" -gt 0 ] || fail "no range requests logged: $(head "$ranges")"
-# 1 MiB FUSE reads would be $mib requests; chunks are a fraction of that.
-((requests * 4 <= mib)) || fail "$requests requests for $mib MiB: not fetched a chunk at a time"
-((large * 2 >= requests)) || fail "$large of $requests requests were above 1 MiB"
-
+# ---- fetches ahead, in the archive's order ------------------------------------
 # Ahead of the reader, in the archive's order: the first 8 MiB of the
 # reversed archive are the end of the object; what comes next in the archive
 # lies before them in the object.
@@ -98,5 +103,19 @@ WAIT_LIMIT=60 wait_for fetched_ahead ||
   fail "nothing fetched ahead in archive order: $(object_ranges)"
 cmp "$mnt/reversed-url.irpa" "$work/reversed.irpa" || fail "reversed-url.irpa differs from a build"
 
-stop_irpafs "$mnt" "$irpafs_pid"
+# ---- a stop does not wait out a stalled read ----------------------------------
+# SIGTERM with a read of a stalled server in progress: the server ends its
+# reads at once (EIO) and exits cleanly, within 30 s, far from the 120 s
+# net_timeout it would otherwise wait out.
+kill -STOP "$worker"
+dd if="$mnt/stop-url.irpa" of=/dev/null bs=64K count=1 skip=160 status=none 2>"$work/stop.err" &
+readers=($!)
+WAIT_LIMIT=60 wait_for blocked || { kill -CONT "$worker"; fail "the reader did not block"; }
+sleep 1  # (not a bound: time for the request to reach irpafs's threads)
+kill -TERM "$irpafs_pid"
+expect_clean_exit "$irpafs_pid" "$mnt" "SIGTERM during a stalled read" || true
+kill -CONT "$worker"
+status=0
+wait "${readers[0]}" || status=$?
+[ "$status" -ne 0 ] || fail "the stalled read got bytes after the stop"
 echo "net-reads: ok"
