@@ -19,7 +19,8 @@
 # 8 network: the model served by nginx on 127.0.0.1, irpafs reading it as a
 # URL source (first read, and a read served from -o cache_dir against a local
 # source) against curl (one stream), aria2c -x 8, and rclone mount (http
-# remote) and httpfs2 serving the built archive from the same nginx.
+# remote) and httpfs2 serving the built archive from the same nginx (httpfs2
+# through a location of its own that adds Accept-Ranges; see case 8).
 # irpafs runs a second time with -o prefetch=64M as its own column (unless
 # --no-prefetch-compare; prefetch is off by default). A -o option this irpafs does not know (prefetch=,
 # one_copy=) is noted and its column or rows are left out.
