@@ -19,7 +19,8 @@
 # 8 network: the model served by nginx on 127.0.0.1, irpafs reading it as a
 # URL source (first read, and a read served from -o cache_dir against a local
 # source) against curl (one stream), aria2c -x 8, and rclone mount (http
-# remote) and httpfs2 serving the built archive from the same nginx.
+# remote) and httpfs2 serving the built archive from the same nginx (httpfs2
+# through a location of its own that adds Accept-Ranges; see case 8).
 # irpafs runs a second time with -o prefetch=64M as its own column (unless
 # --no-prefetch-compare; prefetch is off by default). A -o option this irpafs does not know (prefetch=,
 # one_copy=) is noted and its column or rows are left out.
@@ -540,7 +541,12 @@ http {
   client_body_temp_path $work/nginx/tmp;
   default_type application/octet-stream;
   sendfile on;
-  server { listen 127.0.0.1:$net_port; location / { root $work; autoindex on; } }
+  map \$http_range \$range_accept_ranges { "" ""; default bytes; }
+  server {
+    listen 127.0.0.1:$net_port;
+    location / { root $work; autoindex on; }
+    location /httpfs2/ { alias $work/; add_header Accept-Ranges \$range_accept_ranges; }
+  }
 }
 CONF
     nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" >>"$work/nginx.log" 2>&1 &
@@ -567,8 +573,16 @@ CONF
     "$work/net-manifests" "$work/mnt/irpafs-url"
   net_mount irpafs-cache "$irpafs" -f -o "${irpafs_options:+$irpafs_options,}cache_dir=$work/net-cache,cache_size=64G" \
     "$work/net-manifests" "$work/mnt/irpafs-cache"
-  # A peer that does not mount or serve the bytes is left out with a note
-  # (httpfs2 0.1.4 answered EIO to reads from nginx 1.22 here).
+  # A peer that does not mount or serve the bytes is left out with a note.
+  # httpfs2 (Debian 0.1.4) reads through /httpfs2/, the same files with
+  # "Accept-Ranges: bytes" added to ranged replies: its parse_header() fails
+  # every reply that lacks that exact line ("server must Accept-Range: bytes",
+  # EIO), 206 replies to its "Range: bytes=A-B" GETs included, and nginx 1.22
+  # sends Accept-Ranges on 200 replies only (a 206 carries Content-Range).
+  # Upstream accepts Content-Range instead since 0.1.5 (2012); Debian 12 has
+  # 0.1.4. The map adds the line to replies to a Range request only, so a 200
+  # does not carry it twice. -c with no console keeps httpfs2's messages on
+  # its standard error (by default they go to /dev/console once mounted).
   net_peers=()
   net_peer() { # SYSTEM COMMAND...
     if try_mount "$@" && timeout 300 cmp "${file[plain]}" "${file[$1]}" 2>>"$work/$1.log"; then
@@ -577,7 +591,7 @@ CONF
       note "$1 did not serve the archive from nginx: left out of case 8 ($(tail -n 1 "$work/$1.log"))"
     fi
   }
-  net_peer httpfs2 httpfs2 -f "$net_url/archive/model.irpa" "$work/mnt/httpfs2"
+  net_peer httpfs2 httpfs2 -c -f "$net_url/httpfs2/archive/model.irpa" "$work/mnt/httpfs2"
   net_peer rclone rclone mount --read-only --vfs-cache-mode off --http-url "$net_url/archive/" \
     :http: "$work/mnt/rclone"
   dd_mbps "${file[irpafs-cache]}" >/dev/null  # fills the cache dir
