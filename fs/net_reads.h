@@ -39,7 +39,8 @@ struct irpafs_context;
 irpafs_net_reads *irpafs_net_reads_new(struct irpafs_context *context);
 
 /* Answers the reads still queued with EIO, waits for those being served
- * (each ends within its timeout), and frees the queue. NULL is fine. */
+ * (within about a second once irpafs_net_stopping was called, net.h),
+ * and frees the queue. NULL is fine. */
 void irpafs_net_reads_stop(irpafs_net_reads *reads);
 
 /* Hands over the read of archive bytes [offset, offset + size) of
