@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 typedef enum slot_state { SLOT_EMPTY, SLOT_FETCHING, SLOT_READY } slot_state;
 
@@ -12,7 +13,7 @@ typedef struct slot {
     slot_state state;
     const void *owner;      /* the source whose chunk it holds (FETCHING, READY) */
     uint64_t index;         /* the chunk's number in the object */
-    uint8_t *bytes;         /* READY: `length` bytes; freed when the slot empties */
+    uint8_t *bytes;         /* READY: `length` bytes, mapped (chunk_map); unmapped when the slot empties */
     uint64_t length;        /* bytes of the chunk (the object's last one may be short) */
     uint64_t served;        /* bytes copied out of it so far */
     uint64_t used;          /* the store's clock when last used, for the LRU choice */
@@ -30,6 +31,20 @@ struct irpa_url_chunks {
     slot slots[];
 };
 
+/* Chunk memory is mapped and unmapped, not malloc'd: glibc would keep
+ * freed 16 MiB blocks in its per-thread arenas (its mmap threshold grows
+ * past them after the first free), and the server's memory would stay at
+ * its peak once the readers are gone. */
+static uint8_t *chunk_map(uint64_t length) {
+    void *bytes = mmap(NULL, (size_t)length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
+    return bytes == MAP_FAILED ? NULL : bytes;
+}
+
+static void chunk_unmap(uint8_t *bytes, uint64_t length) {
+    if (bytes) munmap(bytes, (size_t)length);
+}
+
 irpa_url_chunks *irpa_url_chunks_new(size_t slots) {
     irpa_url_chunks *chunks = calloc(1, sizeof *chunks + slots * sizeof(slot));
     if (!chunks) return NULL;
@@ -41,7 +56,8 @@ irpa_url_chunks *irpa_url_chunks_new(size_t slots) {
 
 void irpa_url_chunks_free(irpa_url_chunks *chunks) {
     if (!chunks) return;
-    for (size_t i = 0; i < chunks->count; i++) free(chunks->slots[i].bytes);
+    for (size_t i = 0; i < chunks->count; i++)
+        chunk_unmap(chunks->slots[i].bytes, chunks->slots[i].length);
     pthread_cond_destroy(&chunks->settled);
     pthread_mutex_destroy(&chunks->mutex);
     free(chunks);
@@ -63,7 +79,7 @@ static slot *find_slot(irpa_url_chunks *chunks, const void *owner, uint64_t inde
 }
 
 static void empty_slot(slot *taken) {
-    free(taken->bytes);
+    chunk_unmap(taken->bytes, taken->length);
     taken->bytes = NULL;
     taken->state = SLOT_EMPTY;
     taken->owner = NULL;
@@ -97,7 +113,7 @@ static int fill_slot(irpa_url_chunks *chunks, slot *taken, void *owner, uint64_t
                     .used = ++chunks->clock, .fetch = number,
                     .failed_fetch = taken->failed_fetch, .failed_errno = taken->failed_errno};
     pthread_mutex_unlock(&chunks->mutex);
-    uint8_t *bytes = malloc((size_t)length);
+    uint8_t *bytes = chunk_map(length);
     int result = bytes ? fetch(owner, bytes, length, index * IRPA_URL_CHUNK) : -1;
     int error = bytes ? errno : ENOMEM;
     pthread_mutex_lock(&chunks->mutex);
@@ -105,7 +121,7 @@ static int fill_slot(irpa_url_chunks *chunks, slot *taken, void *owner, uint64_t
         taken->bytes = bytes;
         taken->state = SLOT_READY;
     } else {
-        free(bytes);
+        chunk_unmap(bytes, length);
         empty_slot(taken);
         taken->failed_fetch = number;
         taken->failed_errno = error;
