@@ -34,11 +34,22 @@ struct irpa_url_chunks {
 /* Chunk memory is mapped and unmapped, not malloc'd: glibc would keep
  * freed 16 MiB blocks in its per-thread arenas (its mmap threshold grows
  * past them after the first free), and the server's memory would stay at
- * its peak once the readers are gone. */
+ * its peak once the readers are gone. It is mapped in huge pages where
+ * the kernel has them (MADV_HUGEPAGE; aligned by hand, as older kernels do
+ * not align large mappings): filling 16 MiB of fresh 4 KiB pages cost 4,096
+ * page faults, and measured on these virtual machines, a chunk read with
+ * them ran at a quarter of the speed (171-196 against 716-737 MB/s). */
+#define HUGE_PAGE (2u << 20)
+
 static uint8_t *chunk_map(uint64_t length) {
-    void *bytes = mmap(NULL, (size_t)length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                       -1, 0);
-    return bytes == MAP_FAILED ? NULL : bytes;
+    size_t mapped = (size_t)length + HUGE_PAGE;
+    uint8_t *bytes = mmap(NULL, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (bytes == MAP_FAILED) return NULL;
+    size_t head = (HUGE_PAGE - (uintptr_t)bytes % HUGE_PAGE) % HUGE_PAGE;
+    if (head) munmap(bytes, head);
+    munmap(bytes + head + length, mapped - head - (size_t)length);
+    madvise(bytes + head, (size_t)length, MADV_HUGEPAGE);
+    return bytes + head;
 }
 
 static void chunk_unmap(uint8_t *bytes, uint64_t length) {
