@@ -125,14 +125,15 @@ static int read_through_block(irpa_url_source *remote, void *buffer, uint64_t le
     return 0;
 }
 
-/* Serves a read from the cache's blocks, fetching (in one ranged read)
- * the blocks from the first missing one to the last, and storing them.
- * 0, or -1 with errno set. */
-static int read_through_cache(irpa_url_source *remote, void *buffer, uint64_t length,
-                              uint64_t offset) {
+/* Copies what the cache's blocks hold of bytes [offset, offset + length)
+ * into `buffer`; the first and last block missing in *missing_first and
+ * *missing_last (UINT64_MAX in *missing_first when none is). */
+static void copy_cached(irpa_url_source *remote, void *buffer, uint64_t length, uint64_t offset,
+                        uint64_t *missing_first, uint64_t *missing_last) {
     const uint64_t block = IRPA_CACHE_BLOCK, size = irpa_http_size(remote->object);
     uint64_t first = offset / block, last = (offset + length - 1) / block;
-    uint64_t missing_first = UINT64_MAX, missing_last = 0;
+    *missing_first = UINT64_MAX;
+    *missing_last = 0;
     for (uint64_t b = first; b <= last; b++) {
         uint64_t start = b * block, end = start + block < size ? start + block : size;
         uint64_t from = offset > start ? offset : start;
@@ -140,9 +141,27 @@ static int read_through_cache(irpa_url_source *remote, void *buffer, uint64_t le
         if (irpa_url_cache_get(remote->cache, remote->key, b, end - start,
                                (uint8_t *)buffer + (from - offset), from - start, to - from))
             continue;
-        if (missing_first == UINT64_MAX) missing_first = b;
-        missing_last = b;
+        if (*missing_first == UINT64_MAX) *missing_first = b;
+        *missing_last = b;
     }
+}
+
+/* Whether the cache held every byte of the read (copied into `buffer`). */
+static bool read_cached(irpa_url_source *remote, void *buffer, uint64_t length, uint64_t offset) {
+    uint64_t missing_first, missing_last;
+    if (!remote->cache) return false;
+    copy_cached(remote, buffer, length, offset, &missing_first, &missing_last);
+    return missing_first == UINT64_MAX;
+}
+
+/* Serves a read from the cache's blocks, fetching (in one ranged read)
+ * the blocks from the first missing one to the last, and storing them.
+ * 0, or -1 with errno set. */
+static int read_through_cache(irpa_url_source *remote, void *buffer, uint64_t length,
+                              uint64_t offset) {
+    const uint64_t block = IRPA_CACHE_BLOCK, size = irpa_http_size(remote->object);
+    uint64_t missing_first, missing_last;
+    copy_cached(remote, buffer, length, offset, &missing_first, &missing_last);
     if (missing_first == UINT64_MAX) return 0;
     uint64_t fetch_start = missing_first * block;
     uint64_t fetch_end = (missing_last + 1) * block < size ? (missing_last + 1) * block : size;
@@ -202,10 +221,12 @@ int irpa_url_source_pread(irpa_url_source *remote, void *buffer, uint64_t length
         return 0;
     if (length < URL_BLOCK / 4 && !remote->cache)
         return read_through_block(remote, buffer, length, offset);
-    if (remote->chunks && length >= URL_BLOCK / 4)
-        return irpa_url_chunks_read(remote->chunks, remote, size, fetch_chunk, buffer, length,
-                                    offset);
-    return fetch_range(remote, buffer, length, offset);
+    if (!remote->chunks || length < URL_BLOCK / 4)
+        return fetch_range(remote, buffer, length, offset);
+    /* Bytes the on-disk cache holds are read from there, as they come
+     * (through a chunk they would be copied once more). */
+    if (read_cached(remote, buffer, length, offset)) return 0;
+    return irpa_url_chunks_read(remote->chunks, remote, size, fetch_chunk, buffer, length, offset);
 }
 
 bool irpa_url_source_ahead_due(irpa_url_source *remote, uint64_t offset, uint64_t length) {
