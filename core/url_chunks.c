@@ -15,7 +15,8 @@ typedef struct slot {
     uint64_t index;         /* the chunk's number in the object */
     uint8_t *bytes;         /* READY: `length` bytes, mapped (chunk_map); unmapped when the slot empties */
     uint64_t length;        /* bytes of the chunk (the object's last one may be short) */
-    uint64_t served;        /* bytes copied out of it so far */
+    uint64_t served;        /* bytes copied out of it (or pinned) so far */
+    unsigned pins;          /* READY: replies sent straight from it; it stays while any */
     uint64_t used;          /* the store's clock when last used, for the LRU choice */
     uint64_t fetch;         /* number of its latest fetch */
     uint64_t failed_fetch;  /* number of its latest failed fetch, 0: none */
@@ -105,7 +106,8 @@ static slot *take_slot(irpa_url_chunks *chunks, bool ahead) {
     for (size_t i = 0; i < chunks->count; i++) {
         slot *candidate = &chunks->slots[i];
         if (candidate->state == SLOT_EMPTY) return candidate;
-        if (candidate->state == SLOT_READY && (!ahead || candidate->served > 0) &&
+        if (candidate->state == SLOT_READY && candidate->pins == 0 &&
+            (!ahead || candidate->served > 0) &&
             (!oldest || candidate->used < oldest->used))
             oldest = candidate;
     }
@@ -150,7 +152,7 @@ static void copy_out(irpa_url_chunks *chunks, slot *held, void *out, uint64_t fr
     memcpy(out, held->bytes + (from - held->index * IRPA_URL_CHUNK), (size_t)length);
     held->used = ++chunks->clock;
     held->served += length;
-    if (held->served >= held->length) empty_slot(held);
+    if (held->served >= held->length && held->pins == 0) empty_slot(held);
 }
 
 /* Waits until the fetch into `waited` ends; 0 when the caller should look
@@ -252,12 +254,58 @@ int irpa_url_chunks_fetch_ahead(irpa_url_chunks *chunks, void *owner, uint64_t s
     return result;
 }
 
+int irpa_url_chunks_pin(irpa_url_chunks *chunks, void *owner, uint64_t size, irpa_chunk_fetch fetch,
+                        uint64_t length, uint64_t offset, const uint8_t **bytes, void **pin) {
+    uint64_t index = offset / IRPA_URL_CHUNK;
+    if (length == 0 || (offset + length - 1) / IRPA_URL_CHUNK != index) return 1;
+    int result = 1;
+    pthread_mutex_lock(&chunks->mutex);
+    for (;;) {
+        slot *held = find_slot(chunks, owner, index);
+        if (held && held->state == SLOT_READY) {
+            held->pins++;
+            held->served += length;
+            held->used = ++chunks->clock;
+            *bytes = held->bytes + (offset - index * IRPA_URL_CHUNK);
+            *pin = held;
+            result = 0;
+            break;
+        }
+        if (held) {
+            if (wait_for_fetch(chunks, held) == 0) continue;
+            result = -1;
+            break;
+        }
+        slot *taken = take_slot(chunks, false);
+        if (!taken) break;  /* 1: the caller reads its bytes another way */
+        if (fill_slot(chunks, taken, owner, size, fetch, index) != 0) {
+            result = -1;
+            break;
+        }
+    }
+    int error = errno;
+    pthread_mutex_unlock(&chunks->mutex);
+    errno = error;
+    return result;
+}
+
+void irpa_url_chunks_unpin(irpa_url_chunks *chunks, void *pin) {
+    slot *held = pin;
+    pthread_mutex_lock(&chunks->mutex);
+    if (--held->pins == 0) {
+        if (held->served >= held->length) empty_slot(held);
+        pthread_cond_broadcast(&chunks->settled);
+    }
+    pthread_mutex_unlock(&chunks->mutex);
+}
+
 void irpa_url_chunks_forget(irpa_url_chunks *chunks, const void *owner) {
     if (!chunks) return;
     pthread_mutex_lock(&chunks->mutex);
     for (size_t i = 0; i < chunks->count; i++) {
         slot *candidate = &chunks->slots[i];
-        while (candidate->state == SLOT_FETCHING && candidate->owner == owner)
+        while (candidate->owner == owner &&
+               (candidate->state == SLOT_FETCHING || candidate->pins > 0))
             pthread_cond_wait(&chunks->settled, &chunks->mutex);
         if (candidate->state == SLOT_READY && candidate->owner == owner) empty_slot(candidate);
     }

@@ -66,7 +66,19 @@ bool irpa_url_chunks_covered(irpa_url_chunks *chunks, const void *owner, uint64_
 int irpa_url_chunks_fetch_ahead(irpa_url_chunks *chunks, void *owner, uint64_t size,
                                 irpa_chunk_fetch fetch, uint64_t offset, uint64_t length);
 
-/* Drops `owner`'s chunks (its source closes; no read of it runs). */
+/* Bytes [offset, offset + length) of `owner`'s object in place, in the
+ * chunk that holds them (fetched first if need be), which stays until
+ * irpa_url_chunks_unpin(*pin): the mount replies straight from there. 0
+ * with *bytes and *pin set; 1 when the bytes span two chunks or no slot
+ * can be taken (read them with irpa_url_chunks_read); -1 with errno set
+ * when the fetch failed. */
+int irpa_url_chunks_pin(irpa_url_chunks *chunks, void *owner, uint64_t size, irpa_chunk_fetch fetch,
+                        uint64_t length, uint64_t offset, const uint8_t **bytes, void **pin);
+
+void irpa_url_chunks_unpin(irpa_url_chunks *chunks, void *pin);
+
+/* Drops `owner`'s chunks (its source closes; no read of it runs; waits
+ * for fetches and pins of them to end). */
 void irpa_url_chunks_forget(irpa_url_chunks *chunks, const void *owner);
 
 #endif

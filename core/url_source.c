@@ -229,6 +229,26 @@ int irpa_url_source_pread(irpa_url_source *remote, void *buffer, uint64_t length
     return irpa_url_chunks_read(remote->chunks, remote, size, fetch_chunk, buffer, length, offset);
 }
 
+int irpa_url_source_pin(irpa_url_source *remote, uint64_t offset, uint64_t length,
+                        const void **bytes, void **pin) {
+    if (!remote->chunks || remote->cache || length < URL_BLOCK / 4) return 1;
+    if (atomic_load(&remote->replaced)) {
+        errno = ESTALE;
+        return -1;
+    }
+    uint64_t size = irpa_http_size(remote->object);
+    if (offset > size || length > size - offset) {
+        errno = EIO;
+        return -1;
+    }
+    return irpa_url_chunks_pin(remote->chunks, remote, size, fetch_chunk, length, offset,
+                               (const uint8_t **)bytes, pin);
+}
+
+void irpa_url_source_unpin(irpa_url_source *remote, void *pin) {
+    irpa_url_chunks_unpin(remote->chunks, pin);
+}
+
 bool irpa_url_source_ahead_due(irpa_url_source *remote, uint64_t offset, uint64_t length) {
     return remote->chunks && !atomic_load(&remote->replaced) &&
            !irpa_url_chunks_covered(remote->chunks, remote, irpa_http_size(remote->object),

@@ -48,6 +48,17 @@ void irpa_url_source_error(irpa_url_source *remote, char *out, size_t out_size);
  * `interval_ms` per source (the first time, and then after that long). */
 bool irpa_url_source_report_due(irpa_url_source *remote, int64_t interval_ms);
 
+/* Bytes [offset, offset + length) of the object in place, in the chunk of
+ * the store that holds them (fetched first if need be), held until
+ * irpa_url_source_unpin: the mount replies from there without a copy. 0
+ * with *bytes and *pin set; 1 when this does not apply (no store, an
+ * on-disk cache, a small read, bytes across two chunks, no slot free:
+ * read with irpa_url_source_pread); -1 with errno set as pread sets it. */
+int irpa_url_source_pin(irpa_url_source *remote, uint64_t offset, uint64_t length,
+                        const void **bytes, void **pin);
+
+void irpa_url_source_unpin(irpa_url_source *remote, void *pin);
+
 /* Whether bytes [offset, offset + length) of the object have chunks
  * neither held nor being fetched in the source's chunk store (false
  * without one): a fetch ahead there would fetch something. */

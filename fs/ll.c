@@ -18,6 +18,7 @@
 #include "net_reads.h"
 #include "prefetch.h"
 #include "readahead.h"
+#include "url_source.h"
 
 #define IRPAFS_MAX_REQUEST (1u << 20)  /* bytes: the largest read we ever ask for */
 #define SPLICE_SLACK_PAGES 8            /* pipe pages libfuse wants beyond the data (see below) */
@@ -283,6 +284,22 @@ static int reply_copied(fuse_req_t req, const irpa_archive *archive,
     return 0;
 }
 
+/* Replies with the bytes of one segment of a URL source straight from the
+ * chunk that holds them (core/url_chunks.h), without copying them first:
+ * 0, EIO (the fetch failed), or -1 when that does not apply (the caller
+ * copies). */
+static int reply_pinned(fuse_req_t req, const irpa_archive *archive, const irpa_segment *segment) {
+    irpa_url_source *remote = archive->sources[segment->source].remote;
+    const void *bytes;
+    void *pin;
+    int pinned = irpa_url_source_pin(remote, segment->source_offset, segment->length, &bytes, &pin);
+    if (pinned > 0) return -1;
+    if (pinned < 0) return EIO;
+    fuse_reply_buf(req, bytes, (size_t)segment->length);
+    irpa_url_source_unpin(remote, pin);
+    return 0;
+}
+
 /* The origin of the first URL source among the segments, NULL when none
  * reads one. */
 static const char *first_url(const irpa_archive *archive, const irpa_segment *segments,
@@ -329,7 +346,8 @@ int irpafs_serve_read(fuse_req_t req, irpafs_context *context, irpafs_version *v
      * Only tells the prefetch worker; never pushes from here (page locks). */
     if (!error) irpafs_prefetch_note_read(prefetch, version, inode, offset, covered);
     if (!error && copied) {
-        error = reply_copied(req, archive, segments, count);
+        error = count == 1 && url ? reply_pinned(req, archive, &segments[0]) : -1;
+        if (error < 0) error = reply_copied(req, archive, segments, count);
         /* A pread that failed or came up short: find out why, and log it.
          * A network fault changed nothing: the cache stays. */
         if (error == EIO)
