@@ -218,6 +218,37 @@ static void test_forget(void **state) {
     irpa_url_chunks_forget(object->chunks, &other);
 }
 
+/* A pinned chunk gives its bytes in place, is not taken for another chunk
+ * while pinned, and leaves at the unpin once read through. */
+static void test_pin(void **state) {
+    fake *object = *state;
+    irpa_url_chunks *one = irpa_url_chunks_new(1);
+    fake small = {.chunks = one};
+    const uint8_t *bytes = NULL;
+    void *pin = NULL;
+    assert_int_equal(irpa_url_chunks_pin(one, &small, OBJECT_SIZE, fake_fetch, IRPA_URL_CHUNK, 0,
+                                         &bytes, &pin),
+                     0);
+    expect_bytes(bytes, IRPA_URL_CHUNK, 0);
+    /* The only slot is pinned: a read of another chunk reads just its bytes. */
+    uint8_t buffer[4096];
+    assert_int_equal(irpa_url_chunks_read(one, &small, OBJECT_SIZE, fake_fetch, buffer,
+                                          sizeof buffer, IRPA_URL_CHUNK),
+                     0);
+    expect_bytes(buffer, sizeof buffer, IRPA_URL_CHUNK);
+    assert_int_equal(small.last_length, sizeof buffer);
+    assert_true(irpa_url_chunks_covered(one, &small, OBJECT_SIZE, 0, 4096));
+    irpa_url_chunks_unpin(one, pin);  /* read through: it leaves */
+    assert_false(irpa_url_chunks_covered(one, &small, OBJECT_SIZE, 0, 4096));
+    /* Bytes across two chunks cannot be pinned. */
+    assert_int_equal(irpa_url_chunks_pin(one, &small, OBJECT_SIZE, fake_fetch, 8192,
+                                         IRPA_URL_CHUNK - 4096, &bytes, &pin),
+                     1);
+    irpa_url_chunks_forget(one, &small);
+    irpa_url_chunks_free(one);
+    (void)object;
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_a_chunk_at_a_time, setup, teardown),
@@ -228,6 +259,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_fetch_ahead, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_held, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pin, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
