@@ -204,8 +204,9 @@ static int fetch_chunk(void *owner, void *buffer, uint64_t length, uint64_t offs
     return fetch_range(owner, buffer, length, offset);
 }
 
-int irpa_url_source_pread(irpa_url_source *remote, void *buffer, uint64_t length,
-                          uint64_t offset) {
+/* 0 when bytes [offset, offset + length) may be read: the object was not
+ * found replaced (else ESTALE) and holds them (else EIO); -1 with errno. */
+static int readable(irpa_url_source *remote, uint64_t offset, uint64_t length) {
     if (atomic_load(&remote->replaced)) {
         errno = ESTALE;
         return -1;
@@ -215,6 +216,13 @@ int irpa_url_source_pread(irpa_url_source *remote, void *buffer, uint64_t length
         errno = EIO;
         return -1;
     }
+    return 0;
+}
+
+int irpa_url_source_pread(irpa_url_source *remote, void *buffer, uint64_t length,
+                          uint64_t offset) {
+    if (readable(remote, offset, length) != 0) return -1;
+    uint64_t size = irpa_http_size(remote->object);
     if (length == 0) return 0;
     if (length < URL_BLOCK / 4 && remote->chunks &&
         irpa_url_chunks_copy_held(remote->chunks, remote, buffer, length, offset))
@@ -232,16 +240,9 @@ int irpa_url_source_pread(irpa_url_source *remote, void *buffer, uint64_t length
 int irpa_url_source_pin(irpa_url_source *remote, uint64_t offset, uint64_t length,
                         const void **bytes, void **pin) {
     if (!remote->chunks || remote->cache || length < URL_BLOCK / 4) return 1;
-    if (atomic_load(&remote->replaced)) {
-        errno = ESTALE;
-        return -1;
-    }
-    uint64_t size = irpa_http_size(remote->object);
-    if (offset > size || length > size - offset) {
-        errno = EIO;
-        return -1;
-    }
-    return irpa_url_chunks_pin(remote->chunks, remote, size, fetch_chunk, length, offset,
+    if (readable(remote, offset, length) != 0) return -1;
+    return irpa_url_chunks_pin(remote->chunks, remote, irpa_http_size(remote->object), fetch_chunk,
+                               length, offset,
                                (const uint8_t **)bytes, pin);
 }
 
