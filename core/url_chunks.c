@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
+
+#include "clock.h"
 
 typedef enum slot_state { SLOT_EMPTY, SLOT_FETCHING, SLOT_READY } slot_state;
 
@@ -18,6 +21,7 @@ typedef struct slot {
     uint64_t served;        /* bytes copied out of it (or pinned) so far */
     unsigned pins;          /* READY: replies sent straight from it; it stays while any */
     uint64_t used;          /* the store's clock when last used, for the LRU choice */
+    int64_t used_ms;        /* monotonic ms when last used */
     uint64_t fetch;         /* number of its latest fetch */
     uint64_t failed_fetch;  /* number of its latest failed fetch, 0: none */
     int failed_errno;       /* that fetch's errno */
@@ -42,19 +46,25 @@ struct irpa_url_chunks {
  * them ran at a quarter of the speed (171-196 against 716-737 MB/s). */
 #define HUGE_PAGE (2u << 20)
 
+/* The bytes a chunk of `length` bytes maps: whole pages. */
+static size_t mapped_length(uint64_t length) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    return ((size_t)length + page - 1) / page * page;
+}
+
 static uint8_t *chunk_map(uint64_t length) {
-    size_t mapped = (size_t)length + HUGE_PAGE;
+    size_t rounded = mapped_length(length), mapped = rounded + HUGE_PAGE;
     uint8_t *bytes = mmap(NULL, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (bytes == MAP_FAILED) return NULL;
     size_t head = (HUGE_PAGE - (uintptr_t)bytes % HUGE_PAGE) % HUGE_PAGE;
     if (head) munmap(bytes, head);
-    munmap(bytes + head + length, mapped - head - (size_t)length);
-    madvise(bytes + head, (size_t)length, MADV_HUGEPAGE);
+    munmap(bytes + head + rounded, mapped - head - rounded);
+    madvise(bytes + head, rounded, MADV_HUGEPAGE);
     return bytes + head;
 }
 
 static void chunk_unmap(uint8_t *bytes, uint64_t length) {
-    if (bytes) munmap(bytes, (size_t)length);
+    if (bytes) munmap(bytes, mapped_length(length));
 }
 
 irpa_url_chunks *irpa_url_chunks_new(size_t slots) {
@@ -97,18 +107,28 @@ static void empty_slot(slot *taken) {
     taken->owner = NULL;
 }
 
-/* A slot for a new chunk: an empty one, else the least recently used
- * ready one (for a fetch ahead, only one already read from: a chunk
- * fetched ahead and not read yet is worth more than the next one). NULL
- * when there is none. Under the mutex. */
+/* Whether a ready chunk may make way for another: not pinned, and either
+ * idle for CHUNK_IDLE_MS, or (for a read, not a fetch ahead) not read from
+ * yet. A chunk a reader is going through stays: with more streams than
+ * slots, the extra reads fetch just their own bytes rather than evict each
+ * other's chunks at every read. */
+#define CHUNK_IDLE_MS 1000
+
+static bool may_take(const slot *candidate, bool ahead, int64_t now_ms) {
+    if (candidate->state != SLOT_READY || candidate->pins > 0) return false;
+    if (now_ms - candidate->used_ms >= CHUNK_IDLE_MS) return true;
+    return !ahead && candidate->served == 0;
+}
+
+/* A slot for a new chunk: an empty one, else the least recently used one
+ * that may make way (may_take). NULL when there is none. Under the mutex. */
 static slot *take_slot(irpa_url_chunks *chunks, bool ahead) {
     slot *oldest = NULL;
+    int64_t now_ms = irpa_monotonic_ms();
     for (size_t i = 0; i < chunks->count; i++) {
         slot *candidate = &chunks->slots[i];
         if (candidate->state == SLOT_EMPTY) return candidate;
-        if (candidate->state == SLOT_READY && candidate->pins == 0 &&
-            (!ahead || candidate->served > 0) &&
-            (!oldest || candidate->used < oldest->used))
+        if (may_take(candidate, ahead, now_ms) && (!oldest || candidate->used < oldest->used))
             oldest = candidate;
     }
     if (oldest) empty_slot(oldest);
@@ -123,7 +143,7 @@ static int fill_slot(irpa_url_chunks *chunks, slot *taken, void *owner, uint64_t
     uint64_t length = chunk_length(size, index);
     uint64_t number = ++chunks->fetches;
     *taken = (slot){.state = SLOT_FETCHING, .owner = owner, .index = index, .length = length,
-                    .used = ++chunks->clock, .fetch = number,
+                    .used = ++chunks->clock, .used_ms = irpa_monotonic_ms(), .fetch = number,
                     .failed_fetch = taken->failed_fetch, .failed_errno = taken->failed_errno};
     pthread_mutex_unlock(&chunks->mutex);
     uint8_t *bytes = chunk_map(length);
@@ -151,6 +171,7 @@ static void copy_out(irpa_url_chunks *chunks, slot *held, void *out, uint64_t fr
                      uint64_t length) {
     memcpy(out, held->bytes + (from - held->index * IRPA_URL_CHUNK), (size_t)length);
     held->used = ++chunks->clock;
+    held->used_ms = irpa_monotonic_ms();
     held->served += length;
     if (held->served >= held->length && held->pins == 0) empty_slot(held);
 }
@@ -266,6 +287,8 @@ int irpa_url_chunks_pin(irpa_url_chunks *chunks, void *owner, uint64_t size, irp
             held->pins++;
             held->served += length;
             held->used = ++chunks->clock;
+            held->used_ms = irpa_monotonic_ms();
+    held->used_ms = irpa_monotonic_ms();
             *bytes = held->bytes + (offset - index * IRPA_URL_CHUNK);
             *pin = held;
             result = 0;

@@ -287,8 +287,8 @@ static int serve(struct fuse_session *session, const struct fuse_cmdline_opts *o
      * start; otherwise SIGHUP rescans, see watch.h): a normal stop. */
     int ended = run_session(session, options);
     status = ended < 0 ? 1 : 0;
+    irpafs_net_stopping();  /* reads of URL sources end now (a rescan's too) */
     irpafs_watch_stop(watch);
-    irpafs_net_stopping();                      /* reads of URL sources end now */
     irpafs_net_reads_stop(context->net_reads);  /* answers what waits; then prefetch may go */
     context->net_reads = NULL;
     irpafs_prefetch_stop(context->prefetch);  /* before the session goes: it pushes to it */

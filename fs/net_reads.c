@@ -166,10 +166,6 @@ static void run_job(irpafs_net_reads *reads, net_job *job) {
         fetch_ahead(job);
         return;
     }
-    if (fuse_req_interrupted(job->req)) {
-        fuse_reply_err(job->req, EINTR);
-        return;
-    }
     /* A read that starts where the last read of the version ended streams. */
     uint64_t last = atomic_exchange(&job->version->url_next, job->offset + job->length);
     bool streams = job->offset <= last + STREAM_SLACK && job->offset + STREAM_SLACK >= last;
@@ -197,7 +193,9 @@ static void *net_thread(void *argument) {
         reads->running[me] = NULL;
         /* A server's slot is free: a job of it may wait. */
         pthread_cond_broadcast(&reads->work);
-        free_job(job);
+        pthread_mutex_unlock(&reads->mutex);
+        free_job(job);  /* outside the mutex: the last put may free a version */
+        pthread_mutex_lock(&reads->mutex);
     }
     pthread_mutex_unlock(&reads->mutex);
     return NULL;

@@ -8,10 +8,9 @@
  * answered later, from here) and its worker goes back to the kernel at
  * once. NET_THREADS threads serve the reads handed over, first come first
  * served, but at most NET_THREADS_PER_ORIGIN at a time per server
- * (scheme, host and port of the read's first URL source): a stalled server
- * holds up only reads of itself, which end with EIO at the timeout. A read
- * whose reader was interrupted (killed) while it waited is answered EINTR
- * without being fetched.
+ * (scheme, host and port of the read's first URL source, as written): a
+ * stalled server holds up only reads of itself, which end with EIO at the
+ * timeout.
  *
  * After a read that continues the one before it in its archive, the next
  * IRPAFS_NET_AHEAD bytes of the archive (in archive order: the layout is

@@ -249,6 +249,29 @@ static void test_pin(void **state) {
     (void)object;
 }
 
+/* A chunk another reader is going through is not taken for a new chunk:
+ * the new read fetches just its own bytes (with more streams than slots,
+ * no stream evicts another's chunk at every read). */
+static void test_a_chunk_in_use_stays(void **state) {
+    fake *object = *state;
+    irpa_url_chunks *one = irpa_url_chunks_new(1);
+    fake first = {.chunks = one}, second = {.chunks = one};
+    uint8_t buffer[4096];
+    assert_int_equal(irpa_url_chunks_read(one, &first, OBJECT_SIZE, fake_fetch, buffer,
+                                          sizeof buffer, 0),
+                     0);
+    assert_int_equal(irpa_url_chunks_read(one, &second, OBJECT_SIZE, fake_fetch, buffer,
+                                          sizeof buffer, 0),
+                     0);
+    expect_bytes(buffer, sizeof buffer, 0);
+    assert_int_equal(second.last_length, sizeof buffer);
+    assert_true(irpa_url_chunks_covered(one, &first, OBJECT_SIZE, 0, 4096));
+    irpa_url_chunks_forget(one, &first);
+    irpa_url_chunks_forget(one, &second);
+    irpa_url_chunks_free(one);
+    (void)object;
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_a_chunk_at_a_time, setup, teardown),
@@ -260,6 +283,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_copy_held, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_chunk_in_use_stays, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
