@@ -165,7 +165,10 @@ static int read_through_cache(irpa_url_source *remote, void *buffer, uint64_t le
     if (missing_first == UINT64_MAX) return 0;
     uint64_t fetch_start = missing_first * block;
     uint64_t fetch_end = (missing_last + 1) * block < size ? (missing_last + 1) * block : size;
-    uint8_t *fetched = malloc((size_t)(fetch_end - fetch_start));
+    /* Blocks that lie within the read (a chunk's do) are fetched in place. */
+    bool in_place = fetch_start >= offset && fetch_end <= offset + length;
+    uint8_t *fetched = in_place ? (uint8_t *)buffer + (fetch_start - offset)
+                                : malloc((size_t)(fetch_end - fetch_start));
     if (!fetched) {
         errno = ENOMEM;
         return -1;
@@ -173,7 +176,7 @@ static int read_through_cache(irpa_url_source *remote, void *buffer, uint64_t le
     irpa_http_error error;
     if (irpa_http_read(remote->object, fetched, fetch_end - fetch_start, fetch_start,
                        &error) != 0) {
-        free(fetched);
+        if (!in_place) free(fetched);
         note_failure(remote, &error);
         return -1;
     }
@@ -182,6 +185,7 @@ static int read_through_cache(irpa_url_source *remote, void *buffer, uint64_t le
         irpa_url_cache_put(remote->cache, remote->key, b, fetched + (start - fetch_start),
                            end - start);
     }
+    if (in_place) return 0;
     uint64_t from = offset > fetch_start ? offset : fetch_start;
     uint64_t to = offset + length < fetch_end ? offset + length : fetch_end;
     memcpy((uint8_t *)buffer + (from - offset), fetched + (from - fetch_start), to - from);
