@@ -24,11 +24,13 @@ struct irpa_url_source {
     uint64_t block_start, block_length;
     irpa_url_cache *cache;      /* on-disk cache, or NULL */
     irpa_url_chunks *chunks;    /* the mount's chunk store, or NULL */
+    atomic_bool slow;           /* a chunk did not arrive within the timeout: no more chunks */
     irpa_cache_key key;         /* this URL and identity in the cache */
     char replaced_why[448];     /* set once, before `replaced` */
     pthread_mutex_t error_lock; /* guards last_error */
     char last_error[384];
     _Atomic int64_t reported_ms; /* monotonic ms of the last fault reported, 0: none */
+    atomic_bool timed_out;      /* the last failed read timed out (IRPA_HTTP_STALL) */
 };
 
 static const irpa_remote_ops url_ops = {irpa_url_source_pread, irpa_url_source_changed,
@@ -73,6 +75,7 @@ int irpa_url_source_open(irpa_source *source, const char *url, const char *const
 static void note_failure(irpa_url_source *remote, const irpa_http_error *error) {
     pthread_mutex_lock(&remote->error_lock);
     snprintf(remote->last_error, sizeof remote->last_error, "%s", error->message);
+    atomic_store(&remote->timed_out, error->fault == IRPA_HTTP_STALL);
     if (error->fault == IRPA_HTTP_REPLACED && !atomic_load(&remote->replaced)) {
         snprintf(remote->replaced_why, sizeof remote->replaced_why,
                  "was replaced on the server (opened as %s)",
@@ -203,9 +206,18 @@ static int fetch_range(irpa_url_source *remote, void *buffer, uint64_t length, u
     return -1;
 }
 
-/* fetch_range as the chunk store calls it. */
+/* fetch_range as the chunk store calls it. A chunk that timed out (a
+ * server too slow to send 16 MiB within the timeout, or a stalled one)
+ * turns chunks off for the source: its later reads ask for their own
+ * bytes, as they would without a chunk store, and can succeed on a slow
+ * link where every chunk would time out. */
 static int fetch_chunk(void *owner, void *buffer, uint64_t length, uint64_t offset) {
-    return fetch_range(owner, buffer, length, offset);
+    irpa_url_source *remote = owner;
+    if (fetch_range(remote, buffer, length, offset) == 0) return 0;
+    int error = errno;
+    if (atomic_load(&remote->timed_out)) atomic_store(&remote->slow, true);
+    errno = error;
+    return -1;
 }
 
 /* 0 when bytes [offset, offset + length) may be read: the object was not
@@ -233,7 +245,7 @@ int irpa_url_source_pread(irpa_url_source *remote, void *buffer, uint64_t length
         return 0;
     if (length < URL_BLOCK / 4 && !remote->cache)
         return read_through_block(remote, buffer, length, offset);
-    if (!remote->chunks || length < URL_BLOCK / 4)
+    if (!remote->chunks || length < URL_BLOCK / 4 || atomic_load(&remote->slow))
         return fetch_range(remote, buffer, length, offset);
     /* Bytes the on-disk cache holds are read from there, as they come
      * (through a chunk they would be copied once more). */
@@ -243,7 +255,8 @@ int irpa_url_source_pread(irpa_url_source *remote, void *buffer, uint64_t length
 
 int irpa_url_source_pin(irpa_url_source *remote, uint64_t offset, uint64_t length,
                         const void **bytes, void **pin) {
-    if (!remote->chunks || remote->cache || length < URL_BLOCK / 4) return 1;
+    if (!remote->chunks || remote->cache || length < URL_BLOCK / 4 || atomic_load(&remote->slow))
+        return 1;
     if (readable(remote, offset, length) != 0) return -1;
     return irpa_url_chunks_pin(remote->chunks, remote, irpa_http_size(remote->object), fetch_chunk,
                                length, offset,
@@ -255,13 +268,13 @@ void irpa_url_source_unpin(irpa_url_source *remote, void *pin) {
 }
 
 bool irpa_url_source_ahead_due(irpa_url_source *remote, uint64_t offset, uint64_t length) {
-    return remote->chunks && !atomic_load(&remote->replaced) &&
+    return remote->chunks && !atomic_load(&remote->replaced) && !atomic_load(&remote->slow) &&
            !irpa_url_chunks_covered(remote->chunks, remote, irpa_http_size(remote->object),
                                     offset, length);
 }
 
 int irpa_url_source_fetch_ahead(irpa_url_source *remote, uint64_t offset, uint64_t length) {
-    if (!remote->chunks || atomic_load(&remote->replaced)) return 0;
+    if (!remote->chunks || atomic_load(&remote->replaced) || atomic_load(&remote->slow)) return 0;
     return irpa_url_chunks_fetch_ahead(remote->chunks, remote, irpa_http_size(remote->object),
                                        fetch_chunk, offset, length);
 }

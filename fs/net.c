@@ -1,5 +1,6 @@
 #include "net.h"
 
+#include "http.h"
 #include "log.h"
 #include "url_cache.h"
 #include "url_chunks.h"
@@ -25,6 +26,10 @@ int irpafs_net_set_timeout(const char *seconds) {
         return -1;
     net_timeout_ms = value * 1000;
     return 0;
+}
+
+long irpafs_net_timeout_ms(void) {
+    return net_timeout_ms ? net_timeout_ms : IRPA_HTTP_DEFAULT_TIMEOUT_MS;
 }
 
 void irpafs_net_apply(irpa_manifest *manifest, uid_t owner) {

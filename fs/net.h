@@ -24,6 +24,9 @@
  * IRPAFS_NET_TIMEOUT_MAX_S) and keeps it. 0, or -1 when it is not one. */
 int irpafs_net_set_timeout(const char *seconds);
 
+/* The bound of one read of a URL source, in ms (-o net_timeout). */
+long irpafs_net_timeout_ms(void);
+
 /* Gives `manifest` (owned by `owner`) the mount's read bound for its URL
  * sources; ${VAR} in its headers is refused unless its owner is the
  * server's own user (another user's manifest must not send the server's

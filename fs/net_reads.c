@@ -3,11 +3,15 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "ll.h"
+#include "log.h"
+#include "net.h"
 #include "threads.h"
 #include "url_chunks.h"
 #include "url_source.h"
@@ -24,6 +28,7 @@ typedef struct net_job {
     uint64_t offset, length;  /* archive bytes */
     const char *origin;       /* URL of its first URL source: the server is its prefix */
     size_t origin_length;     /* bytes of "scheme://host:port" at `origin` */
+    int64_t queued_ms;        /* monotonic ms when it was handed over */
 } net_job;
 
 struct irpafs_net_reads {
@@ -160,10 +165,30 @@ static void queue_ahead(irpafs_net_reads *reads, irpafs_version *version, uint64
     }
 }
 
+/* Logs, at most once a minute, that a read timed out waiting for a
+ * network thread (no URL: it may hold a user:password). */
+static void report_queue_timeout(const net_job *job) {
+    static _Atomic int64_t reported_ms;
+    int64_t now = irpa_monotonic_ms(), last = atomic_load(&reported_ms);
+    if (last != 0 && now - last < 60000) return;
+    if (!atomic_compare_exchange_strong(&reported_ms, &last, now)) return;
+    irpafs_log(LOG_WARNING, "archive %s: a read waited longer than -o net_timeout for a "
+               "network thread (its server is slow or stalled) and gets EIO (said at most once "
+               "a minute)", job->version->archive->name);
+}
+
 /* Serves one job, outside the mutex. */
 static void run_job(irpafs_net_reads *reads, net_job *job) {
     if (!job->req) {
         fetch_ahead(job);
+        return;
+    }
+    /* A read that waited its whole bound in the queue (its server's
+     * threads all waited on a stalled server meanwhile) fails now, as it
+     * would have at the server. */
+    if (irpa_monotonic_ms() - job->queued_ms > irpafs_net_timeout_ms()) {
+        report_queue_timeout(job);
+        fuse_reply_err(job->req, EIO);
         return;
     }
     /* A read that starts where the last read of the version ended streams. */
@@ -229,7 +254,7 @@ bool irpafs_net_reads_submit(irpafs_net_reads *reads, fuse_req_t req, irpafs_ver
     if (!job) return false;
     *job = (net_job){.req = req, .version = version, .inode = inode, .offset = offset,
                      .length = size, .origin = origin_url,
-                     .origin_length = origin_length(origin_url)};
+                     .origin_length = origin_length(origin_url), .queued_ms = irpa_monotonic_ms()};
     pthread_mutex_lock(&reads->mutex);
     bool queued = !reads->stop && start_threads(reads);
     if (queued) {

@@ -10,7 +10,13 @@
 source "$(dirname "$0")/lib.sh"
 : "${MAKE_MODEL:?}"
 require_fuse
+# A slow server of our own (lib.sh adds it): 256 KB/s per connection, so a
+# 16 MiB chunk (8 ranges of 2 MiB) takes 8 s, a 1 MiB read (8 of 128 KiB) 0.5 s.
+nginx_extra_conf() {
+  echo "server { listen 127.0.0.1:$(($1 + 2)); location /mutable/ { limit_rate 256k; alias $work/mutable/; } }"
+}
 start_nginx
+slow_url=http://127.0.0.1:$((nginx_port + 2))
 manifests=$work/manifests
 mnt=$work/mnt
 mkdir -p "$manifests"
@@ -22,6 +28,8 @@ mkdir -p "$manifests"
 # no page cached when their part of the test starts.
 cp "$manifests/big-url.yaml" "$manifests/stall-url.yaml"
 cp "$manifests/big-url.yaml" "$manifests/stop-url.yaml"
+sed "s|$nginx_url|$slow_url|" "$manifests/big-url.yaml" >"$work/slow-url.yaml"
+cp "$manifests/big-url.yaml" "$work/queue-url.yaml"
 gguf=$models/gguf/llama-2-tiny-random.gguf
 "$IRPA" manifest "$gguf" -o "$manifests/local.yaml"
 "$IRPA" build -q "$manifests/local.yaml" -o "$work/local.irpa"
@@ -118,4 +126,35 @@ kill -CONT "$worker"
 status=0
 wait "${readers[0]}" || status=$?
 [ "$status" -ne 0 ] || fail "the stalled read got bytes after the stop"
+
+# ---- reads that wait out their bound in the queue, and a slow server ---------
+# With net_timeout=5: of 24 reads of a stalled server, those still queued
+# when their bound is over get EIO without a request, and a log line says
+# why. A server too slow to send a chunk within the bound has its reads ask
+# for their own bytes from then on, and they succeed.
+mkdir -p "$work/m2"
+mv "$work/queue-url.yaml" "$work/slow-url.yaml" "$work/m2/"
+start_irpafs irpafs2 "$work/m2" "$work/mnt2" -o net_timeout=5
+irpafs_pid=$server_pid
+kill -STOP "$worker"
+readers=()
+for i in $(seq 0 23); do
+  dd if="$work/mnt2/queue-url.irpa" of=/dev/null bs=64K count=1 skip=$((i * 48 + 16)) status=none \
+    2>/dev/null &
+  readers+=($!)
+done
+failed=0
+for pid in "${readers[@]}"; do wait "$pid" || failed=$((failed + 1)); done
+kill -CONT "$worker"
+((failed == 24)) || fail "$failed of 24 reads of a stalled server failed"
+grep -q "archive queue-url.irpa: a read waited longer than -o net_timeout for a network thread" \
+  "$work/irpafs2.log" || fail "no log line for reads timed out in the queue: $(cat "$work/irpafs2.log")"
+ok=
+for attempt in 1 2 3; do
+  if dd if="$work/mnt2/slow-url.irpa" bs=1M count=1 skip=8 status=none 2>/dev/null |
+    cmp - <(dd if="$work/big.irpa" bs=1M count=1 skip=8 status=none); then ok=1; break; fi
+  drop_cache "$work/mnt2/slow-url.irpa"
+done
+[ -n "$ok" ] || fail "a slow server's reads never succeeded: $(cat "$work/irpafs2.log")"
+stop_irpafs "$work/mnt2" "$irpafs_pid"
 echo "net-reads: ok"
