@@ -83,12 +83,17 @@ static void free_job(net_job *job) {
 }
 
 /* Fetches the URL-source bytes of the job's archive range into the chunk
- * store. Errors are left to the read that will need the bytes. */
+ * store, but for what the reader has passed meanwhile (its own reads
+ * fetched that, and a chunk read through is gone: fetching it again would
+ * fetch it twice). Errors are left to the read that will need the bytes. */
 static void fetch_ahead(const net_job *job) {
     const irpa_archive *archive = job->version->archive;
+    uint64_t reader = atomic_load(&job->version->url_next);
+    uint64_t start = job->offset > reader ? job->offset : reader, end = job->offset + job->length;
+    if (start >= end) return;
     irpa_segment local[16];
     size_t count = 0;
-    irpa_segment *segments = irpafs_map_range(archive, job->offset, job->length, local, 16, &count);
+    irpa_segment *segments = irpafs_map_range(archive, start, end - start, local, 16, &count);
     if (!segments) return;
     for (size_t i = 0; i < count; i++) {
         if (segments[i].kind != IRPA_SEGMENT_SOURCE) continue;
