@@ -253,6 +253,12 @@ int irpa_url_source_pread(irpa_url_source *remote, void *buffer, uint64_t length
     return irpa_url_chunks_read(remote->chunks, remote, size, fetch_chunk, buffer, length, offset);
 }
 
+bool irpa_url_source_read_cached(irpa_url_source *remote, void *buffer, uint64_t length,
+                                 uint64_t offset) {
+    return length > 0 && readable(remote, offset, length) == 0 &&
+           read_cached(remote, buffer, length, offset);
+}
+
 int irpa_url_source_pin(irpa_url_source *remote, uint64_t offset, uint64_t length,
                         const void **bytes, void **pin) {
     if (!remote->chunks || remote->cache || length < URL_BLOCK / 4 || atomic_load(&remote->slow))

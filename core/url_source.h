@@ -48,6 +48,11 @@ void irpa_url_source_error(irpa_url_source *remote, char *out, size_t out_size);
  * `interval_ms` per source (the first time, and then after that long). */
 bool irpa_url_source_report_due(irpa_url_source *remote, int64_t interval_ms);
 
+/* Copies bytes [offset, offset + length) from the on-disk cache when it
+ * holds them all (no request): whether it did. */
+bool irpa_url_source_read_cached(irpa_url_source *remote, void *buffer, uint64_t length,
+                                 uint64_t offset);
+
 /* Bytes [offset, offset + length) of the object in place, in the chunk of
  * the store that holds them (fetched first if need be), held until
  * irpa_url_source_unpin: the mount replies from there without a copy. 0

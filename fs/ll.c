@@ -300,6 +300,21 @@ static int reply_pinned(fuse_req_t req, const irpa_archive *archive, const irpa_
     return 0;
 }
 
+/* Replies to a read of one segment of a URL source from the on-disk cache
+ * (-o cache_dir) when it holds all its bytes: local reads, no need to
+ * hand them to the network threads. Whether it replied. */
+static bool reply_cached(fuse_req_t req, const irpa_archive *archive, const irpa_segment *segments,
+                         size_t count) {
+    if (count != 1 || segments[0].length > request_limit) return false;
+    irpa_url_source *remote = archive->sources[segments[0].source].remote;
+    uint8_t *buffer = copy_buffer();
+    if (!buffer || !irpa_url_source_read_cached(remote, buffer, segments[0].length,
+                                                segments[0].source_offset))
+        return false;
+    fuse_reply_buf(req, (const char *)buffer, (size_t)segments[0].length);
+    return true;
+}
+
 /* The origin of the first URL source among the segments, NULL when none
  * reads one. */
 static const char *first_url(const irpa_archive *archive, const irpa_segment *segments,
@@ -326,8 +341,11 @@ int irpafs_serve_read(fuse_req_t req, irpafs_context *context, irpafs_version *v
         return ENOMEM;
     }
     const char *url = first_url(archive, segments, count);
+    /* A read of URL sources goes to the network threads, unless the on-disk
+     * cache has its bytes (a local read). */
     if (url && may_hand_over && context->net_reads &&
-        irpafs_net_reads_submit(context->net_reads, req, version, inode, offset, size, url)) {
+        (reply_cached(req, archive, segments, count) ||
+         irpafs_net_reads_submit(context->net_reads, req, version, inode, offset, size, url))) {
         if (segments != local) free(segments);
         return 0;
     }
