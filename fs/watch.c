@@ -26,7 +26,7 @@
 
 /* What inotify said of the writer of one manifest name (watch.h). */
 typedef enum writer_state {
-    JUST_CREATED,   /* created, nothing written yet: held while it is empty */
+    JUST_CREATED,   /* created, nothing written yet: held while empty or freshly written */
     BEING_WRITTEN,  /* written to, not closed since: held */
     WRITER_DONE,    /* closed after writing, renamed in, or changed otherwise: goes */
 } writer_state;
@@ -174,15 +174,22 @@ static bool note_event(irpafs_watch *watch, const struct inotify_event *event) {
     return true;
 }
 
-/* The watcher's load gate (table.h): a manifest being written is held
- * back, one whose writer is done goes, one with nothing known goes once its
- * mtime is IRPAFS_WATCH_SETTLE_MS away from now. */
-static bool writer_done(void *context, const char *file_name, const struct stat *st) {
-    const writer_note *note = note_find(context, file_name);
-    if (note && note->state == JUST_CREATED) return st->st_size > 0;
-    if (note) return note->state == WRITER_DONE;
+/* Whether the mtime is IRPAFS_WATCH_SETTLE_MS away from now. */
+static bool settled(const struct stat *st) {
     int64_t age_ms = irpa_age_ms(st->st_mtim);
     return age_ms >= IRPAFS_WATCH_SETTLE_MS || age_ms <= -IRPAFS_WATCH_SETTLE_MS;
+}
+
+/* The watcher's load gate (table.h): a manifest being written is held
+ * back, one whose writer is done goes, one with nothing known goes once
+ * settled. A name just created goes once it has bytes that have settled: a
+ * scan that comes between the writer's first write and the event saying
+ * so (IN_MODIFY, which holds it back until the close) must not load it. */
+static bool writer_done(void *context, const char *file_name, const struct stat *st) {
+    const writer_note *note = note_find(context, file_name);
+    if (note && note->state == JUST_CREATED) return st->st_size > 0 && settled(st);
+    if (note) return note->state == WRITER_DONE;
+    return settled(st);
 }
 
 /* ---- the thread -------------------------------------------------------- */

@@ -3,7 +3,9 @@
  * A thread watches the manifest directory with inotify and keeps, per
  * manifest name, what the events say of its writer:
  *   - being written: IN_MODIFY, or IN_CREATE of a regular file with one
- *     link (a file just opened with O_CREAT);
+ *     link (a file just opened with O_CREAT; held while empty, and until
+ *     its bytes are IRPAFS_WATCH_SETTLE_MS old, in case its IN_MODIFY has
+ *     not been read yet);
  *   - writer done: IN_CLOSE_WRITE, IN_MOVED_TO (an editor's or a tool's
  *     rename into place), IN_CREATE of a symlink or of a hard link, and
  *     IN_ATTRIB when no write is under way (chmod, chown, touch);
