@@ -314,10 +314,10 @@ void irpa_url_source_close(irpa_url_source *remote) {
     free(remote);
 }
 
-bool irpa_segments_remote(const irpa_archive *archive, const irpa_segment *segments,
-                          size_t count) {
+const char *irpa_segments_first_url(const irpa_archive *archive, const irpa_segment *segments,
+                                    size_t count) {
     for (size_t i = 0; i < count; i++)
         if (segments[i].kind == IRPA_SEGMENT_SOURCE && archive->sources[segments[i].source].remote)
-            return true;
-    return false;
+            return archive->sources[segments[i].source].url;
+    return NULL;
 }

@@ -76,9 +76,10 @@ int irpa_url_source_fetch_ahead(irpa_url_source *remote, uint64_t offset, uint64
 
 void irpa_url_source_close(irpa_url_source *remote);
 
-/* Whether any of these segments reads a URL source (the mount then replies
- * from memory: such bytes cannot be spliced from a descriptor). */
-bool irpa_segments_remote(const irpa_archive *archive, const irpa_segment *segments,
-                          size_t count);
+/* The URL of the first URL source these segments read, NULL when none
+ * does (the mount then replies from memory: such bytes cannot be spliced
+ * from a descriptor; the URL names the server its read waits on). */
+const char *irpa_segments_first_url(const irpa_archive *archive, const irpa_segment *segments,
+                                    size_t count);
 
 #endif

@@ -315,16 +315,6 @@ static bool reply_cached(fuse_req_t req, const irpa_archive *archive, const irpa
     return true;
 }
 
-/* The origin of the first URL source among the segments, NULL when none
- * reads one. */
-static const char *first_url(const irpa_archive *archive, const irpa_segment *segments,
-                             size_t count) {
-    for (size_t i = 0; i < count; i++)
-        if (segments[i].kind == IRPA_SEGMENT_SOURCE && archive->sources[segments[i].source].remote)
-            return archive->sources[segments[i].source].url;
-    return NULL;
-}
-
 int irpafs_serve_read(fuse_req_t req, irpafs_context *context, irpafs_version *version,
                       uint64_t inode, uint64_t offset, size_t size, bool may_hand_over) {
     irpafs_prefetch *prefetch = context->prefetch;  /* req is gone after the reply */
@@ -340,7 +330,7 @@ int irpafs_serve_read(fuse_req_t req, irpafs_context *context, irpafs_version *v
         fuse_reply_err(req, ENOMEM);
         return ENOMEM;
     }
-    const char *url = first_url(archive, segments, count);
+    const char *url = irpa_segments_first_url(archive, segments, count);
     /* A read of URL sources goes to the network threads, unless the on-disk
      * cache has its bytes (a local read). */
     if (url && may_hand_over && context->net_reads &&
