@@ -21,6 +21,11 @@
 #define MIN_PIECE (256u << 10) /* a large read is split in ranges of at least this */
 #define MAX_PIECES 8           /* ranges of one read in flight */
 #define MAX_IDLE_MULTIS 4      /* multi handles (each with its connections) kept for reuse */
+/* libcurl's receive buffer per transfer (its default is 16 KiB: a recv
+ * and a poll every 16 KiB). Measured on loopback, an 818 MiB archive read
+ * through the mount cost the server 80-140 CPU ticks with 256 KiB, against
+ * 145-195 with the default; 1 MiB did no better. */
+#define RECEIVE_BUFFER (256L << 10)
 
 struct irpa_http_object {
     char *url;
@@ -220,6 +225,7 @@ static int prepare(transfer *t, long remaining_ms) {
     curl_easy_setopt(e, CURLOPT_URL, t->chain.url);
     curl_easy_setopt(e, CURLOPT_SHARE, object->share);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, RECEIVE_BUFFER);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L); /* by hand: http_redirect.h */
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
