@@ -12,7 +12,10 @@
  * A chunk leaves when as many bytes as it holds have been served from it
  * (the kernel's page cache holds them then), or when a read needs its slot
  * (least recently used first; a fetch ahead takes only free slots or
- * chunks already read from). A chunk being fetched is waited for by its
+ * chunks already read from). A slot's memory is kept for its next chunk
+ * while reads go on, and given back by irpa_url_chunks_trim. A fetch ahead
+ * skips a chunk read through lately (reads run out of order; it would
+ * fetch it twice). A chunk being fetched is waited for by its
  * other readers, never fetched twice; when that fetch fails, its waiters
  * fail with it, so a read takes at most one fetch's time (the source's
  * timeout). With no slot to take, a read fetches just its own bytes.
@@ -55,8 +58,9 @@ int irpa_url_chunks_read(irpa_url_chunks *chunks, void *owner, uint64_t size,
 bool irpa_url_chunks_copy_held(irpa_url_chunks *chunks, const void *owner, void *buffer,
                                uint64_t length, uint64_t offset);
 
-/* Whether every chunk of bytes [offset, offset + length) is held or being
- * fetched (nothing to fetch ahead there). */
+/* Whether every chunk of bytes [offset, offset + length) is held, being
+ * fetched, or was read through in the last 2 s (nothing to fetch ahead
+ * there). */
 bool irpa_url_chunks_covered(irpa_url_chunks *chunks, const void *owner, uint64_t size,
                              uint64_t offset, uint64_t length);
 
@@ -76,6 +80,12 @@ int irpa_url_chunks_pin(irpa_url_chunks *chunks, void *owner, uint64_t size, irp
                         uint64_t length, uint64_t offset, const uint8_t **bytes, void **pin);
 
 void irpa_url_chunks_unpin(irpa_url_chunks *chunks, void *pin);
+
+/* Gives back the memory of slots empty for a second, and empties chunks
+ * nobody read from for ten: a store no read uses any more holds no
+ * memory after two calls a second apart. Whether memory is still held
+ * (call again later). */
+bool irpa_url_chunks_trim(irpa_url_chunks *chunks);
 
 /* Drops `owner`'s chunks (its source closes; no read of it runs; waits
  * for fetches and pins of them to end). */

@@ -72,6 +72,8 @@ int irpafs_net_open(const char *cache_directory, uint64_t cache_limit, irpa_erro
 
 void irpafs_net_stopping(void) { atomic_store(&stopping, true); }
 
+bool irpafs_net_trim(void) { return url_chunks && irpa_url_chunks_trim(url_chunks); }
+
 void irpafs_net_close(void) {
     irpa_url_cache_close(url_cache);
     url_cache = NULL;

@@ -8,6 +8,7 @@
 #ifndef IRPAFS_NET_H
 #define IRPAFS_NET_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include <fuse_lowlevel.h>
@@ -48,6 +49,11 @@ int irpafs_net_open(const char *cache_directory, uint64_t cache_limit, irpa_erro
 /* The server stops: reads of URL sources in progress end at once (EIO),
  * not at their timeout. */
 void irpafs_net_stopping(void);
+
+/* Gives back the chunk store's memory no read uses any more
+ * (irpa_url_chunks_trim): whether some is still held (call again in a
+ * second). */
+bool irpafs_net_trim(void);
 
 /* Closes them, once no archive is served any more. */
 void irpafs_net_close(void);

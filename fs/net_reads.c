@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "clock.h"
 #include "ll.h"
@@ -36,6 +37,8 @@ struct irpafs_net_reads {
     pthread_mutex_t mutex;    /* guards what follows */
     pthread_cond_t work;      /* a job was queued, a server's slot freed, or stop */
     bool stop;
+    bool trim_due;            /* jobs ran since the chunk store's last trim left nothing */
+    bool trimmer;             /* a thread waits to trim the store (one at a time) */
     net_job *head, *tail;     /* queued jobs, oldest first */
     net_job *running[NET_THREADS]; /* jobs being served, by thread */
     pthread_t threads[NET_THREADS];
@@ -204,6 +207,29 @@ static void run_job(irpafs_net_reads *reads, net_job *job) {
     if (!error && streams) queue_ahead(reads, job->version, job->offset + job->length);
 }
 
+/* Waits for work. While the chunk store may hold memory no read uses any
+ * more, one idle thread wakes each second to give it back. Under the
+ * mutex. */
+static void wait_for_work(irpafs_net_reads *reads) {
+    if (!reads->trim_due || reads->trimmer) {
+        pthread_cond_wait(&reads->work, &reads->mutex);
+        return;
+    }
+    reads->trimmer = true;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += 1;
+    int waited = pthread_cond_timedwait(&reads->work, &reads->mutex, &until);
+    if (waited == ETIMEDOUT && !reads->head) {
+        reads->trim_due = false;  /* a job run meanwhile sets it again */
+        pthread_mutex_unlock(&reads->mutex);
+        bool held = irpafs_net_trim();
+        pthread_mutex_lock(&reads->mutex);
+        reads->trim_due = reads->trim_due || held;
+    }
+    reads->trimmer = false;
+}
+
 static void *net_thread(void *argument) {
     irpafs_net_reads *reads = argument;
     pthread_mutex_lock(&reads->mutex);
@@ -213,7 +239,7 @@ static void *net_thread(void *argument) {
     while (!reads->stop) {
         net_job *job = take_job(reads);
         if (!job) {
-            pthread_cond_wait(&reads->work, &reads->mutex);
+            wait_for_work(reads);
             continue;
         }
         reads->running[me] = job;
@@ -221,6 +247,7 @@ static void *net_thread(void *argument) {
         run_job(reads, job);
         pthread_mutex_lock(&reads->mutex);
         reads->running[me] = NULL;
+        reads->trim_due = true;
         /* A server's slot is free: a job of it may wait. */
         pthread_cond_broadcast(&reads->work);
         pthread_mutex_unlock(&reads->mutex);
@@ -236,7 +263,11 @@ irpafs_net_reads *irpafs_net_reads_new(irpafs_context *context) {
     if (!reads) return NULL;
     reads->context = context;
     pthread_mutex_init(&reads->mutex, NULL);
-    pthread_cond_init(&reads->work, NULL);
+    pthread_condattr_t monotonic;
+    pthread_condattr_init(&monotonic);
+    pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+    pthread_cond_init(&reads->work, &monotonic);
+    pthread_condattr_destroy(&monotonic);
     return reads;
 }
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -54,6 +55,11 @@ static void expect_bytes(const uint8_t *buffer, uint64_t length, uint64_t offset
 static int read_bytes(fake *object, uint8_t *buffer, uint64_t length, uint64_t offset) {
     return irpa_url_chunks_read(object->chunks, object, OBJECT_SIZE, fake_fetch, buffer, length,
                                 offset);
+}
+
+static void sleep_ms(long ms) {
+    struct timespec pause = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&pause, &pause) != 0 && errno == EINTR) {}
 }
 
 static int setup(void **state) {
@@ -239,7 +245,7 @@ static void test_pin(void **state) {
     assert_int_equal(small.last_length, sizeof buffer);
     assert_true(irpa_url_chunks_covered(one, &small, OBJECT_SIZE, 0, 4096));
     irpa_url_chunks_unpin(one, pin);  /* read through: it leaves */
-    assert_false(irpa_url_chunks_covered(one, &small, OBJECT_SIZE, 0, 4096));
+    assert_false(irpa_url_chunks_copy_held(one, &small, buffer, sizeof buffer, 0));
     /* Bytes across two chunks cannot be pinned. */
     assert_int_equal(irpa_url_chunks_pin(one, &small, OBJECT_SIZE, fake_fetch, 8192,
                                          IRPA_URL_CHUNK - 4096, &bytes, &pin),
@@ -247,6 +253,60 @@ static void test_pin(void **state) {
     irpa_url_chunks_forget(one, &small);
     irpa_url_chunks_free(one);
     (void)object;
+}
+
+/* A chunk read through is not fetched ahead again for 2 s (a fetch ahead
+ * queued before the reader passed it would fetch it twice), but a read of
+ * it fetches it at once. */
+static void test_a_chunk_read_through_is_not_fetched_ahead(void **state) {
+    fake *object = *state;
+    uint8_t *buffer = malloc(IRPA_URL_CHUNK);
+    assert_int_equal(read_bytes(object, buffer, IRPA_URL_CHUNK, 0), 0);  /* it leaves */
+    assert_int_equal(object->fetches, 1);
+    assert_false(irpa_url_chunks_copy_held(object->chunks, object, buffer, 4096, 0));
+    assert_true(irpa_url_chunks_covered(object->chunks, object, OBJECT_SIZE, 0, 4096));
+    assert_int_equal(irpa_url_chunks_fetch_ahead(object->chunks, object, OBJECT_SIZE, fake_fetch,
+                                                 0, 2 * IRPA_URL_CHUNK),
+                     0);
+    assert_int_equal(object->fetches, 2);  /* the second chunk only */
+    assert_int_equal(object->last_offset, IRPA_URL_CHUNK);
+    assert_int_equal(read_bytes(object, buffer, 4096, 0), 0);  /* the reader came back */
+    expect_bytes(buffer, 4096, 0);
+    assert_int_equal(object->fetches, 3);
+    assert_int_equal(object->last_offset, 0);
+    /* Read through again, and 2 s later: fetched ahead again. */
+    assert_int_equal(read_bytes(object, buffer, IRPA_URL_CHUNK - 4096, 4096), 0);
+    sleep_ms(2100);
+    assert_int_equal(irpa_url_chunks_fetch_ahead(object->chunks, object, OBJECT_SIZE, fake_fetch,
+                                                 0, 4096),
+                     0);
+    assert_int_equal(object->fetches, 4);
+    assert_int_equal(object->last_offset, 0);
+    free(buffer);
+}
+
+/* Trim gives the memory of slots empty for a second back: its result says
+ * whether memory is still held. Chunks reuse a spare slot's memory
+ * meanwhile. */
+static void test_trim(void **state) {
+    fake *object = *state;
+    assert_false(irpa_url_chunks_trim(object->chunks));  /* nothing mapped yet */
+    uint8_t *buffer = malloc(IRPA_URL_CHUNK);
+    assert_int_equal(read_bytes(object, buffer, IRPA_URL_CHUNK, 0), 0);  /* read through */
+    assert_true(irpa_url_chunks_trim(object->chunks));   /* a spare, emptied just now */
+    assert_int_equal(read_bytes(object, buffer, IRPA_URL_CHUNK, IRPA_URL_CHUNK), 0);
+    expect_bytes(buffer, IRPA_URL_CHUNK, IRPA_URL_CHUNK); /* in the spare's memory */
+    sleep_ms(1100);
+    assert_false(irpa_url_chunks_trim(object->chunks));  /* given back */
+    /* A chunk fetched ahead and not read yet is held (a trim 10 s later
+     * would empty it: not waited for here). */
+    assert_int_equal(irpa_url_chunks_fetch_ahead(object->chunks, object, OBJECT_SIZE, fake_fetch,
+                                                 2 * IRPA_URL_CHUNK, 123),
+                     0);
+    assert_true(irpa_url_chunks_trim(object->chunks));
+    assert_true(irpa_url_chunks_covered(object->chunks, object, OBJECT_SIZE, 2 * IRPA_URL_CHUNK,
+                                        123));
+    free(buffer);
 }
 
 /* A chunk another reader is going through is not taken for a new chunk:
@@ -284,6 +344,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_chunk_in_use_stays, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_chunk_read_through_is_not_fetched_ahead, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_trim, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
