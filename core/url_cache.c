@@ -161,19 +161,30 @@ void irpa_url_cache_close(irpa_url_cache *cache) {
 
 uint64_t irpa_url_cache_bytes(irpa_url_cache *cache) { return atomic_load(&cache->bytes); }
 
-bool irpa_url_cache_get(irpa_url_cache *cache, irpa_cache_key key, uint64_t block,
-                        uint64_t block_length, void *buffer, uint64_t offset, uint64_t length) {
-    if (!key.text) return false;
+int irpa_url_cache_open_block(irpa_url_cache *cache, irpa_cache_key key, uint64_t block,
+                              uint64_t block_length, uint64_t *data_offset) {
+    if (!key.text) return -1;
     char name[NAME_SIZE];
     block_name(name, key, block);
     int fd = openat(cache->directory, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return false;
+    if (fd < 0) return -1;
     struct stat st;
-    off_t data = (off_t)(PREFIX_SIZE + strlen(key.text));
-    bool hit = fstat(fd, &st) == 0 && offset + length <= block_length &&
-               holds_key(fd, (uint64_t)st.st_size, key.text, block_length) &&
-               pread(fd, buffer, (size_t)length, data + (off_t)offset) == (ssize_t)length;
-    if (hit) futimens(fd, NULL); /* most recently used */
+    if (fstat(fd, &st) != 0 || !holds_key(fd, (uint64_t)st.st_size, key.text, block_length)) {
+        close(fd);
+        return -1;
+    }
+    futimens(fd, NULL); /* most recently used */
+    *data_offset = PREFIX_SIZE + strlen(key.text);
+    return fd;
+}
+
+bool irpa_url_cache_get(irpa_url_cache *cache, irpa_cache_key key, uint64_t block,
+                        uint64_t block_length, void *buffer, uint64_t offset, uint64_t length) {
+    if (offset + length > block_length) return false;
+    uint64_t data;
+    int fd = irpa_url_cache_open_block(cache, key, block, block_length, &data);
+    if (fd < 0) return false;
+    bool hit = pread(fd, buffer, (size_t)length, (off_t)(data + offset)) == (ssize_t)length;
     close(fd);
     return hit;
 }

@@ -50,6 +50,13 @@ void irpa_url_cache_key_free(irpa_cache_key *key);
 bool irpa_url_cache_get(irpa_url_cache *cache, irpa_cache_key key, uint64_t block,
                         uint64_t block_length, void *buffer, uint64_t offset, uint64_t length);
 
+/* Opens block `block` of object `key` (whose full length is
+ * `block_length`) to read it in place (a reply spliced from the file): its
+ * descriptor, for the caller to close, with the block's first byte at
+ * *data_offset in the file; -1 on a miss. A hit counts as a use. */
+int irpa_url_cache_open_block(irpa_url_cache *cache, irpa_cache_key key, uint64_t block,
+                              uint64_t block_length, uint64_t *data_offset);
+
 /* Stores block `block` of object `key` (`length` bytes), evicting least
  * recently used blocks past the limit. */
 void irpa_url_cache_put(irpa_url_cache *cache, irpa_cache_key key, uint64_t block,

@@ -207,6 +207,7 @@ static int fill_slot(irpa_url_chunks *chunks, slot *taken, void *owner, uint64_t
     taken->bytes = bytes;
     if (result == 0) {
         taken->state = SLOT_READY;
+        leave_if_read(chunks, taken);  /* served meanwhile (irpa_url_chunks_served) */
     } else {
         empty_slot(taken);
         taken->failed_fetch = number;
@@ -297,6 +298,21 @@ bool irpa_url_chunks_copy_held(irpa_url_chunks *chunks, const void *owner, void 
     if (copied) copy_out(chunks, held, buffer, offset, length);
     pthread_mutex_unlock(&chunks->mutex);
     return copied;
+}
+
+void irpa_url_chunks_served(irpa_url_chunks *chunks, const void *owner, uint64_t size,
+                            uint64_t offset, uint64_t length) {
+    if (length == 0 || offset >= size) return;
+    uint64_t end = offset + length < size ? offset + length : size;
+    pthread_mutex_lock(&chunks->mutex);
+    for (uint64_t index = offset / IRPA_URL_CHUNK; index * IRPA_URL_CHUNK < end; index++) {
+        slot *held = find_slot(chunks, owner, index);
+        if (!held) continue;
+        uint64_t start = index * IRPA_URL_CHUNK, stop = start + held->length;
+        held->served += (end < stop ? end : stop) - (offset > start ? offset : start);
+        if (held->state == SLOT_READY) leave_if_read(chunks, held);
+    }
+    pthread_mutex_unlock(&chunks->mutex);
 }
 
 bool irpa_url_chunks_covered(irpa_url_chunks *chunks, const void *owner, uint64_t size,

@@ -58,6 +58,13 @@ int irpa_url_chunks_read(irpa_url_chunks *chunks, void *owner, uint64_t size,
 bool irpa_url_chunks_copy_held(irpa_url_chunks *chunks, const void *owner, void *buffer,
                                uint64_t length, uint64_t offset);
 
+/* Counts bytes [offset, offset + length) of `owner`'s object as served
+ * from its chunks (a read served them from elsewhere: the on-disk cache
+ * holds a chunk's bytes once it is fetched through it), so the chunks
+ * that hold them leave once read through. */
+void irpa_url_chunks_served(irpa_url_chunks *chunks, const void *owner, uint64_t size,
+                            uint64_t offset, uint64_t length);
+
 /* Whether every chunk of bytes [offset, offset + length) is held, being
  * fetched, or was read through in the last 2 s (nothing to fetch ahead
  * there). */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "http.h"
@@ -149,12 +150,22 @@ static void copy_cached(irpa_url_source *remote, void *buffer, uint64_t length, 
     }
 }
 
+/* Bytes served from the cache count as read from the chunks that hold
+ * them too (a chunk fetched through the cache is read from there). */
+static void served_from_cache(irpa_url_source *remote, uint64_t length, uint64_t offset) {
+    if (remote->chunks)
+        irpa_url_chunks_served(remote->chunks, remote, irpa_http_size(remote->object), offset,
+                               length);
+}
+
 /* Whether the cache held every byte of the read (copied into `buffer`). */
 static bool read_cached(irpa_url_source *remote, void *buffer, uint64_t length, uint64_t offset) {
     uint64_t missing_first, missing_last;
     if (!remote->cache) return false;
     copy_cached(remote, buffer, length, offset, &missing_first, &missing_last);
-    return missing_first == UINT64_MAX;
+    if (missing_first != UINT64_MAX) return false;
+    served_from_cache(remote, length, offset);
+    return true;
 }
 
 /* Serves a read from the cache's blocks, fetching (in one ranged read)
@@ -253,10 +264,31 @@ int irpa_url_source_pread(irpa_url_source *remote, void *buffer, uint64_t length
     return irpa_url_chunks_read(remote->chunks, remote, size, fetch_chunk, buffer, length, offset);
 }
 
-bool irpa_url_source_read_cached(irpa_url_source *remote, void *buffer, uint64_t length,
-                                 uint64_t offset) {
-    return length > 0 && readable(remote, offset, length) == 0 &&
-           read_cached(remote, buffer, length, offset);
+static void close_pieces(irpa_cached_piece *pieces, size_t count) {
+    for (size_t i = 0; i < count; i++) close(pieces[i].fd);
+}
+
+size_t irpa_url_source_cached_pieces(irpa_url_source *remote, uint64_t offset, uint64_t length,
+                                     irpa_cached_piece *pieces, size_t max) {
+    if (!remote->cache || length == 0 || readable(remote, offset, length) != 0) return 0;
+    const uint64_t block = IRPA_CACHE_BLOCK, size = irpa_http_size(remote->object);
+    size_t count = 0;
+    for (uint64_t b = offset / block; b <= (offset + length - 1) / block; b++) {
+        uint64_t start = b * block, end = start + block < size ? start + block : size;
+        uint64_t from = offset > start ? offset : start;
+        uint64_t to = offset + length < end ? offset + length : end;
+        uint64_t data;
+        int fd = count < max ? irpa_url_cache_open_block(remote->cache, remote->key, b,
+                                                         end - start, &data)
+                             : -1;
+        if (fd < 0) {
+            close_pieces(pieces, count);
+            return 0;
+        }
+        pieces[count++] = (irpa_cached_piece){fd, data + (from - start), to - from};
+    }
+    served_from_cache(remote, length, offset);
+    return count;
 }
 
 int irpa_url_source_pin(irpa_url_source *remote, uint64_t offset, uint64_t length,

@@ -48,10 +48,20 @@ void irpa_url_source_error(irpa_url_source *remote, char *out, size_t out_size);
  * `interval_ms` per source (the first time, and then after that long). */
 bool irpa_url_source_report_due(irpa_url_source *remote, int64_t interval_ms);
 
-/* Copies bytes [offset, offset + length) from the on-disk cache when it
- * holds them all (no request): whether it did. */
-bool irpa_url_source_read_cached(irpa_url_source *remote, void *buffer, uint64_t length,
-                                 uint64_t offset);
+/* Bytes of the on-disk cache's block files, read in place. */
+typedef struct irpa_cached_piece {
+    int fd;            /* a block file, open; the caller closes it */
+    uint64_t position; /* where the bytes start in it */
+    uint64_t length;
+} irpa_cached_piece;
+
+/* Where the on-disk cache holds bytes [offset, offset + length) of the
+ * object, when it holds them all (no request; the mount splices its reply
+ * from there): their pieces in order, at most `max`, in `pieces`, and their
+ * count; 0 when the cache misses a byte or more than `max` pieces would be
+ * needed (nothing is left open). */
+size_t irpa_url_source_cached_pieces(irpa_url_source *remote, uint64_t offset, uint64_t length,
+                                     irpa_cached_piece *pieces, size_t max);
 
 /* Bytes [offset, offset + length) of the object in place, in the chunk of
  * the store that holds them (fetched first if need be), held until

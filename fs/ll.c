@@ -18,6 +18,7 @@
 #include "net_reads.h"
 #include "prefetch.h"
 #include "readahead.h"
+#include "url_cache.h"
 #include "url_source.h"
 
 #define IRPAFS_MAX_REQUEST (1u << 20)  /* bytes: the largest read we ever ask for */
@@ -302,17 +303,32 @@ static int reply_pinned(fuse_req_t req, const irpa_archive *archive, const irpa_
 
 /* Replies to a read of one segment of a URL source from the on-disk cache
  * (-o cache_dir) when it holds all its bytes: local reads, no need to
- * hand them to the network threads. Whether it replied. */
+ * hand them to the network threads, spliced from the block files as a
+ * local source's are (a copy through memory measured 0.72x a local
+ * source's speed). Whether it replied. */
+#define CACHED_PIECES (IRPAFS_MAX_REQUEST / IRPA_CACHE_BLOCK + 1) /* blocks one read spans */
 static bool reply_cached(fuse_req_t req, const irpa_archive *archive, const irpa_segment *segments,
                          size_t count) {
     if (count != 1 || segments[0].length > request_limit) return false;
     irpa_url_source *remote = archive->sources[segments[0].source].remote;
-    uint8_t *buffer = copy_buffer();
-    if (!buffer || !irpa_url_source_read_cached(remote, buffer, segments[0].length,
-                                                segments[0].source_offset))
-        return false;
-    fuse_reply_buf(req, (const char *)buffer, (size_t)segments[0].length);
-    return true;
+    irpa_cached_piece pieces[CACHED_PIECES];
+    size_t pieces_count = irpa_url_source_cached_pieces(
+        remote, segments[0].source_offset, segments[0].length, pieces, CACHED_PIECES);
+    if (pieces_count == 0) return false;
+    struct fuse_bufvec *vector =
+        calloc(1, sizeof *vector + (pieces_count - 1) * sizeof vector->buf[0]);
+    if (vector) {
+        vector->count = pieces_count;
+        for (size_t i = 0; i < pieces_count; i++)
+            vector->buf[i] = (struct fuse_buf){.size = (size_t)pieces[i].length,
+                                               .flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK,
+                                               .fd = pieces[i].fd,
+                                               .pos = (off_t)pieces[i].position};
+        fuse_reply_data(req, vector, 0);
+    }
+    for (size_t i = 0; i < pieces_count; i++) close(pieces[i].fd);
+    free(vector);
+    return vector != NULL;
 }
 
 int irpafs_serve_read(fuse_req_t req, irpafs_context *context, irpafs_version *version,

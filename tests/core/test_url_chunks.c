@@ -309,6 +309,20 @@ static void test_trim(void **state) {
     free(buffer);
 }
 
+/* Bytes served from elsewhere (the on-disk cache) count against the chunk
+ * that holds them: once all are, the chunk leaves. */
+static void test_served_elsewhere(void **state) {
+    fake *object = *state;
+    uint8_t buffer[4096];
+    assert_int_equal(read_bytes(object, buffer, sizeof buffer, 0), 0);
+    irpa_url_chunks_served(object->chunks, object, OBJECT_SIZE, sizeof buffer,
+                           IRPA_URL_CHUNK - 2 * sizeof buffer);
+    assert_true(irpa_url_chunks_copy_held(object->chunks, object, buffer, sizeof buffer,
+                                          IRPA_URL_CHUNK - sizeof buffer));  /* the last bytes */
+    assert_false(irpa_url_chunks_copy_held(object->chunks, object, buffer, sizeof buffer, 0));
+    assert_int_equal(object->fetches, 1);
+}
+
 /* A chunk another reader is going through is not taken for a new chunk:
  * the new read fetches just its own bytes (with more streams than slots,
  * no stream evicts another's chunk at every read). */
@@ -347,6 +361,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_a_chunk_read_through_is_not_fetched_ahead, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_trim, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_served_elsewhere, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
