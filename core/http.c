@@ -30,6 +30,7 @@
 struct irpa_http_object {
     char *url;
     char shown[512];            /* the URL as messages show it (irpa_http_redact) */
+    char origin[IRPA_HTTP_ORIGIN_SIZE]; /* its origin key (irpa_http_origin_key) */
     struct curl_slist *headers; /* the manifest's headers, expanded */
     long timeout_ms;
     uint64_t size;
@@ -575,6 +576,9 @@ int irpa_http_open(const char *url, const char *const *headers, size_t header_co
     irpa_redirect_memo_init(&object->memo);
     object->timeout_ms = timeout_ms > 0 ? timeout_ms : IRPA_HTTP_DEFAULT_TIMEOUT_MS;
     irpa_http_redact(url, object->shown, sizeof object->shown);
+    if (irpa_http_origin_key(url, object->origin, sizeof object->origin) != 0)
+        snprintf(object->origin, sizeof object->origin, "%.*s",  /* a name too long: its start */
+                 (int)sizeof object->origin - 1, object->shown);
     object->url = strdup(url);
     int status = object->url && make_share(object) == 0
                      ? 0
@@ -594,6 +598,8 @@ uint64_t irpa_http_size(const irpa_http_object *object) { return object->size; }
 const char *irpa_http_identity(const irpa_http_object *object) { return object->identity; }
 
 const char *irpa_http_shown(const irpa_http_object *object) { return object->shown; }
+
+const char *irpa_http_origin(const irpa_http_object *object) { return object->origin; }
 
 void irpa_http_close(irpa_http_object *object) {
     if (!object) return;

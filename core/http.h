@@ -106,6 +106,10 @@ const char *irpa_http_identity(const irpa_http_object *object);
 /* The URL as every message shows it (irpa_http_redact, at most 511 bytes). */
 const char *irpa_http_shown(const irpa_http_object *object);
 
+/* The server the object is on, as an origin key (irpa_http_origin_key:
+ * "scheme://host:port", no user or password): reads are limited per server. */
+const char *irpa_http_origin(const irpa_http_object *object);
+
 /* Reads exactly `length` bytes at `offset` (within the size) into
  * `buffer`; safe from several threads at once. 0, or -1 with `error` set. */
 int irpa_http_read(irpa_http_object *object, void *buffer, uint64_t length, uint64_t offset,

@@ -38,18 +38,21 @@ static int origin_of(const char *url, origin *out) {
     return status;
 }
 
+int irpa_http_origin_key(const char *url, char *out, size_t size) {
+    origin parts;
+    if (origin_of(url, &parts) != 0) return -1;
+    int length = snprintf(out, size, "%s://%s:%s", parts.scheme, parts.host, parts.port);
+    origin_free(&parts);
+    if (length < 0 || (size_t)length >= size) return -1;
+    for (char *c = out; *c; c++)
+        if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+    return 0;
+}
+
 bool irpa_http_same_origin(const char *a, const char *b) {
-    origin first, second;
-    if (origin_of(a, &first) != 0) return false;
-    if (origin_of(b, &second) != 0) {
-        origin_free(&first);
-        return false;
-    }
-    bool same = strcasecmp(first.scheme, second.scheme) == 0 &&
-                strcasecmp(first.host, second.host) == 0 && strcmp(first.port, second.port) == 0;
-    origin_free(&first);
-    origin_free(&second);
-    return same;
+    char first[IRPA_HTTP_ORIGIN_SIZE], second[IRPA_HTTP_ORIGIN_SIZE];
+    return irpa_http_origin_key(a, first, sizeof first) == 0 &&
+           irpa_http_origin_key(b, second, sizeof second) == 0 && strcmp(first, second) == 0;
 }
 
 /* Why `target` may not be followed from an object at `manifest_url`, or NULL. */

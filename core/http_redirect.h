@@ -41,8 +41,15 @@ typedef struct irpa_redirect_memo {
     bool send_headers; /* whether it gets the manifest's headers */
 } irpa_redirect_memo;
 
-/* Whether URLs `a` and `b` have the same origin: scheme and host
- * (case-insensitive) and port (the scheme's default when not written). */
+#define IRPA_HTTP_ORIGIN_SIZE 320 /* bytes of an origin key, its NUL included */
+
+/* A URL's origin as one string, "scheme://host:port": scheme and host in
+ * lower case, the scheme's default port when none is written (no user,
+ * password, path or query). 0, or -1: not a URL libcurl can use, or a key
+ * longer than `size`. */
+int irpa_http_origin_key(const char *url, char *out, size_t size);
+
+/* Whether URLs `a` and `b` have the same origin (the same origin key). */
 bool irpa_http_same_origin(const char *a, const char *b);
 
 /* Takes `chain` (its hops so far) from its URL to `target`, the Location of

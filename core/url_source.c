@@ -346,10 +346,16 @@ void irpa_url_source_close(irpa_url_source *remote) {
     free(remote);
 }
 
-const char *irpa_segments_first_url(const irpa_archive *archive, const irpa_segment *segments,
-                                    size_t count) {
-    for (size_t i = 0; i < count; i++)
-        if (segments[i].kind == IRPA_SEGMENT_SOURCE && archive->sources[segments[i].source].remote)
-            return archive->sources[segments[i].source].url;
+const char *irpa_url_source_origin(const irpa_url_source *remote) {
+    return irpa_http_origin(remote->object);
+}
+
+const char *irpa_segments_first_origin(const irpa_archive *archive, const irpa_segment *segments,
+                                       size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        if (segments[i].kind != IRPA_SEGMENT_SOURCE) continue;
+        const irpa_url_source *remote = archive->sources[segments[i].source].remote;
+        if (remote) return irpa_url_source_origin(remote);
+    }
     return NULL;
 }

@@ -86,10 +86,14 @@ int irpa_url_source_fetch_ahead(irpa_url_source *remote, uint64_t offset, uint64
 
 void irpa_url_source_close(irpa_url_source *remote);
 
-/* The URL of the first URL source these segments read, NULL when none
- * does (the mount then replies from memory: such bytes cannot be spliced
- * from a descriptor; the URL names the server its read waits on). */
-const char *irpa_segments_first_url(const irpa_archive *archive, const irpa_segment *segments,
-                                    size_t count);
+/* The server of the first URL source these segments read, as an origin
+ * key (irpa_http_origin), NULL when none does (the mount then replies from
+ * memory: such bytes cannot be spliced from a descriptor; the key names the
+ * server its read waits on). */
+const char *irpa_segments_first_origin(const irpa_archive *archive, const irpa_segment *segments,
+                                       size_t count);
+
+/* The server of a URL source, as an origin key (irpa_http_origin). */
+const char *irpa_url_source_origin(const irpa_url_source *remote);
 
 #endif

@@ -346,7 +346,7 @@ int irpafs_serve_read(fuse_req_t req, irpafs_context *context, irpafs_version *v
         fuse_reply_err(req, ENOMEM);
         return ENOMEM;
     }
-    const char *url = irpa_segments_first_url(archive, segments, count);
+    const char *url = irpa_segments_first_origin(archive, segments, count);
     /* A read of URL sources goes to the network threads, unless the on-disk
      * cache has its bytes (a local read). */
     if (url && may_hand_over && context->net_reads &&

@@ -27,8 +27,7 @@ typedef struct net_job {
     irpafs_version *version;  /* held until the job is done */
     uint64_t inode;
     uint64_t offset, length;  /* archive bytes */
-    const char *origin;       /* URL of its first URL source: the server is its prefix */
-    size_t origin_length;     /* bytes of "scheme://host:port" at `origin` */
+    const char *origin;       /* its first URL source's server (irpa_url_source_origin) */
     int64_t queued_ms;        /* monotonic ms when it was handed over */
 } net_job;
 
@@ -46,16 +45,8 @@ struct irpafs_net_reads {
     size_t started;           /* threads running */
 };
 
-/* The length of "scheme://host[:port]" at the start of `url`. */
-static size_t origin_length(const char *url) {
-    const char *host = strstr(url, "://");
-    host = host ? host + 3 : url;
-    return (size_t)(host - url) + strcspn(host, "/?#");
-}
-
 static bool same_origin(const net_job *a, const net_job *b) {
-    return a->origin_length == b->origin_length &&
-           strncasecmp(a->origin, b->origin, a->origin_length) == 0;
+    return a->origin == b->origin || strcmp(a->origin, b->origin) == 0;
 }
 
 /* Whether the job may start now: its server has a thread to spare. */
@@ -109,9 +100,9 @@ static void fetch_ahead(const net_job *job) {
 }
 
 /* Whether the archive range has URL-source bytes not yet held or being
- * fetched, and the first such source's URL in *url. */
+ * fetched, and the first such source's server in *origin. */
 static bool ahead_due(const irpa_archive *archive, uint64_t offset, uint64_t length,
-                      const char **url) {
+                      const char **origin) {
     irpa_segment local[16];
     size_t count = 0;
     irpa_segment *segments = irpafs_map_range(archive, offset, length, local, 16, &count);
@@ -123,7 +114,7 @@ static bool ahead_due(const irpa_archive *archive, uint64_t offset, uint64_t len
         due = source->remote && irpa_url_source_ahead_due(source->remote,
                                                           segments[i].source_offset,
                                                           segments[i].length);
-        if (due) *url = source->url;
+        if (due) *origin = irpa_url_source_origin(source->remote);
     }
     if (segments != local) free(segments);
     return due;
@@ -155,13 +146,13 @@ static void queue_ahead(irpafs_net_reads *reads, irpafs_version *version, uint64
     const irpa_archive *archive = version->archive;
     for (uint64_t step = 0; step < AHEAD_STEPS; step++) {
         uint64_t offset = end + step * IRPA_URL_CHUNK;
-        const char *url = NULL;
+        const char *origin = NULL;
         if (offset >= archive->file_size) break;
-        if (!ahead_due(archive, offset, IRPA_URL_CHUNK, &url)) continue;
+        if (!ahead_due(archive, offset, IRPA_URL_CHUNK, &origin)) continue;
         net_job *job = calloc(1, sizeof *job);
         if (!job) return;
         *job = (net_job){.version = version, .offset = offset, .length = IRPA_URL_CHUNK,
-                         .origin = url, .origin_length = origin_length(url)};
+                         .origin = origin};
         pthread_mutex_lock(&reads->mutex);
         bool queue = !reads->stop && !ahead_known(reads, version, offset);
         if (queue) {
@@ -286,12 +277,11 @@ static bool start_threads(irpafs_net_reads *reads) {
 
 bool irpafs_net_reads_submit(irpafs_net_reads *reads, fuse_req_t req, irpafs_version *version,
                              uint64_t inode, uint64_t offset, size_t size,
-                             const char *origin_url) {
+                             const char *origin) {
     net_job *job = malloc(sizeof *job);
     if (!job) return false;
     *job = (net_job){.req = req, .version = version, .inode = inode, .offset = offset,
-                     .length = size, .origin = origin_url,
-                     .origin_length = origin_length(origin_url), .queued_ms = irpa_monotonic_ms()};
+                     .length = size, .origin = origin, .queued_ms = irpa_monotonic_ms()};
     pthread_mutex_lock(&reads->mutex);
     bool queued = !reads->stop && start_threads(reads);
     if (queued) {

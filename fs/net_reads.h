@@ -8,7 +8,8 @@
  * answered later, from here) and its worker goes back to the kernel at
  * once. NET_THREADS threads serve the reads handed over, first come first
  * served, but at most NET_THREADS_PER_ORIGIN at a time per server
- * (scheme, host and port of the read's first URL source, as written): a
+ * (scheme, host and port of the read's first URL source; the default port
+ * when none is written, names in any case): a
  * stalled server holds up only reads of itself, which end with EIO at the
  * timeout.
  *
@@ -43,11 +44,12 @@ irpafs_net_reads *irpafs_net_reads_new(struct irpafs_context *context);
 void irpafs_net_reads_stop(irpafs_net_reads *reads);
 
 /* Hands over the read of archive bytes [offset, offset + size) of
- * `version` (inode `inode`), whose first URL source is `origin_url`: it is
+ * `version` (inode `inode`), whose first URL source is on server `origin`
+ * (irpa_segments_first_origin; it lives as long as the version): it is
  * answered later, from a network thread. false when it could not be
  * queued (no memory, no thread): the caller serves it. */
 bool irpafs_net_reads_submit(irpafs_net_reads *reads, fuse_req_t req, irpafs_version *version,
                              uint64_t inode, uint64_t offset, size_t size,
-                             const char *origin_url);
+                             const char *origin);
 
 #endif

@@ -327,7 +327,7 @@ static int push_piece(irpafs_prefetch *prefetch, irpafs_version *version, uint64
     if (!segments) return ENOMEM;
     int error = irpafs_version_check_sources(version, segments, count, false);
     struct fuse_bufvec *vector = NULL;
-    if (!error && irpa_segments_first_url(version->archive, segments, count))
+    if (!error && irpa_segments_first_origin(version->archive, segments, count))
         vector = irpafs_net_bufvec(version->archive, segments, count, &error); /* URL bytes */
     else if (!error)
         vector = irpafs_bufvec_for(version->archive, segments, count);

@@ -24,6 +24,20 @@ static void test_same_origin(void **state) {
     assert_false(irpa_http_same_origin("http://hub.example/a", "not a url"));
 }
 
+/* The key the mount's per-server limit goes by: no user, password, path
+ * or query; the default port written out; names in lower case. */
+static void test_origin_key(void **state) {
+    (void)state;
+    char key[IRPA_HTTP_ORIGIN_SIZE];
+    assert_int_equal(irpa_http_origin_key("HTTPS://u:pw@Hub.Example/a/b?token=x", key, sizeof key),
+                     0);
+    assert_string_equal(key, "https://hub.example:443");
+    assert_int_equal(irpa_http_origin_key("http://127.0.0.1:8080/m", key, sizeof key), 0);
+    assert_string_equal(key, "http://127.0.0.1:8080");
+    assert_int_equal(irpa_http_origin_key("not a url", key, sizeof key), -1);
+    assert_int_equal(irpa_http_origin_key("http://hub.example/", key, 8), -1);  /* too long */
+}
+
 /* A chain started at `url` (no remembered target). */
 static irpa_redirect_chain chain_at(irpa_redirect_memo *memo, const char *url) {
     irpa_redirect_chain chain = {0};
@@ -184,6 +198,7 @@ static void test_remembered_target(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_origin),
+        cmocka_unit_test(test_origin_key),
         cmocka_unit_test(test_headers_only_within_the_origin),
         cmocka_unit_test(test_refused_targets),
         cmocka_unit_test(test_loop_and_too_many),
