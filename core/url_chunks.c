@@ -71,7 +71,7 @@ struct irpa_url_chunks {
 #define SPARE_MS 1000
 /* A chunk nobody read from for this long leaves at the next trim (a
  * reader stopped short of bytes fetched ahead for it). */
-#define FORGOTTEN_MS 10000
+#define FORGOTTEN_MS 5000
 
 static uint8_t *chunk_map(void) {
     size_t rounded = IRPA_URL_CHUNK, mapped = rounded + HUGE_PAGE;

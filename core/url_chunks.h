@@ -89,9 +89,9 @@ int irpa_url_chunks_pin(irpa_url_chunks *chunks, void *owner, uint64_t size, irp
 void irpa_url_chunks_unpin(irpa_url_chunks *chunks, void *pin);
 
 /* Gives back the memory of slots empty for a second, and empties chunks
- * nobody read from for ten: a store no read uses any more holds no
- * memory after two calls a second apart. Whether memory is still held
- * (call again later). */
+ * nobody read from for five: a store no read uses any more holds no
+ * memory after calls a second apart for six seconds. Whether memory is
+ * still held (call again later). */
 bool irpa_url_chunks_trim(irpa_url_chunks *chunks);
 
 /* Drops `owner`'s chunks (its source closes; no read of it runs; waits

@@ -51,8 +51,8 @@ int irpafs_net_open(const char *cache_directory, uint64_t cache_limit, irpa_erro
 void irpafs_net_stopping(void);
 
 /* Gives back the chunk store's memory no read uses any more
- * (irpa_url_chunks_trim): whether some is still held (call again in a
- * second). */
+ * (irpa_url_chunks_trim), and once it holds none, the free memory malloc
+ * keeps: whether the store still holds some (call again in a second). */
 bool irpafs_net_trim(void);
 
 /* Closes them, once no archive is served any more. */

@@ -6,7 +6,8 @@
 #   bytes once the server goes on;
 # - a streaming read fetches chunks, as ranges well above the kernel's 1 MiB
 #   reads, and fetches ahead of the reader in the archive's order, which
-#   need not be the object's order (entries reversed).
+#   need not be the object's order (entries reversed);
+# - the chunks' memory is given back once reads stop.
 source "$(dirname "$0")/lib.sh"
 : "${MAKE_MODEL:?}"
 require_fuse
@@ -110,6 +111,19 @@ fetched_ahead() {
 WAIT_LIMIT=60 wait_for fetched_ahead ||
   fail "nothing fetched ahead in archive order: $(object_ranges)"
 cmp "$mnt/reversed-url.irpa" "$work/reversed.irpa" || fail "reversed-url.irpa differs from a build"
+
+# ---- chunk memory is given back once reads stop -----------------------------
+# The store's slots keep their 16 MiB mappings for the next chunk while reads
+# go on; a second after they stop (five for a chunk fetched ahead and never
+# read), none is resident any more.
+chunk_mappings() {
+  awk '/^Size:/ { size = $2 } /^Rss:/ { if (size == 16384 && $2 > 0) n++ } END { print n + 0 }' \
+    "/proc/$irpafs_pid/smaps"
+}
+echo "net-reads: $(chunk_mappings) chunk mappings resident after the reads"
+no_chunk_memory() { [ "$(chunk_mappings)" -eq 0 ]; }
+WAIT_LIMIT=60 wait_for no_chunk_memory ||
+  fail "$(chunk_mappings) chunk mappings still resident 60 s after the reads stopped"
 
 # ---- a stop does not wait out a stalled read ----------------------------------
 # SIGTERM with a read of a stalled server in progress: the server ends its
