@@ -154,9 +154,12 @@ static void forget_passed(irpa_url_chunks *chunks, const void *owner, uint64_t i
  * uses it, recording it as read through. */
 static void leave_if_read(irpa_url_chunks *chunks, slot *held) {
     if (held->served < held->length || held->pins > 0) return;
-    chunks->passed[chunks->next_passed] =
-        (passed){.owner = held->owner, .index = held->index, .at_ms = irpa_monotonic_ms()};
-    chunks->next_passed = (chunks->next_passed + 1) % PASSED_RECORDS;
+    passed *record = find_passed(chunks, held->owner, held->index);  /* one per chunk */
+    if (!record) {
+        record = &chunks->passed[chunks->next_passed];
+        chunks->next_passed = (chunks->next_passed + 1) % PASSED_RECORDS;
+    }
+    *record = (passed){.owner = held->owner, .index = held->index, .at_ms = irpa_monotonic_ms()};
     empty_slot(held);
 }
 
@@ -207,7 +210,7 @@ static int fill_slot(irpa_url_chunks *chunks, slot *taken, void *owner, uint64_t
     taken->bytes = bytes;
     if (result == 0) {
         taken->state = SLOT_READY;
-        leave_if_read(chunks, taken);  /* served meanwhile (irpa_url_chunks_served) */
+        taken->used_ms = irpa_monotonic_ms();  /* idle from now, not from the fetch's start */
     } else {
         empty_slot(taken);
         taken->failed_fetch = number;
@@ -307,10 +310,10 @@ void irpa_url_chunks_served(irpa_url_chunks *chunks, const void *owner, uint64_t
     pthread_mutex_lock(&chunks->mutex);
     for (uint64_t index = offset / IRPA_URL_CHUNK; index * IRPA_URL_CHUNK < end; index++) {
         slot *held = find_slot(chunks, owner, index);
-        if (!held) continue;
+        if (!held || held->state != SLOT_READY) continue;  /* its fetcher reads it first */
         uint64_t start = index * IRPA_URL_CHUNK, stop = start + held->length;
         held->served += (end < stop ? end : stop) - (offset > start ? offset : start);
-        if (held->state == SLOT_READY) leave_if_read(chunks, held);
+        leave_if_read(chunks, held);
     }
     pthread_mutex_unlock(&chunks->mutex);
 }
@@ -401,6 +404,7 @@ bool irpa_url_chunks_trim(irpa_url_chunks *chunks) {
         if (candidate->state == SLOT_READY && candidate->pins == 0 &&
             now_ms - candidate->used_ms >= FORGOTTEN_MS)
             empty_slot(candidate);
+        if (candidate->state != SLOT_EMPTY) held = true;  /* fetching into new memory too */
         if (!candidate->bytes) continue;
         if (candidate->state == SLOT_EMPTY && now_ms - candidate->emptied_ms >= SPARE_MS) {
             chunk_unmap(candidate->bytes);

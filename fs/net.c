@@ -74,11 +74,15 @@ int irpafs_net_open(const char *cache_directory, uint64_t cache_limit, irpa_erro
 void irpafs_net_stopping(void) { atomic_store(&stopping, true); }
 
 bool irpafs_net_trim(void) {
-    if (url_chunks && irpa_url_chunks_trim(url_chunks)) return true;
-    /* Reads have stopped: the network threads' malloc arenas give back
-     * what libcurl's transfers left free in them (256 KiB receive buffers,
-     * measured 40 MiB after a read). */
-    malloc_trim(0);
+    static atomic_bool store_held; /* the store held memory at the last call */
+    if (url_chunks && irpa_url_chunks_trim(url_chunks)) {
+        atomic_store(&store_held, true);
+        return true;
+    }
+    /* The store has just given back its last chunk (reads stopped): the
+     * threads' malloc arenas give back what libcurl's transfers left free
+     * in them too (256 KiB receive buffers; measured 40 MiB after a read). */
+    if (atomic_exchange(&store_held, false)) malloc_trim(0);
     return false;
 }
 

@@ -219,6 +219,9 @@ static void wait_for_work(irpafs_net_reads *reads) {
         reads->trim_due = reads->trim_due || held;
     }
     reads->trimmer = false;
+    /* Woken for a job: another idle thread takes the role (this one may
+     * wait on a stalled server for the whole timeout). */
+    if (waited != ETIMEDOUT && reads->trim_due) pthread_cond_signal(&reads->work);
 }
 
 static void *net_thread(void *argument) {
@@ -285,6 +288,7 @@ bool irpafs_net_reads_submit(irpafs_net_reads *reads, fuse_req_t req, irpafs_ver
     pthread_mutex_lock(&reads->mutex);
     bool queued = !reads->stop && start_threads(reads);
     if (queued) {
+        reads->trim_due = true;  /* chunks may be filled from here on */
         job->version = irpafs_version_hold(version);
         enqueue(reads, job);
     }

@@ -298,7 +298,7 @@ static void test_trim(void **state) {
     expect_bytes(buffer, IRPA_URL_CHUNK, IRPA_URL_CHUNK); /* in the spare's memory */
     sleep_ms(1100);
     assert_false(irpa_url_chunks_trim(object->chunks));  /* given back */
-    /* A chunk fetched ahead and not read yet is held (a trim 10 s later
+    /* A chunk fetched ahead and not read yet is held (a trim 5 s later
      * would empty it: not waited for here). */
     assert_int_equal(irpa_url_chunks_fetch_ahead(object->chunks, object, OBJECT_SIZE, fake_fetch,
                                                  2 * IRPA_URL_CHUNK, 123),
