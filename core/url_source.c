@@ -25,7 +25,10 @@ struct irpa_url_source {
     uint64_t block_start, block_length;
     irpa_url_cache *cache;      /* on-disk cache, or NULL */
     irpa_url_chunks *chunks;    /* the mount's chunk store, or NULL */
-    atomic_bool slow;           /* a chunk did not arrive within the timeout: no more chunks */
+    _Atomic int64_t slow_until_ms; /* a chunk did not arrive within the timeout: reads take no
+                                    * chunks; fetches ahead try again from this monotonic ms.
+                                    * 0: chunks are used */
+    int64_t slow_pause_ms;      /* how long after such a chunk (twice the timeout) */
     irpa_cache_key key;         /* this URL and identity in the cache */
     char replaced_why[448];     /* set once, before `replaced` */
     pthread_mutex_t error_lock; /* guards last_error */
@@ -65,6 +68,8 @@ int irpa_url_source_open(irpa_source *source, const char *url, const char *const
     }
     remote->cache = options->cache;
     remote->chunks = options->chunks;
+    remote->slow_pause_ms =
+        2 * (options->timeout_ms > 0 ? options->timeout_ms : IRPA_HTTP_DEFAULT_TIMEOUT_MS);
     irpa_http_set_stop(remote->object, options->stop);
     remote->key = irpa_url_cache_key(url, irpa_http_identity(remote->object));
     source->remote = remote;
@@ -219,16 +224,43 @@ static int fetch_range(irpa_url_source *remote, void *buffer, uint64_t length, u
 
 /* fetch_range as the chunk store calls it. A chunk that timed out (a
  * server too slow to send 16 MiB within the timeout, or a stalled one)
- * turns chunks off for the source: its later reads ask for their own
- * bytes, as they would without a chunk store, and can succeed on a slow
- * link where every chunk would time out. */
+ * turns chunks off for the source's reads: they ask for their own bytes,
+ * as they would without a chunk store, and can succeed on a slow link
+ * where every chunk would time out. Twice the timeout later, one fetch
+ * ahead tries a chunk again (a failed fetch ahead fails no read); when it
+ * arrives in time, reads take chunks again. */
 static int fetch_chunk(void *owner, void *buffer, uint64_t length, uint64_t offset) {
     irpa_url_source *remote = owner;
-    if (fetch_range(remote, buffer, length, offset) == 0) return 0;
+    if (fetch_range(remote, buffer, length, offset) == 0) {
+        atomic_store(&remote->slow_until_ms, 0);
+        return 0;
+    }
     int error = errno;
-    if (atomic_load(&remote->timed_out)) atomic_store(&remote->slow, true);
+    if (atomic_load(&remote->timed_out))
+        atomic_store(&remote->slow_until_ms, irpa_monotonic_ms() + remote->slow_pause_ms);
     errno = error;
     return -1;
+}
+
+/* Whether reads leave chunks alone: a chunk timed out lately. */
+static bool slow(irpa_url_source *remote) { return atomic_load(&remote->slow_until_ms) != 0; }
+
+/* Whether a fetch ahead would take chunks now: chunks are on, or their
+ * pause is over. */
+static bool ahead_allowed(irpa_url_source *remote) {
+    int64_t until = atomic_load(&remote->slow_until_ms);
+    return until == 0 || irpa_monotonic_ms() >= until;
+}
+
+/* ahead_allowed, and a fetch ahead that tries chunks again after their
+ * pause claims the try: the next pause starts now, so one fetch ahead at a
+ * time waits on a server that may still be slow (each holds one of its
+ * network threads for up to the timeout). */
+static bool claim_fetch_ahead(irpa_url_source *remote) {
+    int64_t until = atomic_load(&remote->slow_until_ms), now = irpa_monotonic_ms();
+    if (until == 0) return true;
+    return now >= until && atomic_compare_exchange_strong(&remote->slow_until_ms, &until,
+                                                          now + remote->slow_pause_ms);
 }
 
 /* 0 when bytes [offset, offset + length) may be read: the object was not
@@ -256,7 +288,7 @@ int irpa_url_source_pread(irpa_url_source *remote, void *buffer, uint64_t length
         return 0;
     if (length < URL_BLOCK / 4 && !remote->cache)
         return read_through_block(remote, buffer, length, offset);
-    if (!remote->chunks || length < URL_BLOCK / 4 || atomic_load(&remote->slow))
+    if (!remote->chunks || length < URL_BLOCK / 4 || slow(remote))
         return fetch_range(remote, buffer, length, offset);
     /* Bytes the on-disk cache holds are read from there, as they come
      * (through a chunk they would be copied once more). */
@@ -293,7 +325,7 @@ size_t irpa_url_source_cached_pieces(irpa_url_source *remote, uint64_t offset, u
 
 int irpa_url_source_pin(irpa_url_source *remote, uint64_t offset, uint64_t length,
                         const void **bytes, void **pin) {
-    if (!remote->chunks || remote->cache || length < URL_BLOCK / 4 || atomic_load(&remote->slow))
+    if (!remote->chunks || remote->cache || length < URL_BLOCK / 4 || slow(remote))
         return 1;
     if (readable(remote, offset, length) != 0) return -1;
     return irpa_url_chunks_pin(remote->chunks, remote, irpa_http_size(remote->object), fetch_chunk,
@@ -306,13 +338,13 @@ void irpa_url_source_unpin(irpa_url_source *remote, void *pin) {
 }
 
 bool irpa_url_source_ahead_due(irpa_url_source *remote, uint64_t offset, uint64_t length) {
-    return remote->chunks && !atomic_load(&remote->replaced) && !atomic_load(&remote->slow) &&
+    return remote->chunks && !atomic_load(&remote->replaced) && ahead_allowed(remote) &&
            !irpa_url_chunks_covered(remote->chunks, remote, irpa_http_size(remote->object),
                                     offset, length);
 }
 
 int irpa_url_source_fetch_ahead(irpa_url_source *remote, uint64_t offset, uint64_t length) {
-    if (!remote->chunks || atomic_load(&remote->replaced) || atomic_load(&remote->slow)) return 0;
+    if (!remote->chunks || atomic_load(&remote->replaced) || !claim_fetch_ahead(remote)) return 0;
     return irpa_url_chunks_fetch_ahead(remote->chunks, remote, irpa_http_size(remote->object),
                                        fetch_chunk, offset, length);
 }

@@ -11,10 +11,13 @@
 source "$(dirname "$0")/lib.sh"
 : "${MAKE_MODEL:?}"
 require_fuse
-# A slow server of our own (lib.sh adds it): 256 KB/s per connection, so a
-# 16 MiB chunk (8 ranges of 2 MiB) takes 8 s, a 1 MiB read (8 of 128 KiB) 0.5 s.
+# A slow server of our own (lib.sh adds it, with its own log): 256 KB/s per
+# connection, so a 16 MiB chunk (8 ranges of 2 MiB) takes 8 s, a 1 MiB read
+# (8 of 128 KiB) 0.5 s.
+slow_rate=256k
 nginx_extra_conf() {
-  echo "server { listen 127.0.0.1:$(($1 + 2)); location /mutable/ { limit_rate 256k; alias $work/mutable/; } }"
+  echo "server { listen 127.0.0.1:$(($1 + 2)); access_log $work/nginx/slow.log ranges;"
+  echo "  location /mutable/ { limit_rate $slow_rate; alias $work/mutable/; } }"
 }
 start_nginx
 slow_url=http://127.0.0.1:$((nginx_port + 2))
@@ -173,5 +176,32 @@ for attempt in 1 2 3; do
   drop_cache "$work/mnt2/slow-url.irpa"
 done
 [ -n "$ok" ] || fail "a slow server's reads never succeeded: $(cat "$work/irpafs2.log")"
+
+# ---- chunks again once the server is fast again ----------------------------
+# The slow server loses its limit (nginx reloads its configuration). Twice
+# net_timeout after the chunk that timed out, a fetch ahead tries a chunk
+# again; it arrives, and the source's reads take chunks again: ranges of
+# 2 MiB (a chunk's) in the server's log, not just 128 KiB ones.
+slow_rate=0
+write_nginx_conf "$nginx_port"
+kill -HUP "$nginx_pid"
+fast_again() {  # 8 MiB within 2 s (8 ranges of 1 MiB: 4 s at the limit)
+  "$HTTP_GET" -t 2000 "$slow_url/mutable/big.safetensors" 0 8388608 >/dev/null
+}
+wait_for fast_again || fail "nginx did not drop the slow server's limit"
+sleep 11  # twice net_timeout, and a second
+chunk_ranges() {
+  awk '$3 == 206 { sub("bytes=", "", $2); split($2, r, "-"); if (r[2] - r[1] + 1 == 2097152) n++ }
+       END { print n + 0 }' "$work/nginx/slow.log"
+}
+: >"$work/nginx/slow.log"
+for skip in $(seq 16 4 60); do  # a streaming reader: fetches ahead, one of which tries a chunk
+  dd if="$work/mnt2/slow-url.irpa" bs=1M count=4 skip="$skip" status=none |
+    cmp - <(dd if="$work/big.irpa" bs=1M count=4 skip="$skip" status=none) ||
+    fail "slow-url.irpa: wrong bytes at $skip MiB"
+  (($(chunk_ranges) > 0)) && break
+done
+WAIT_LIMIT=30 wait_for test "$(chunk_ranges)" -gt 0 ||
+  fail "no chunk fetched from the server once it was fast again: $(head -20 "$work/nginx/slow.log")"
 stop_irpafs "$work/mnt2" "$irpafs_pid"
 echo "net-reads: ok"
