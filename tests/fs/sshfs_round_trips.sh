@@ -49,16 +49,22 @@ measure() {  # NAME [SSHFS ARGS...]
   "$IRPA" build -q "$work/manifests/$name.yaml" -o "$work/$name.irpa"
   start_irpafs "irpafs-$name" "$work/manifests" "$mnt"
   cmp "$mnt/$name.irpa" "$work/$name.irpa" || fail "$name: wrong bytes"
-  local base=$(($(stat -c %s "$work/$name.irpa") / 2))
-  small_reads "$mnt/$name.irpa" "$base"  # the source's bytes are cached now
-  line=$(wc -l <"$log")
-  local start=$SECONDS
-  small_reads "$mnt/$name.irpa" "$base"
-  counts=$(requests_since "$log" "$line")
-  echo "$name: $reads warm 4 KiB reads in $((SECONDS - start)) s: $counts requests"
-  if [ "$name" = default ]; then
-    [ "$(total_of "$counts")" -lt $((reads / 10)) ] || fail "$name: a round trip per small read: $counts"
-  fi
+  local base=$(($(stat -c %s "$work/$name.irpa") / 2)) attempt
+  # Up to three tries: anything on the machine that drops every page cache
+  # between the two passes (drop_caches, as scripts/bench.sh's cold reads do)
+  # makes the second pass cold; three such drops in a row are not chance.
+  for attempt in 1 2 3; do
+    small_reads "$mnt/$name.irpa" "$base"  # the source's bytes are cached now
+    line=$(wc -l <"$log")
+    local start=$SECONDS
+    small_reads "$mnt/$name.irpa" "$base"
+    counts=$(requests_since "$log" "$line")
+    echo "$name: $reads warm 4 KiB reads in $((SECONDS - start)) s: $counts requests"
+    [ "$name" = default ] || break
+    [ "$(total_of "$counts")" -lt $((reads / 10)) ] && break
+    ((attempt < 3)) || fail "$name: a round trip per small read: $counts"
+    echo "$name: again (were the source's cached pages dropped meanwhile?)"
+  done
   line=$(wc -l <"$log")
   sleep 5
   echo "$name: 5 s without a read: $(requests_since "$log" "$line") requests"
