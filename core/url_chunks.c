@@ -348,6 +348,29 @@ int irpa_url_chunks_fetch_ahead(irpa_url_chunks *chunks, void *owner, uint64_t s
     return result;
 }
 
+/* Pins ready chunk `held` for a reply of bytes [offset, offset + length). Under the mutex. */
+static void pin_ready(irpa_url_chunks *chunks, slot *held, uint64_t length, uint64_t offset,
+                      const uint8_t **bytes, void **pin) {
+    held->pins++;
+    held->served += length;
+    held->used = ++chunks->clock;
+    held->used_ms = irpa_monotonic_ms();
+    *bytes = held->bytes + (offset - held->index * IRPA_URL_CHUNK);
+    *pin = held;
+}
+
+bool irpa_url_chunks_pin_held(irpa_url_chunks *chunks, const void *owner, uint64_t length,
+                              uint64_t offset, const uint8_t **bytes, void **pin) {
+    uint64_t index = offset / IRPA_URL_CHUNK;
+    if (length == 0 || (offset + length - 1) / IRPA_URL_CHUNK != index) return false;
+    pthread_mutex_lock(&chunks->mutex);
+    slot *held = find_slot(chunks, owner, index);
+    bool pinned = held && held->state == SLOT_READY;
+    if (pinned) pin_ready(chunks, held, length, offset, bytes, pin);
+    pthread_mutex_unlock(&chunks->mutex);
+    return pinned;
+}
+
 int irpa_url_chunks_pin(irpa_url_chunks *chunks, void *owner, uint64_t size, irpa_chunk_fetch fetch,
                         uint64_t length, uint64_t offset, const uint8_t **bytes, void **pin) {
     uint64_t index = offset / IRPA_URL_CHUNK;
@@ -357,12 +380,7 @@ int irpa_url_chunks_pin(irpa_url_chunks *chunks, void *owner, uint64_t size, irp
     for (;;) {
         slot *held = find_slot(chunks, owner, index);
         if (held && held->state == SLOT_READY) {
-            held->pins++;
-            held->served += length;
-            held->used = ++chunks->clock;
-            held->used_ms = irpa_monotonic_ms();
-            *bytes = held->bytes + (offset - index * IRPA_URL_CHUNK);
-            *pin = held;
+            pin_ready(chunks, held, length, offset, bytes, pin);
             result = 0;
             break;
         }

@@ -86,6 +86,11 @@ int irpa_url_chunks_fetch_ahead(irpa_url_chunks *chunks, void *owner, uint64_t s
 int irpa_url_chunks_pin(irpa_url_chunks *chunks, void *owner, uint64_t size, irpa_chunk_fetch fetch,
                         uint64_t length, uint64_t offset, const uint8_t **bytes, void **pin);
 
+/* irpa_url_chunks_pin when a ready chunk holds the bytes already: never
+ * waits or fetches. Whether it pinned them. */
+bool irpa_url_chunks_pin_held(irpa_url_chunks *chunks, const void *owner, uint64_t length,
+                              uint64_t offset, const uint8_t **bytes, void **pin);
+
 void irpa_url_chunks_unpin(irpa_url_chunks *chunks, void *pin);
 
 /* Gives back the memory of slots empty for a second, and empties chunks

@@ -333,6 +333,14 @@ int irpa_url_source_pin(irpa_url_source *remote, uint64_t offset, uint64_t lengt
                                (const uint8_t **)bytes, pin);
 }
 
+bool irpa_url_source_pin_held(irpa_url_source *remote, uint64_t offset, uint64_t length,
+                              const void **bytes, void **pin) {
+    return remote->chunks && !remote->cache && length >= URL_BLOCK / 4 && !slow(remote) &&
+           readable(remote, offset, length) == 0 &&
+           irpa_url_chunks_pin_held(remote->chunks, remote, length, offset,
+                                    (const uint8_t **)bytes, pin);
+}
+
 void irpa_url_source_unpin(irpa_url_source *remote, void *pin) {
     irpa_url_chunks_unpin(remote->chunks, pin);
 }

@@ -72,6 +72,11 @@ size_t irpa_url_source_cached_pieces(irpa_url_source *remote, uint64_t offset, u
 int irpa_url_source_pin(irpa_url_source *remote, uint64_t offset, uint64_t length,
                         const void **bytes, void **pin);
 
+/* irpa_url_source_pin when a chunk held in memory has the bytes already:
+ * no request, no wait. Whether it pinned them. */
+bool irpa_url_source_pin_held(irpa_url_source *remote, uint64_t offset, uint64_t length,
+                              const void **bytes, void **pin);
+
 void irpa_url_source_unpin(irpa_url_source *remote, void *pin);
 
 /* Whether bytes [offset, offset + length) of the object have chunks

@@ -331,6 +331,32 @@ static bool reply_cached(fuse_req_t req, const irpa_archive *archive, const irpa
     return vector != NULL;
 }
 
+/* Replies to a read of one segment of a URL source straight from a chunk
+ * held in memory, when one holds its bytes: no network, so no hand-over
+ * to the network threads (it costs a wake-up and a thread switch per
+ * read). Whether it replied. */
+static bool reply_held(fuse_req_t req, irpafs_context *context, irpafs_version *version,
+                       uint64_t inode, uint64_t offset, const irpa_segment *segments,
+                       size_t count) {
+    const irpa_archive *archive = version->archive;
+    if (count != 1 || segments[0].kind != IRPA_SEGMENT_SOURCE) return false;
+    irpa_url_source *remote = archive->sources[segments[0].source].remote;
+    const void *bytes;
+    void *pin;
+    if (!remote || !irpa_url_source_pin_held(remote, segments[0].source_offset,
+                                              segments[0].length, &bytes, &pin))
+        return false;
+    if (irpafs_version_check_sources(version, segments, count, true) != 0) {
+        irpa_url_source_unpin(remote, pin);
+        return false;  /* the usual path finds out why, and says so */
+    }
+    irpafs_prefetch_note_read(context->prefetch, version, inode, offset, segments[0].length);
+    fuse_reply_buf(req, bytes, (size_t)segments[0].length);
+    irpa_url_source_unpin(remote, pin);
+    irpafs_net_reads_served(context->net_reads, version, offset, segments[0].length);
+    return true;
+}
+
 int irpafs_serve_read(fuse_req_t req, irpafs_context *context, irpafs_version *version,
                       uint64_t inode, uint64_t offset, size_t size, bool may_hand_over) {
     irpafs_prefetch *prefetch = context->prefetch;  /* req is gone after the reply */
@@ -351,6 +377,7 @@ int irpafs_serve_read(fuse_req_t req, irpafs_context *context, irpafs_version *v
      * cache has its bytes (a local read). */
     if (url && may_hand_over && context->net_reads &&
         (reply_cached(req, archive, segments, count) ||
+         reply_held(req, context, version, inode, offset, segments, count) ||
          irpafs_net_reads_submit(context->net_reads, req, version, inode, offset, size, url))) {
         if (segments != local) free(segments);
         return 0;

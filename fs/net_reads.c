@@ -139,6 +139,8 @@ static void enqueue(irpafs_net_reads *reads, net_job *job) {
     pthread_cond_signal(&reads->work);
 }
 
+static bool start_threads(irpafs_net_reads *reads);
+
 /* After a read of [offset, offset + length) that continued the one before
  * it: queues fetches ahead of the next IRPAFS_NET_AHEAD bytes, a chunk's
  * worth each (in parallel), where they would fetch something. */
@@ -154,7 +156,7 @@ static void queue_ahead(irpafs_net_reads *reads, irpafs_version *version, uint64
         *job = (net_job){.version = version, .offset = offset, .length = IRPA_URL_CHUNK,
                          .origin = origin};
         pthread_mutex_lock(&reads->mutex);
-        bool queue = !reads->stop && !ahead_known(reads, version, offset);
+        bool queue = !reads->stop && !ahead_known(reads, version, offset) && start_threads(reads);
         if (queue) {
             job->version = irpafs_version_hold(version);
             enqueue(reads, job);
@@ -176,6 +178,13 @@ static void report_queue_timeout(const net_job *job) {
                "a minute)", job->version->archive->name);
 }
 
+/* Records a read of the version's URL bytes: whether it streams (starts
+ * where the version's last read ended). */
+static bool note_read(irpafs_version *version, uint64_t offset, uint64_t length) {
+    uint64_t last = atomic_exchange(&version->url_next, offset + length);
+    return offset <= last + STREAM_SLACK && offset + STREAM_SLACK >= last;
+}
+
 /* Serves one job, outside the mutex. */
 static void run_job(irpafs_net_reads *reads, net_job *job) {
     if (!job->req) {
@@ -190,12 +199,15 @@ static void run_job(irpafs_net_reads *reads, net_job *job) {
         fuse_reply_err(job->req, EIO);
         return;
     }
-    /* A read that starts where the last read of the version ended streams. */
-    uint64_t last = atomic_exchange(&job->version->url_next, job->offset + job->length);
-    bool streams = job->offset <= last + STREAM_SLACK && job->offset + STREAM_SLACK >= last;
+    bool streams = note_read(job->version, job->offset, job->length);
     int error = irpafs_serve_read(job->req, reads->context, job->version, job->inode,
                                   job->offset, (size_t)job->length, false);
     if (!error && streams) queue_ahead(reads, job->version, job->offset + job->length);
+}
+
+void irpafs_net_reads_served(irpafs_net_reads *reads, irpafs_version *version, uint64_t offset,
+                             uint64_t length) {
+    if (note_read(version, offset, length)) queue_ahead(reads, version, offset + length);
 }
 
 /* Waits for work. While the chunk store may hold memory no read uses any

@@ -41,6 +41,12 @@ irpafs_net_reads *irpafs_net_reads_new(struct irpafs_context *context);
 /* Answers the reads still queued with EIO, waits for those being served
  * (within about a second once irpafs_net_stopping was called, net.h),
  * and frees the queue. NULL is fine. */
+/* A read of URL bytes of `version` was answered in place, from a chunk
+ * held in memory, without a hand-over: fetches ahead follow it as they
+ * follow a read handed over. */
+void irpafs_net_reads_served(irpafs_net_reads *reads, irpafs_version *version, uint64_t offset,
+                             uint64_t length);
+
 void irpafs_net_reads_stop(irpafs_net_reads *reads);
 
 /* Hands over the read of archive bytes [offset, offset + size) of
