@@ -343,17 +343,16 @@ static bool reply_held(fuse_req_t req, irpafs_context *context, irpafs_version *
     irpa_url_source *remote = archive->sources[segments[0].source].remote;
     const void *bytes;
     void *pin;
-    if (!remote || !irpa_url_source_pin_held(remote, segments[0].source_offset,
-                                              segments[0].length, &bytes, &pin))
+    /* A source that changed: the usual path finds out why, and says so. */
+    if (!remote || irpafs_version_check_sources(version, segments, count, true) != 0 ||
+        !irpa_url_source_pin_held(remote, segments[0].source_offset, segments[0].length, &bytes,
+                                  &pin))
         return false;
-    if (irpafs_version_check_sources(version, segments, count, true) != 0) {
-        irpa_url_source_unpin(remote, pin);
-        return false;  /* the usual path finds out why, and says so */
-    }
+    /* Before the reply: after it, the handle (and the version) may be released. */
     irpafs_prefetch_note_read(context->prefetch, version, inode, offset, segments[0].length);
-    fuse_reply_buf(req, bytes, (size_t)segments[0].length);
-    irpa_url_source_unpin(remote, pin);
     irpafs_net_reads_served(context->net_reads, version, offset, segments[0].length);
+    fuse_reply_buf(req, bytes, (size_t)segments[0].length);
+    irpa_url_source_unpin(remote, pin);  /* the source lives until its pins are gone */
     return true;
 }
 
@@ -374,7 +373,7 @@ int irpafs_serve_read(fuse_req_t req, irpafs_context *context, irpafs_version *v
     }
     const char *url = irpa_segments_first_origin(archive, segments, count);
     /* A read of URL sources goes to the network threads, unless the on-disk
-     * cache has its bytes (a local read). */
+     * cache or a chunk in memory has its bytes (no network to wait on). */
     if (url && may_hand_over && context->net_reads &&
         (reply_cached(req, archive, segments, count) ||
          reply_held(req, context, version, inode, offset, segments, count) ||

@@ -6,7 +6,8 @@
  * and every other archive of the mount, local ones included, would wait
  * with them. So the read handler hands such a read over (the request is
  * answered later, from here) and its worker goes back to the kernel at
- * once. NET_THREADS threads serve the reads handed over, first come first
+ * once; only a read whose bytes are in memory already (a chunk) or on
+ * local disk (the cache dir) is answered by the handler itself. NET_THREADS threads serve the reads handed over, first come first
  * served, but at most NET_THREADS_PER_ORIGIN at a time per server
  * (scheme, host and port of the read's first URL source; the default port
  * when none is written, names in any case): a
@@ -41,13 +42,14 @@ irpafs_net_reads *irpafs_net_reads_new(struct irpafs_context *context);
 /* Answers the reads still queued with EIO, waits for those being served
  * (within about a second once irpafs_net_stopping was called, net.h),
  * and frees the queue. NULL is fine. */
-/* A read of URL bytes of `version` was answered in place, from a chunk
+void irpafs_net_reads_stop(irpafs_net_reads *reads);
+
+/* A read of URL bytes of `version` is answered in place, from a chunk
  * held in memory, without a hand-over: fetches ahead follow it as they
- * follow a read handed over. */
+ * follow a read handed over. Call it before the reply (the version may go
+ * once it is sent). Never waits. */
 void irpafs_net_reads_served(irpafs_net_reads *reads, irpafs_version *version, uint64_t offset,
                              uint64_t length);
-
-void irpafs_net_reads_stop(irpafs_net_reads *reads);
 
 /* Hands over the read of archive bytes [offset, offset + size) of
  * `version` (inode `inode`), whose first URL source is on server `origin`
