@@ -16,7 +16,7 @@ typedef struct slot {
     const void *owner;      /* the source whose chunk it holds (FETCHING, READY) */
     uint64_t index;         /* the chunk's number in the object */
     uint8_t *bytes;         /* IRPA_URL_CHUNK bytes mapped (chunk_map), READY: holding the chunk; or NULL */
-    int64_t emptied_ms;     /* EMPTY with bytes: monotonic ms when it emptied (trim_spares) */
+    int64_t emptied_ms;     /* EMPTY with bytes: monotonic ms when it emptied (irpa_url_chunks_trim) */
     uint64_t length;        /* bytes of the chunk (the object's last one may be short) */
     uint64_t served;        /* bytes copied out of it (or pinned) so far */
     unsigned pins;          /* READY: replies sent straight from it; it stays while any */
@@ -67,8 +67,7 @@ struct irpa_url_chunks {
  * them ran at a quarter of the speed (171-196 against 716-737 MB/s). */
 #define HUGE_PAGE (2u << 20)
 
-/* The bytes a chunk of `length` bytes maps: whole pages. */
-#define SPARE_MS 1000
+#define SPARE_MS 1000 /* an empty slot's mapping is given back this long after it emptied */
 /* A chunk nobody read from for this long leaves at the next trim (a
  * reader stopped short of bytes fetched ahead for it). */
 #define FORGOTTEN_MS 5000
@@ -291,16 +290,23 @@ int irpa_url_chunks_read(irpa_url_chunks *chunks, void *owner, uint64_t size,
     return result;
 }
 
+/* The ready chunk that holds all of bytes [offset, offset + length), or
+ * NULL (none, or they span two chunks). Under the mutex. */
+static slot *ready_holding(irpa_url_chunks *chunks, const void *owner, uint64_t length,
+                           uint64_t offset) {
+    uint64_t index = offset / IRPA_URL_CHUNK;
+    if (length == 0 || (offset + length - 1) / IRPA_URL_CHUNK != index) return NULL;
+    slot *held = find_slot(chunks, owner, index);
+    return held && held->state == SLOT_READY ? held : NULL;
+}
+
 bool irpa_url_chunks_copy_held(irpa_url_chunks *chunks, const void *owner, void *buffer,
                                uint64_t length, uint64_t offset) {
-    uint64_t index = offset / IRPA_URL_CHUNK;
-    if (length == 0 || (offset + length - 1) / IRPA_URL_CHUNK != index) return false;
     pthread_mutex_lock(&chunks->mutex);
-    slot *held = find_slot(chunks, owner, index);
-    bool copied = held && held->state == SLOT_READY;
-    if (copied) copy_out(chunks, held, buffer, offset, length);
+    slot *held = ready_holding(chunks, owner, length, offset);
+    if (held) copy_out(chunks, held, buffer, offset, length);
     pthread_mutex_unlock(&chunks->mutex);
-    return copied;
+    return held != NULL;
 }
 
 void irpa_url_chunks_served(irpa_url_chunks *chunks, const void *owner, uint64_t size,
@@ -361,14 +367,11 @@ static void pin_ready(irpa_url_chunks *chunks, slot *held, uint64_t length, uint
 
 bool irpa_url_chunks_pin_held(irpa_url_chunks *chunks, const void *owner, uint64_t length,
                               uint64_t offset, const uint8_t **bytes, void **pin) {
-    uint64_t index = offset / IRPA_URL_CHUNK;
-    if (length == 0 || (offset + length - 1) / IRPA_URL_CHUNK != index) return false;
     pthread_mutex_lock(&chunks->mutex);
-    slot *held = find_slot(chunks, owner, index);
-    bool pinned = held && held->state == SLOT_READY;
-    if (pinned) pin_ready(chunks, held, length, offset, bytes, pin);
+    slot *held = ready_holding(chunks, owner, length, offset);
+    if (held) pin_ready(chunks, held, length, offset, bytes, pin);
     pthread_mutex_unlock(&chunks->mutex);
-    return pinned;
+    return held != NULL;
 }
 
 int irpa_url_chunks_pin(irpa_url_chunks *chunks, void *owner, uint64_t size, irpa_chunk_fetch fetch,

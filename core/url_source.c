@@ -323,10 +323,16 @@ size_t irpa_url_source_cached_pieces(irpa_url_source *remote, uint64_t offset, u
     return count;
 }
 
+/* Whether a read of `length` bytes may be answered straight from a chunk:
+ * chunks are on, no on-disk cache (its reads are spliced from its files),
+ * and the read is not a small one (those take the block). */
+static bool pins_apply(irpa_url_source *remote, uint64_t length) {
+    return remote->chunks && !remote->cache && length >= URL_BLOCK / 4 && !slow(remote);
+}
+
 int irpa_url_source_pin(irpa_url_source *remote, uint64_t offset, uint64_t length,
                         const void **bytes, void **pin) {
-    if (!remote->chunks || remote->cache || length < URL_BLOCK / 4 || slow(remote))
-        return 1;
+    if (!pins_apply(remote, length)) return 1;
     if (readable(remote, offset, length) != 0) return -1;
     return irpa_url_chunks_pin(remote->chunks, remote, irpa_http_size(remote->object), fetch_chunk,
                                length, offset,
@@ -335,8 +341,7 @@ int irpa_url_source_pin(irpa_url_source *remote, uint64_t offset, uint64_t lengt
 
 bool irpa_url_source_pin_held(irpa_url_source *remote, uint64_t offset, uint64_t length,
                               const void **bytes, void **pin) {
-    return remote->chunks && !remote->cache && length >= URL_BLOCK / 4 && !slow(remote) &&
-           readable(remote, offset, length) == 0 &&
+    return pins_apply(remote, length) && readable(remote, offset, length) == 0 &&
            irpa_url_chunks_pin_held(remote->chunks, remote, length, offset,
                                     (const uint8_t **)bytes, pin);
 }
